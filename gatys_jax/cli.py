@@ -3,11 +3,125 @@
 from __future__ import annotations
 
 import argparse
+import json
+import math
+import os
 import sys
 from pathlib import Path
 
 from . import paths
 from .errors import GatysError
+from .files import atomic_path
+from .losses import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS
+
+INTERRUPTED_EXIT = 130
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (no usage dump) and exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be finite, got {text!r}")
+    return value
+
+
+def _layers(text: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    return tuple(_float(v) for v in text.split(","))
+
+
+def write_json(data: dict, path: Path) -> None:
+    """Atomic JSON write (temporary file, then rename)."""
+    path = Path(path)
+    tmp = atomic_path(path)
+    try:
+        tmp.write_text(json.dumps(data, indent=2))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def check_writable(path: Path | None) -> None:
+    if path is None:
+        return
+    folder = Path(path).parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise GatysError(f"cannot write {path}: folder {folder} does not exist or is not writable")
+
+
+class Progress:
+    """tqdm bar: iteration, evaluations, loss and ETA; opened at the first update (after the
+    inputs are checked and the steps compiled)."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.total, self.enabled = total, enabled
+        self.bar = None
+        self.iteration = 0
+
+    def __call__(self, row: dict) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+            self.bar = tqdm(total=self.total, unit="it", disable=not self.enabled,
+                            dynamic_ncols=True)
+        self.bar.update(row["iteration"] - self.iteration)
+        self.iteration = row["iteration"]
+        self.bar.set_postfix(evals=row["evaluations"], loss=f"{row['total_loss']:.4g}")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _run_stylize(args, content, style, output: Path, metrics_path: Path | None) -> int:
+    from .stylize import stylize
+    check_writable(metrics_path)
+    progress = Progress(args.iterations, not args.quiet)
+    try:
+        _, metrics = stylize(
+            content, style, size=args.size, iterations=args.iterations,
+            optimizer=args.optimizer, learning_rate=args.learning_rate,
+            content_weight=args.content_weight, content_layer=args.content_layer or None,
+            style_layers=args.style_layers, style_weights=args.style_weights, init=args.init,
+            seed=args.seed, pooling=args.pooling, weights=args.weights, dtype=args.dtype,
+            history=args.history, output=output, save_every=args.save_every,
+            on_update=progress)
+    finally:
+        progress.close()
+    if metrics_path:
+        write_json(metrics, metrics_path)
+    print(f"wrote {output}: total loss {metrics['total_loss']:.6g} after "
+          f"{metrics['evaluations']} evaluations in {metrics['wall_seconds']:.1f} s "
+          f"(+{metrics['compile_seconds']:.1f} s compile)")
+    if metrics["interrupted"]:
+        print(f"interrupted after {metrics['iterations']} iterations; kept the latest image "
+              f"in {output}", file=sys.stderr)
+        return INTERRUPTED_EXIT
+    return 0
+
+
+def _stylize(args) -> int:
+    return _run_stylize(args, args.content, args.style, args.output, args.metrics)
+
+
+def _demo(args) -> int:
+    from . import demo
+    out_dir = Path(args.output)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    content, style = demo.write_inputs(out_dir)
+    print(f"demo: {content} in the style of {style}")
+    return _run_stylize(args, content, style, out_dir / "stylized.png", out_dir / "metrics.json")
 
 
 def _weights_fetch(args) -> None:
@@ -38,11 +152,77 @@ def _weights_normalize(args) -> None:
     print(f"wrote {out}")
 
 
+def add_optimization_arguments(parser, size: int, iterations: int,
+                               content_weight: float = 1e-3) -> None:
+    parser.add_argument("--size", type=int, default=size,
+                        help=f"long side of the output in px; 0 keeps the content's size "
+                             f"(default: {size})")
+    parser.add_argument("--iterations", type=int, default=iterations,
+                        help=f"optimizer steps, one loss+gradient evaluation each, plus one for "
+                             f"the initial image (default: {iterations})")
+    parser.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs",
+                        help="lbfgs: one evaluation per step, history --history (default); "
+                             "adam: optax Adam")
+    parser.add_argument("--learning-rate", type=_float,
+                        help="adam: step size in pixel units of 0..255 (default 10); "
+                             "lbfgs: scale of the unit step (default 1)")
+    parser.add_argument("--history", type=int, default=100, help="L-BFGS history size (default 100)")
+    parser.add_argument("--content-weight", type=_float, default=content_weight,
+                        help=f"lambda = alpha/beta, the content loss's weight relative to the "
+                             f"style loss (default: {content_weight:g})")
+    parser.add_argument("--content-layer", default=DEFAULT_CONTENT_LAYER,
+                        help=f"layer whose activations are matched to the content image; '' for "
+                             f"none (default: {DEFAULT_CONTENT_LAYER})")
+    parser.add_argument("--style-layers", type=_layers, default=DEFAULT_STYLE_LAYERS,
+                        help=f"comma-separated layers whose Gram matrices are matched to the "
+                             f"style image (default: {','.join(DEFAULT_STYLE_LAYERS)})")
+    parser.add_argument("--style-weights", type=_floats,
+                        help="comma-separated w_l, one per style layer (default: 1/number of layers)")
+    parser.add_argument("--init", choices=("noise", "content", "style"), default="noise",
+                        help="initial image: white noise from --seed (default), or the content "
+                             "or style image")
+    parser.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    parser.add_argument("--pooling", choices=("avg", "max"), default="avg",
+                        help="VGG pooling; the paper uses avg for synthesis (default avg)")
+    parser.add_argument("--weights", type=Path,
+                        help=f"weight file (default: weights/{paths.NORMALIZED_NAME}, made by "
+                             "`gatys-jax weights normalize`)")
+    parser.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32",
+                        help="VGG compute precision; Gram matrices and losses stay float32")
+    parser.add_argument("--save-every", type=int,
+                        help="also write OUT_<iteration>.png every N iterations")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="gatys-jax",
         description="Neural style transfer after Gatys, Ecker & Bethge (CVPR 2016), in JAX.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    stylize_parser = commands.add_parser(
+        "stylize", help="render CONTENT in the style of STYLE",
+        description="Optimize an image whose VGG19 content features match CONTENT and whose "
+                    "style (Gram matrices) match STYLE.")
+    stylize_parser.add_argument("content", type=Path, help="content image (any format Pillow reads)")
+    stylize_parser.add_argument("style", type=Path, help="style image; resized to the content's size")
+    stylize_parser.add_argument("-o", "--output", type=Path, required=True,
+                                help="output image, .png or .jpg (written atomically)")
+    add_optimization_arguments(stylize_parser, size=512, iterations=500)
+    stylize_parser.add_argument("--metrics", type=Path,
+                                help="write losses, evaluations, timings and the loss history as JSON")
+    stylize_parser.set_defaults(run=_stylize)
+
+    from .demo import DEMO_CONTENT_WEIGHT, DEMO_ITERATIONS, DEMO_SIZE
+    demo_parser = commands.add_parser(
+        "demo", help="style scikit-image's cat photo with its stained-tissue micrograph "
+                     "(no input needed; about a minute on a 2-core CPU)")
+    demo_parser.add_argument("-o", "--output", type=Path, default=Path("out/demo"),
+                             help="folder for content.png, style.png, stylized.png, metrics.json "
+                                  "(default: out/demo)")
+    add_optimization_arguments(demo_parser, size=DEMO_SIZE, iterations=DEMO_ITERATIONS,
+                               content_weight=DEMO_CONTENT_WEIGHT)
+    demo_parser.set_defaults(run=_demo)
 
     weights_parser = commands.add_parser("weights", help="fetch, convert and normalize VGG19 weights")
     weights_commands = weights_parser.add_subparsers(dest="weights_command", required=True)
@@ -78,12 +258,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "size", None) == 0:
+        args.size = None
     try:
-        args.run(args)
+        return args.run(args) or 0
     except GatysError as e:
         print(f"gatys-jax: error: {e}", file=sys.stderr)
         return 2
-    return 0
 
 
 if __name__ == "__main__":

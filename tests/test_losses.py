@@ -18,3 +18,251 @@ def test_gram_content_style_match_numpy():
     gs = fs.reshape(-1, 4).T @ fs.reshape(-1, 4)
     expected = np.sum((gram_np - gs) ** 2) / (4 * 4**2 * 35**2)
     np.testing.assert_allclose(losses.style_layer_loss(gram_np, gs, 35), expected, rtol=1e-5)
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+from gatys_jax.errors import GatysError  # noqa: E402
+
+from conftest import random_weights  # noqa: E402
+
+
+def central_differences(f, x: np.ndarray, eps: float) -> np.ndarray:
+    """d f / d x by central differences, coordinate by coordinate (x float64)."""
+    grad = np.zeros_like(x)
+    flat = grad.reshape(-1)
+    for i in range(x.size):
+        step = np.zeros(x.size)
+        step[i] = eps
+        step = step.reshape(x.shape)
+        flat[i] = (float(f(x + step)) - float(f(x - step))) / (2 * eps)
+    return grad
+
+
+def np_gram(f: np.ndarray) -> np.ndarray:
+    f2 = np.asarray(f, np.float64).reshape(-1, f.shape[-1])  # (M, N)
+    return f2.T @ f2
+
+
+def np_style_layer(fx: np.ndarray, gram_s: np.ndarray) -> float:
+    n = fx.shape[-1]
+    m = fx.shape[0] * fx.shape[1]
+    return float(np.sum((np_gram(fx) - gram_s) ** 2) / (4.0 * n**2 * m**2))
+
+
+# --- gradients against finite differences, float64 ---------------------------------------------
+
+FD_SHAPE = (3, 4, 5)  # (H_l, W_l, N_l): 60 coordinates
+
+
+def _fd_objectives():
+    """{name: (f(features) -> scalar, built from the library's loss functions)} on fixed targets."""
+    rng = np.random.default_rng(1)
+    fc = rng.standard_normal(FD_SHAPE)
+    fs1 = rng.standard_normal(FD_SHAPE)
+    fs2 = rng.standard_normal((2, 2, 5))
+    lam, w1, w2 = 0.3, 0.7, 1.9
+    m = FD_SHAPE[0] * FD_SHAPE[1]
+
+    def content(fx):
+        return losses.content_loss(fx, jnp.asarray(fc))
+
+    def style_layer(fx):
+        return losses.style_layer_loss(losses.gram(fx), losses.gram(jnp.asarray(fs1)), m)
+
+    def total(fx):
+        # lambda * content + w1 E_1 (at fx) + w2 E_2 (at a 2x2 average pooling of fx, like a
+        # deeper layer), all through the library's functions.
+        deeper = fx[:2, :4].reshape(2, 2, 2, 5).mean(axis=2)
+        return (lam * losses.content_loss(fx, jnp.asarray(fc))
+                + w1 * losses.style_layer_loss(losses.gram(fx), losses.gram(jnp.asarray(fs1)), m)
+                + w2 * losses.style_layer_loss(losses.gram(deeper), losses.gram(jnp.asarray(fs2)),
+                                               4))
+
+    return {"content": content, "style_layer": style_layer, "total": total}
+
+
+@pytest.mark.parametrize("name", ["content", "style_layer", "total"])
+def test_gradients_match_central_differences_float64(name):
+    with jax.enable_x64(True):
+        f = _fd_objectives()[name]
+        x = np.random.default_rng(2).standard_normal(FD_SHAPE)
+        value, grad = jax.value_and_grad(f)(jnp.asarray(x))
+        # The losses must keep float64 when given float64 features, or no finite-difference
+        # check is possible (float32 rounding in the loss swamps any useful step).
+        assert value.dtype == jnp.float64, f"{name} loss computed in {value.dtype}, not float64"
+        assert grad.dtype == jnp.float64
+        numeric = central_differences(jax.jit(f), x, eps=1e-6)
+    np.testing.assert_allclose(np.asarray(grad), numeric, rtol=1e-6, atol=1e-9 * np.abs(numeric).max())
+    assert np.abs(numeric).max() > 1e-3  # the check is not vacuous
+
+
+def test_network_gradient_matches_directional_differences_float64():
+    """dL/dx of the whole objective (random VGG19, 16 px, float64) along random directions and
+    at single pixels agrees with central differences."""
+    vgg = random_weights(3)
+    with jax.enable_x64(True):
+        config = losses.LossConfig(style_layers=("conv1_1", "conv2_1", "conv3_1"),
+                                   content_layer="conv2_2", dtype="float64")
+        params = jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float64), vgg.params)
+        rng = np.random.default_rng(4)
+        c, s, x = (rng.uniform(-100, 100, (16, 16, 3)) for _ in range(3))
+        targets = losses.make_targets(params, jnp.asarray(c), jnp.asarray(s), config)
+        weights = losses.make_loss_weights(1e-2, [0.5, 0.3, 0.2])
+        weights = losses.LossWeights(jnp.asarray(weights.content, jnp.float64),
+                                     jnp.asarray(weights.style, jnp.float64))
+        (value, parts), grad = jax.jit(losses.value_and_grad(config))(
+            jnp.asarray(x), params, targets, weights)
+        assert value.dtype == jnp.float64, f"objective computed in {value.dtype}, not float64"
+        f = jax.jit(lambda x: losses.losses(params, x, targets, weights, config).total)
+        eps = 1e-3
+        for _ in range(3):
+            d = rng.standard_normal(x.shape)
+            numeric = (float(f(x + eps * d)) - float(f(x - eps * d))) / (2 * eps)
+            np.testing.assert_allclose(float(np.vdot(np.asarray(grad), d)), numeric, rtol=1e-6)
+        for index in [(0, 0, 0), (7, 9, 1), (15, 3, 2)]:
+            e = np.zeros(x.shape)
+            e[index] = eps
+            numeric = (float(f(x + e)) - float(f(x - e))) / (2 * eps)
+            np.testing.assert_allclose(float(grad[index]), numeric, rtol=1e-5,
+                                       atol=1e-7 * float(np.abs(grad).max()))
+
+
+# --- the whole objective against numpy -----------------------------------------------------------
+
+def test_losses_and_value_and_grad_match_numpy_on_random_network():
+    vgg = random_weights(5)
+    config = losses.LossConfig(content_layer="conv3_2",
+                               style_layers=("conv1_1", "conv2_1", "conv3_1", "conv4_1"))
+    rng = np.random.default_rng(6)
+    c, s, x = (rng.uniform(-120, 120, (24, 20, 3)).astype(np.float32) for _ in range(3))
+    lam, ws = 2e-3, [0.1, 0.2, 0.3, 0.4]
+    weights = losses.make_loss_weights(lam, ws)
+
+    # Features from the network (jax), everything after that in numpy float64.
+    features = jax.jit(losses.features, static_argnums=2)
+    fc, fs, fx = ({k: np.asarray(v, np.float64) for k, v in features(vgg.params, i, config).items()}
+                  for i in (c, s, x))
+    assert fx["conv4_1"].shape == (3, 2, 512)  # 24x20 after three 2x2 poolings (floor)
+    content = 0.5 * np.sum((fx["conv3_2"] - fc["conv3_2"]) ** 2)
+    per_layer = np.array([np_style_layer(fx[l], np_gram(fs[l])) for l in config.style_layers])
+    style = float(np.dot(ws, per_layer))
+    total = lam * content + style
+
+    targets = jax.jit(losses.make_targets, static_argnums=3)(vgg.params, c, s, config)
+    np.testing.assert_allclose(np.asarray(targets.content), fc["conv3_2"], rtol=1e-6)
+    for layer, target in zip(config.style_layers, targets.style):
+        np.testing.assert_allclose(np.asarray(target), np_gram(fs[layer]), rtol=1e-4)
+
+    losses_fn = jax.jit(losses.losses, static_argnums=4)
+    parts = losses_fn(vgg.params, jnp.asarray(x), targets, weights, config)
+    np.testing.assert_allclose(float(parts.content), content, rtol=1e-4)
+    np.testing.assert_allclose(np.asarray(parts.style_layers), per_layer, rtol=1e-4)
+    np.testing.assert_allclose(float(parts.style), style, rtol=1e-4)
+    np.testing.assert_allclose(float(parts.total), total, rtol=1e-4)
+    assert lam * content > 0.01 * total and style > 0.01 * total  # both terms matter
+
+    (value, aux), grad = jax.jit(losses.value_and_grad(config))(jnp.asarray(x), vgg.params,
+                                                                targets, weights)
+    np.testing.assert_allclose(float(value), total, rtol=1e-4)
+    np.testing.assert_allclose(float(aux.total), total, rtol=1e-4)
+    np.testing.assert_allclose(float(aux.content), content, rtol=1e-4)
+    assert grad.shape == x.shape and grad.dtype == jnp.float32
+    assert np.all(np.isfinite(np.asarray(grad))) and float(jnp.abs(grad).max()) > 0
+
+    # Lambda enters only the total.
+    parts2 = losses_fn(vgg.params, jnp.asarray(x), targets,
+                           losses.make_loss_weights(10 * lam, ws), config)
+    np.testing.assert_allclose(float(parts2.content), float(parts.content), rtol=1e-6)
+    np.testing.assert_allclose(float(parts2.style), float(parts.style), rtol=1e-6)
+    np.testing.assert_allclose(float(parts2.total), 10 * lam * content + style, rtol=1e-4)
+
+
+# --- configuration errors ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kwargs, words", [
+    (dict(content_layer="nope"), "nope"),
+    (dict(content_layer="conv9_9"), "conv9_9"),
+    (dict(style_layers=("conv1_1", "conv9_9")), "conv9_9"),
+    (dict(style_layers=("fc6",)), "fc6"),
+    (dict(content_layer=None, style_layers=()), "content layer or at least one style layer"),
+    (dict(content_layer="", style_layers=()), "content layer or at least one style layer"),
+])
+def test_loss_config_rejects_unknown_layers_and_empty_objective(kwargs, words):
+    with pytest.raises(GatysError, match=words):
+        losses.LossConfig(**kwargs)
+
+
+def test_loss_config_layers_are_deduplicated_in_order():
+    config = losses.LossConfig(content_layer="conv1_1", style_layers=("conv1_1", "conv2_1"))
+    assert config.layers == ("conv1_1", "conv2_1")
+    assert losses.LossConfig(content_layer=None, style_layers=("conv3_1",)).layers == ("conv3_1",)
+
+
+@pytest.mark.parametrize("content, style", [
+    (-1.0, [0.2, 0.2]),
+    (-1e-12, [0.2]),
+    (1.0, [0.2, -0.1]),
+    (float("nan"), [0.2]),
+    (float("inf"), [0.2]),
+    (1.0, [float("nan")]),
+    (1.0, [0.5, float("inf")]),
+    (1.0, [float("-inf")]),
+])
+def test_make_loss_weights_rejects_negative_and_non_finite(content, style):
+    with pytest.raises(GatysError, match="finite and non-negative"):
+        losses.make_loss_weights(content, style)
+
+
+def test_make_loss_weights_accepts_zero_and_shapes():
+    w = losses.make_loss_weights(0.0, [0.0, 1.0, 2.5])
+    assert w.content.shape == () and w.content.dtype == jnp.float32
+    assert w.style.shape == (3,) and w.style.dtype == jnp.float32
+    assert losses.make_loss_weights(1e-3, []).style.shape == (0,)
+
+
+# --- style-only and content-only objectives --------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_inputs():
+    rng = np.random.default_rng(7)
+    c, s, x = (jnp.asarray(rng.uniform(-120, 120, (16, 24, 3)), jnp.float32) for _ in range(3))
+    return random_weights(8).params, c, s, x
+
+
+def test_style_only_objective(tiny_inputs):
+    params, c, s, x = tiny_inputs
+    config = losses.LossConfig(content_layer=None, style_layers=("conv1_1", "conv2_1"))
+    targets = losses.make_targets(params, c, s, config)
+    assert targets.content is None and len(targets.style) == 2
+    weights = losses.make_loss_weights(1e3, [0.5, 0.5])  # lambda is irrelevant without content
+    (value, parts), grad = jax.jit(losses.value_and_grad(config))(x, params, targets, weights)
+    assert float(parts.content) == 0.0
+    assert float(parts.style) > 0 and float(value) == float(parts.style) == float(parts.total)
+    fx = {k: np.asarray(v, np.float64) for k, v in losses.features(params, x, config).items()}
+    fs = {k: np.asarray(v, np.float64) for k, v in losses.features(params, s, config).items()}
+    expected = 0.5 * sum(np_style_layer(fx[l], np_gram(fs[l])) for l in config.style_layers)
+    np.testing.assert_allclose(float(value), expected, rtol=1e-4)
+    assert np.all(np.isfinite(np.asarray(grad))) and float(jnp.abs(grad).max()) > 0
+    # x == style image: zero style loss
+    parts_s = losses.losses(params, s, targets, weights, config)
+    assert float(parts_s.total) <= 1e-6 * float(parts.total)
+
+
+def test_content_only_objective(tiny_inputs):
+    params, c, s, x = tiny_inputs
+    config = losses.LossConfig(content_layer="conv2_2", style_layers=())
+    targets = losses.make_targets(params, c, s, config)
+    assert targets.style == () and targets.content.shape == (8, 12, 128)
+    weights = losses.make_loss_weights(2.0, [])
+    (value, parts), grad = jax.jit(losses.value_and_grad(config))(x, params, targets, weights)
+    assert parts.style_layers.shape == (0,) and float(parts.style) == 0.0
+    fx = np.asarray(losses.features(params, x, config)["conv2_2"], np.float64)
+    fc = np.asarray(losses.features(params, c, config)["conv2_2"], np.float64)
+    content = 0.5 * np.sum((fx - fc) ** 2)
+    np.testing.assert_allclose(float(parts.content), content, rtol=1e-4)
+    np.testing.assert_allclose(float(value), 2.0 * content, rtol=1e-4)
+    assert np.all(np.isfinite(np.asarray(grad))) and float(jnp.abs(grad).max()) > 0
+    # x == content image: zero loss and zero gradient
+    (value_c, _), grad_c = jax.jit(losses.value_and_grad(config))(c, params, targets, weights)
+    assert float(value_c) == 0.0 and float(jnp.abs(grad_c).max()) == 0.0

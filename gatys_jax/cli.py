@@ -62,21 +62,22 @@ def check_writable(path: Path | None) -> None:
 
 
 class Progress:
-    """tqdm bar: iteration, evaluations, loss and ETA; opened at the first update (after the
-    inputs are checked and the steps compiled)."""
+    """tqdm bar: iteration, evaluations, loss (mean over a batch) and ETA; opened at the first
+    update, after the inputs are checked and the steps compiled."""
 
-    def __init__(self, total: int, enabled: bool):
-        self.total, self.enabled = total, enabled
+    def __init__(self, iterations: int, enabled: bool):
+        self.iterations, self.enabled = iterations, enabled
         self.bar = None
-        self.iteration = 0
+        self.position = 0
 
     def __call__(self, row: dict) -> None:
         if self.bar is None:
             from tqdm import tqdm
-            self.bar = tqdm(total=self.total, unit="it", disable=not self.enabled,
-                            dynamic_ncols=True)
-        self.bar.update(row["iteration"] - self.iteration)
-        self.iteration = row["iteration"]
+            self.bar = tqdm(total=self.iterations * row["chunks"], unit="it",
+                            disable=not self.enabled, dynamic_ncols=True)
+        position = row["chunk"] * self.iterations + row["iteration"]
+        self.bar.update(position - self.position)
+        self.position = position
         self.bar.set_postfix(evals=row["evaluations"], loss=f"{row['total_loss']:.4g}")
 
     def close(self) -> None:
@@ -84,35 +85,44 @@ class Progress:
             self.bar.close()
 
 
-def _run_stylize(args, content, style, output: Path, metrics_path: Path | None) -> int:
-    from .stylize import stylize
+def _run_stylize(args, content, styles, output: Path, metrics_path: Path | None) -> int:
+    from .batch import parse_seeds
+    from .stylize import single_image_metrics, stylize_batch
     check_writable(metrics_path)
+    seeds = parse_seeds(args.seeds) if args.seeds is not None else [args.seed]
     progress = Progress(args.iterations, not args.quiet)
     try:
-        _, metrics = stylize(
-            content, style, size=args.size, iterations=args.iterations,
-            optimizer=args.optimizer, learning_rate=args.learning_rate,
-            content_weight=args.content_weight, content_layer=args.content_layer or None,
+        results, metrics = stylize_batch(
+            content, styles, seeds=seeds, content_weights=args.content_weight, size=args.size,
+            iterations=args.iterations, optimizer=args.optimizer,
+            learning_rate=args.learning_rate, content_layer=args.content_layer or None,
             style_layers=args.style_layers, style_weights=args.style_weights, init=args.init,
-            seed=args.seed, pooling=args.pooling, weights=args.weights, dtype=args.dtype,
-            history=args.history, output=output, save_every=args.save_every,
+            pooling=args.pooling, weights=args.weights, dtype=args.dtype, history=args.history,
+            output=output, save_every=args.save_every, max_batch=args.max_batch,
             on_update=progress)
     finally:
         progress.close()
+    if len(results) == 1:
+        metrics = single_image_metrics(metrics)
     if metrics_path:
         write_json(metrics, metrics_path)
-    print(f"wrote {output}: total loss {metrics['total_loss']:.6g} after "
-          f"{metrics['evaluations']} evaluations in {metrics['wall_seconds']:.1f} s "
+    losses = [entry["total_loss"] for entry in metrics.get("images", [metrics])]
+    print(f"wrote {len(results)} image(s) ({output if len(results) == 1 else output.parent}): "
+          f"total loss {min(losses):.6g}{'' if len(losses) == 1 else f'..{max(losses):.6g}'} "
+          f"after {metrics['evaluations']} evaluations in {metrics['wall_seconds']:.1f} s "
           f"(+{metrics['compile_seconds']:.1f} s compile)")
     if metrics["interrupted"]:
-        print(f"interrupted after {metrics['iterations']} iterations; kept the latest image "
-              f"in {output}", file=sys.stderr)
+        print(f"interrupted after {metrics['iterations']} iterations; kept the latest image(s)",
+              file=sys.stderr)
         return INTERRUPTED_EXIT
     return 0
 
 
 def _stylize(args) -> int:
-    return _run_stylize(args, args.content, args.style, args.output, args.metrics)
+    styles = ([args.style] if args.style else []) + (args.extra_styles or [])
+    if not styles:
+        raise GatysError("no style image: give STYLE or --style FILE")
+    return _run_stylize(args, args.content, styles, args.output, args.metrics)
 
 
 def _demo(args) -> int:
@@ -167,9 +177,10 @@ def add_optimization_arguments(parser, size: int, iterations: int,
                         help="adam: step size in pixel units of 0..255 (default 10); "
                              "lbfgs: scale of the unit step (default 1)")
     parser.add_argument("--history", type=int, default=100, help="L-BFGS history size (default 100)")
-    parser.add_argument("--content-weight", type=_float, default=content_weight,
+    parser.add_argument("--content-weight", type=_floats, default=(content_weight,),
                         help=f"lambda = alpha/beta, the content loss's weight relative to the "
-                             f"style loss (default: {content_weight:g})")
+                             f"style loss; a comma-separated list makes one image per value, "
+                             f"batched (default: {content_weight:g})")
     parser.add_argument("--content-layer", default=DEFAULT_CONTENT_LAYER,
                         help=f"layer whose activations are matched to the content image; '' for "
                              f"none (default: {DEFAULT_CONTENT_LAYER})")
@@ -182,6 +193,11 @@ def add_optimization_arguments(parser, size: int, iterations: int,
                         help="initial image: white noise from --seed (default), or the content "
                              "or style image")
     parser.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    parser.add_argument("--seeds", metavar="LIST",
+                        help="several noise seeds, e.g. 0,1,2,3 or 0-7: one image per seed "
+                             "(OUT_seed<N>.png), optimized together in one compiled program")
+    parser.add_argument("--max-batch", type=int,
+                        help="images per compiled batch (default: as many as fit in memory)")
     parser.add_argument("--pooling", choices=("avg", "max"), default="avg",
                         help="VGG pooling; the paper uses avg for synthesis (default avg)")
     parser.add_argument("--weights", type=Path,
@@ -205,7 +221,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Optimize an image whose VGG19 content features match CONTENT and whose "
                     "style (Gram matrices) match STYLE.")
     stylize_parser.add_argument("content", type=Path, help="content image (any format Pillow reads)")
-    stylize_parser.add_argument("style", type=Path, help="style image; resized to the content's size")
+    stylize_parser.add_argument("style", type=Path, nargs="?",
+                                help="style image; resized to the content's size")
+    stylize_parser.add_argument("--style", type=Path, action="append", dest="extra_styles",
+                                metavar="FILE",
+                                help="another style image (repeatable); each style gets its own "
+                                     "image, all optimized in one batch")
     stylize_parser.add_argument("-o", "--output", type=Path, required=True,
                                 help="output image, .png or .jpg (written atomically)")
     add_optimization_arguments(stylize_parser, size=512, iterations=500)

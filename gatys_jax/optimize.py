@@ -142,7 +142,9 @@ def compile_optimizer(optimizer: Optimizer, config: LossConfig, x, params, targe
         step = jax.vmap(step, in_axes=(0, None, 0, 0))
     start = time.perf_counter()
     init_c = jax.jit(init).lower(x, params, targets, weights).compile()
-    state_shape = jax.eval_shape(init, x, params, targets, weights)
+    state_shape = jax.tree.map(  # the state as init lays it out (sharded if x is)
+        lambda shape, sharding: jax.ShapeDtypeStruct(shape.shape, shape.dtype, sharding=sharding),
+        jax.eval_shape(init, x, params, targets, weights), init_c.output_shardings)
     jitted = lambda f: jax.jit(f, donate_argnums=0).lower(state_shape, params, targets,
                                                          weights).compile()
     step_c = jitted(multi_step(step, chunk))

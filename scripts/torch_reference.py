@@ -218,7 +218,7 @@ def run_lbfgs(objective: Objective, x0: np.ndarray, evaluations: int, history_si
         optimizer.zero_grad(set_to_none=False)
         loss = objective.loss(x)
         loss.backward()
-        value = float(loss)
+        value = float(loss.detach())
         row = {"evaluations": len(rows) + 1, "total_loss": value,
                "seconds": time.perf_counter() - start}
         rows.append(row)
@@ -244,7 +244,7 @@ def run_adam(objective: Objective, x0: np.ndarray, evaluations: int, lr: float =
         optimizer.zero_grad(set_to_none=False)
         loss = objective.loss(x)
         loss.backward()
-        row = {"evaluations": k + 1, "total_loss": float(loss),
+        row = {"evaluations": k + 1, "total_loss": float(loss.detach()),
                "seconds": time.perf_counter() - start}
         rows.append(row)
         if on_eval:

@@ -150,9 +150,12 @@ def test_losses_and_value_and_grad_match_numpy_on_random_network():
     total = lam * content + style
 
     targets = jax.jit(losses.make_targets, static_argnums=3)(vgg.params, c, s, config)
-    np.testing.assert_allclose(np.asarray(targets.content), fc["conv3_2"], rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(targets.content), fc["conv3_2"], rtol=1e-4,
+                               atol=1e-5 * np.abs(fc["conv3_2"]).max())
     for layer, target in zip(config.style_layers, targets.style):
-        np.testing.assert_allclose(np.asarray(target), np_gram(fs[layer]), rtol=1e-4)
+        expected = np_gram(fs[layer])
+        np.testing.assert_allclose(np.asarray(target), expected, rtol=1e-4,
+                                   atol=1e-5 * np.abs(expected).max())
 
     losses_fn = jax.jit(losses.losses, static_argnums=4)
     parts = losses_fn(vgg.params, jnp.asarray(x), targets, weights, config)

@@ -1,0 +1,202 @@
+"""The project's L-BFGS (unit steps, no line search) against scipy's L-BFGS-B and a direct numpy
+two-loop recursion."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.optimize
+
+from gatys_jax import lbfgs
+
+
+def minimize(f, x0, history: int, max_iterations: int, gtol: float, dtype=jnp.float64):
+    """Drive lbfgs.direction / step_length / push as optimize.Optimizer's step does (one
+    evaluation per iteration). Returns (x, f(x), iterations, largest f seen)."""
+    value_and_grad = jax.value_and_grad(f)
+
+    @jax.jit
+    def step(x, grad, hist, iteration):
+        s = lbfgs.step_length(grad, iteration) * lbfgs.direction(grad, hist)
+        x_new = x + s
+        value, grad_new = value_and_grad(x_new)
+        return x_new, value, grad_new, lbfgs.push(hist, s, grad_new - grad, grad_new)
+
+    x = jnp.asarray(x0, dtype)
+    value, grad = jax.jit(value_and_grad)(x)
+    hist = lbfgs.empty_history(history, x.size, dtype)
+    largest = float(value)
+    for iteration in range(max_iterations):
+        if float(jnp.linalg.norm(grad)) <= gtol:
+            return np.asarray(x, np.float64), float(value), iteration, largest
+        x, value, grad, hist = step(x, grad, hist, jnp.asarray(iteration, jnp.int32))
+        largest = max(largest, float(value))
+    return np.asarray(x, np.float64), float(value), max_iterations, largest
+
+
+def scipy_minimum(f, x0):
+    f64 = jax.jit(jax.value_and_grad(f))
+    result = scipy.optimize.minimize(
+        lambda x: tuple(np.asarray(v, np.float64) for v in f64(jnp.asarray(x, jnp.float64))),
+        np.asarray(x0, np.float64), jac=True, method="L-BFGS-B",
+        options=dict(maxiter=10_000, ftol=1e-15, gtol=1e-10))
+    assert result.success, result.message
+    return result.x, float(result.fun)
+
+
+def quadratic(n=20, condition=100.0, seed=0):
+    """f(x) = 1/2 x'Ax - b'x with A SPD of the given condition number; (f, exact minimizer)."""
+    rng = np.random.default_rng(seed)
+    q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    a = q @ np.diag(np.logspace(0, np.log10(condition), n)) @ q.T
+    b = rng.standard_normal(n) * 10
+    a_j, b_j = jnp.asarray(a), jnp.asarray(b)
+    return (lambda x: 0.5 * x @ (a_j.astype(x.dtype) @ x) - b_j.astype(x.dtype) @ x,
+            np.linalg.solve(a, b))
+
+
+def rosenbrock(x):
+    return jnp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+@pytest.mark.parametrize("history, gtol, max_iterations, atol", [
+    (100, 1e-9, 100, 1e-9),  # measured: 49 iterations
+    (10, 1e-6, 200, 1e-6),  # a short history converges slowly at the end (measured: 118)
+])
+def test_quadratic_matches_scipy(history, gtol, max_iterations, atol):
+    with jax.enable_x64(True):
+        f, exact = quadratic()
+        x0 = np.zeros(20)
+        ref_x, ref_f = scipy_minimum(f, x0)
+        x, fx, iterations, _ = minimize(f, x0, history, max_iterations, gtol)
+    assert iterations < max_iterations, (
+        f"|g| > {gtol} after {max_iterations} iterations on a quadratic of condition 100")
+    # scipy stops at |x - x*| ~ 1e-6 here (its ftol test); ours goes on to gtol.
+    np.testing.assert_allclose(ref_x, exact, atol=1e-5)
+    np.testing.assert_allclose(x, ref_x, atol=1e-5)
+    np.testing.assert_allclose(x, exact, atol=atol)
+    assert fx <= ref_f + 1e-12 * abs(ref_f)
+
+
+def test_quadratic_float32():
+    """The precision the library runs in: still reaches the minimum to float32 accuracy."""
+    with jax.enable_x64(True):
+        f, exact = quadratic()
+        x, _, iterations, _ = minimize(f, np.zeros(20), 100, max_iterations=200, gtol=1e-3,
+                                       dtype=jnp.float32)
+    assert iterations < 200
+    np.testing.assert_allclose(x, exact, atol=1e-3 * np.abs(exact).max())
+
+
+@pytest.mark.parametrize("x0", [
+    np.array([-1.2, 1.0]),  # the standard start
+    np.tile([-1.2, 1.0], 5),  # n = 10
+], ids=["n2", "n10"])
+@pytest.mark.parametrize("history", [10, 100])
+def test_rosenbrock_matches_scipy(x0, history):
+    """No line search: unit steps overshoot on the way (f rises far above f(x0)), yet it must
+    reach the minimum (1, ..., 1) that scipy's L-BFGS-B finds, within 300 iterations
+    (measured: 63-147 iterations, float64; f peaks at 3e6-2e9 on the way)."""
+    with jax.enable_x64(True):
+        ref_x, ref_f = scipy_minimum(rosenbrock, x0)
+        x, fx, iterations, _ = minimize(rosenbrock, x0, history, max_iterations=300, gtol=1e-8)
+    assert iterations < 300, f"no convergence in 300 iterations: f = {fx}, x = {x}"
+    np.testing.assert_allclose(ref_x, np.ones_like(x0), atol=1e-6)
+    np.testing.assert_allclose(x, ref_x, atol=1e-6)
+    assert fx <= 1e-12 and ref_f <= 1e-12
+
+
+# --- the two-loop recursion and the circular history ------------------------------------------------
+
+def two_loop(grad: np.ndarray, pairs: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """-H grad by Nocedal & Wright alg. 7.4 over `pairs` (oldest first), gamma from the newest."""
+    q = grad.copy()
+    alphas = []
+    for s, y in reversed(pairs):
+        alpha = (s @ q) / (y @ s)
+        q -= alpha * y
+        alphas.append(alpha)
+    if pairs:
+        s, y = pairs[-1]
+        q *= (s @ y) / (y @ y)
+    for (s, y), alpha in zip(pairs, reversed(alphas)):
+        beta = (y @ q) / (y @ s)
+        q += s * (alpha - beta)
+    return -q
+
+
+def test_history_wraps_like_the_last_pairs():
+    """History of 3, 10 pairs pushed (two of them without positive curvature): after every push
+    the direction equals the numpy two-loop recursion over the last (up to) 3 kept pairs."""
+    n, m = 12, 3
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n))
+    spd = a @ a.T + n * np.eye(n)
+    bad = {3, 7}  # pushes with s'y <= 0: y = -s (negative), and y orthogonal to s (zero)
+    with jax.enable_x64(True):
+        hist = lbfgs.empty_history(m, n, jnp.float64)
+        direction, push = jax.jit(lbfgs.direction), jax.jit(lbfgs.push)
+        kept = []
+        for k in range(10):
+            s = rng.standard_normal(n)
+            if k == 3:
+                y = -s
+            elif k == 7:
+                y = rng.standard_normal(n)
+                y -= (y @ s) / (s @ s) * s
+            else:
+                y = spd @ s + 0.1 * rng.standard_normal(n)
+                assert y @ s > 0
+            g = rng.standard_normal(n)
+            hist = push(hist, jnp.asarray(s), jnp.asarray(y), jnp.asarray(g))
+            if k not in bad:
+                kept.append((s, y))
+            expected = two_loop(g, kept[-m:])
+            np.testing.assert_allclose(np.asarray(direction(jnp.asarray(g), hist)), expected,
+                                       rtol=1e-10, atol=1e-12, err_msg=f"after push {k}")
+            assert int(hist.count) == min(len(kept), m)
+            assert int(hist.head) == len(kept) % m
+    assert len(kept) == 8  # wrapped more than twice
+
+
+def test_pairs_without_positive_curvature_are_skipped():
+    n, m = 6, 4
+    rng = np.random.default_rng(1)
+    with jax.enable_x64(True):
+        hist = lbfgs.empty_history(m, n, jnp.float64)
+        g = rng.standard_normal(n)
+        # The empty history gives steepest descent.
+        np.testing.assert_allclose(np.asarray(lbfgs.direction(jnp.asarray(g), hist)), -g)
+        s = rng.standard_normal(n)
+        y = 2.0 * s
+        hist = lbfgs.push(hist, jnp.asarray(s), jnp.asarray(y), jnp.asarray(g))
+        assert int(hist.count) == 1 and int(hist.head) == 1
+        before = hist
+        e0, e1 = np.eye(n)[0], np.eye(n)[1]
+        t = rng.standard_normal(n)
+        for s_bad, y_bad in [(t, -t),  # s'y < 0
+                             (t, -0.5 * t),
+                             (t, np.zeros(n)),  # s'y == 0
+                             (e0, e1)]:  # s'y == 0, both non-zero
+            g = rng.standard_normal(n)
+            hist = lbfgs.push(hist, jnp.asarray(s_bad), jnp.asarray(y_bad), jnp.asarray(g))
+            assert int(hist.count) == 1 and int(hist.head) == 1
+            for field in ("sy", "yy"):
+                np.testing.assert_array_equal(np.asarray(getattr(hist, field)),
+                                              np.asarray(getattr(before, field)))
+            np.testing.assert_allclose(np.asarray(lbfgs.direction(jnp.asarray(g), hist)),
+                                       two_loop(g, [(s, y)]), rtol=1e-12)
+        # The next pair with s'y > 0 goes into the slot after the first one.
+        s2, y2 = e0, e0 * 1e-3 + e1
+        hist = lbfgs.push(hist, jnp.asarray(s2), jnp.asarray(y2), jnp.asarray(g))
+        assert int(hist.count) == 2 and int(hist.head) == 2
+        np.testing.assert_allclose(np.asarray(lbfgs.direction(jnp.asarray(g), hist)),
+                                   two_loop(g, [(s, y), (s2, y2)]), rtol=1e-12)
+
+
+def test_first_step_is_scaled_by_the_gradient_l1_norm():
+    g = jnp.asarray([3.0, -1.0], jnp.float32)
+    assert float(lbfgs.step_length(g, jnp.asarray(0))) == pytest.approx(0.25)
+    assert float(lbfgs.step_length(g, jnp.asarray(1))) == 1.0
+    small = jnp.asarray([0.1, -0.2], jnp.float32)
+    assert float(lbfgs.step_length(small, jnp.asarray(0))) == 1.0

@@ -75,9 +75,13 @@ def pad_batch(tree, size: int):
     return jax.tree.map(pad, tree)
 
 
+def batch_sharding(device_mesh: Mesh) -> NamedSharding:
+    """Arrays split along their leading (batch) axis over the mesh."""
+    return NamedSharding(device_mesh, PartitionSpec(BATCH_AXIS))
+
+
 def shard(tree, device_mesh: Mesh):
-    """Place arrays split along their leading (batch) axis over the mesh."""
-    return jax.device_put(tree, NamedSharding(device_mesh, PartitionSpec(BATCH_AXIS)))
+    return jax.device_put(tree, batch_sharding(device_mesh))
 
 
 def replicate(tree, device_mesh: Mesh):

@@ -130,23 +130,25 @@ class Compiled(NamedTuple):
 
 
 def compile_optimizer(optimizer: Optimizer, config: LossConfig, x, params, targets, weights,
-                      chunk: int | None = None, batched: bool = False) -> Compiled:
+                      chunk: int | None = None, batch_sharding=None) -> Compiled:
     """Lower and compile init and step for these argument shapes; time it.
 
-    batched: x, targets and weights carry a leading batch axis (vmapped; params shared).
+    batch_sharding: None for one image; else x, targets and weights carry a leading batch
+    axis, init and step are vmapped over it (params shared), and every state array is laid
+    out with this sharding (e.g. a NamedSharding splitting the batch axis over devices).
     """
     chunk = chunk or steps_per_call()
     init, step = optimizer.init_fn(config), optimizer.step_fn(config)
-    if batched:
+    if batch_sharding is not None:
         init = jax.vmap(init, in_axes=(0, None, 0, 0))
         step = jax.vmap(step, in_axes=(0, None, 0, 0))
     start = time.perf_counter()
-    init_c = jax.jit(init).lower(x, params, targets, weights).compile()
-    state_shape = jax.tree.map(  # the state as init lays it out (sharded if x is)
+    init_c = jax.jit(init, out_shardings=batch_sharding).lower(x, params, targets, weights).compile()
+    state_shape = jax.tree.map(
         lambda shape, sharding: jax.ShapeDtypeStruct(shape.shape, shape.dtype, sharding=sharding),
         jax.eval_shape(init, x, params, targets, weights), init_c.output_shardings)
-    jitted = lambda f: jax.jit(f, donate_argnums=0).lower(state_shape, params, targets,
-                                                         weights).compile()
+    jitted = lambda f: jax.jit(f, donate_argnums=0, out_shardings=batch_sharding).lower(
+        state_shape, params, targets, weights).compile()
     step_c = jitted(multi_step(step, chunk))
     tail_c = jitted(step) if chunk > 1 else None
     return Compiled(init_c, step_c, chunk, tail_c, time.perf_counter() - start)

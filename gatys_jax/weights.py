@@ -120,7 +120,12 @@ def save(weights: VGGWeights, path: str | Path) -> Path:
     _check_params(weights.params)
     path = Path(path)
     datasets = _datasets(weights)
-    tmp = atomic_path(path)
+    if path.is_dir():
+        raise GatysError(f"cannot write weights to {path}: it is a folder; name a file")
+    try:
+        tmp = atomic_path(path)
+    except OSError as e:
+        raise GatysError(f"cannot write {path}: {e}") from None
     try:
         with h5py.File(tmp, "w") as f:
             for name, array in datasets.items():
@@ -134,6 +139,8 @@ def save(weights: VGGWeights, path: str | Path) -> Path:
             for key, value in weights.metadata.items():
                 f.attrs[key] = value
         os.replace(tmp, path)
+    except OSError as e:
+        raise GatysError(f"cannot write {path}: {e}") from None
     finally:
         tmp.unlink(missing_ok=True)
     return path

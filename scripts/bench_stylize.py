@@ -76,6 +76,13 @@ def parse_args(argv=None):
     return args
 
 
+def prepared(content, style, size):
+    """(content, style) RGB arrays as stylize prepares them (prepare_images may return the
+    style alone or a list of styles)."""
+    content_rgb, styles = prepare_images(content, style, size)
+    return content_rgb, (styles[0] if isinstance(styles, (list, tuple)) else styles)
+
+
 def first_reaching(history: list, target: float):
     """(evaluations, seconds) of the first row with total_loss <= target, or (None, None)."""
     for row in history:
@@ -177,14 +184,14 @@ def main(argv=None):
     vgg = weights_io.load(args.weights)
     if vgg.normalization is not None:
         print(f"note: {args.weights} holds normalized weights; the issue's setting is plain weights")
-    content, style = prepare_images(args.content, args.style, args.size)
+    content, style = prepared(args.content, args.style, args.size)
     conv = vgg.convention
     content_x = images.to_network(content, conv)
     style_x = images.to_network(style, conv)
     noise = initial_image("noise", args.seed, content, style)
     # stylize(init="noise", seed=...) calls initial_image with the same prepared images: check
     # that this is deterministic, and below that the first losses agree.
-    assert np.array_equal(noise, initial_image("noise", args.seed, *prepare_images(
+    assert np.array_equal(noise, initial_image("noise", args.seed, *prepared(
         args.content, args.style, args.size))), "noise init is not deterministic"
     x0 = images.to_network(noise, conv)
     print(f"size {content.shape[0]}x{content.shape[1]}, {n} evaluations, lambda "

@@ -6,6 +6,9 @@ import numpy as np
 import pytest
 
 from gatys_jax import losses
+from gatys_jax.errors import GatysError
+
+from conftest import random_weights
 
 
 def test_gram_content_style_match_numpy():
@@ -21,10 +24,6 @@ def test_gram_content_style_match_numpy():
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-from gatys_jax.errors import GatysError  # noqa: E402
-
-from conftest import random_weights  # noqa: E402
 
 
 def central_differences(f, x: np.ndarray, eps: float) -> np.ndarray:
@@ -107,13 +106,15 @@ def test_network_gradient_matches_directional_differences_float64():
         params = jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float64), vgg.params)
         rng = np.random.default_rng(4)
         c, s, x = (rng.uniform(-100, 100, (16, 16, 3)) for _ in range(3))
-        targets = losses.make_targets(params, jnp.asarray(c), jnp.asarray(s), config)
+        targets = jax.jit(losses.make_targets, static_argnums=3)(params, jnp.asarray(c),
+                                                                 jnp.asarray(s), config)
         weights = losses.make_loss_weights(1e-2, [0.5, 0.3, 0.2])
         weights = losses.LossWeights(jnp.asarray(weights.content, jnp.float64),
                                      jnp.asarray(weights.style, jnp.float64))
         (value, parts), grad = jax.jit(losses.value_and_grad(config))(
             jnp.asarray(x), params, targets, weights)
-        assert value.dtype == jnp.float64, f"objective computed in {value.dtype}, not float64"
+        for part in (value, parts.content, parts.style_layers, *targets.style):
+            assert part.dtype == jnp.float64, f"a loss or Gram matrix computed in {part.dtype}"
         f = jax.jit(lambda x: losses.losses(params, x, targets, weights, config).total)
         eps = 1e-3
         for _ in range(3):

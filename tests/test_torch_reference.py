@@ -28,8 +28,9 @@ def torch_reference():
 @pytest.fixture(scope="module")
 def setting(plain_weights_path, shared_images):
     vgg = weights_io.load(plain_weights_path)
-    content, style = prepare_images(shared_images / "tubingen.jpg",
-                                    shared_images / "starry_night.jpg", SIZE)
+    content, styles = prepare_images(shared_images / "tubingen.jpg",
+                                     shared_images / "starry_night.jpg", SIZE)
+    style = styles[0] if isinstance(styles, (list, tuple)) else styles
     conv = vgg.convention
     x = images.to_network(initial_image("noise", 3, content, style), conv)
     return vgg, images.to_network(content, conv), images.to_network(style, conv), x

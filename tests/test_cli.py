@@ -1,0 +1,223 @@
+"""`gatys-jax` as a user runs it: a subprocess per command line.
+
+Each subprocess pays for importing JAX (and the runs below for compiling), so all command lines
+of this module start together in a small process pool when the first test asks for one, and
+each test then waits for its own.
+"""
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+TIMEOUT = 600
+CLI = [sys.executable, "-m", "gatys_jax.cli"]
+
+# name: (arguments after `stylize`, with {content} {style} {text} {truncated} {tmp}, extra env,
+#        words the one-line message must contain)
+BAD_INPUTS = {
+    "missing_content": ("{tmp}/nope.jpg {style} -o {tmp}/out.png", {}, "not found"),
+    "missing_style": ("{content} {tmp}/nope.jpg -o {tmp}/out.png", {}, "not found"),
+    "not_an_image": ("{text} {style} -o {tmp}/out.png", {}, "not an image"),
+    "truncated_image": ("{truncated} {style} -o {tmp}/out.png", {}, "truncated"),
+    "unknown_style_layer": ("{content} {style} -o {tmp}/out.png --style-layers conv1_1,conv9_9",
+                            {}, "conv9_9"),
+    "unknown_content_layer": ("{content} {style} -o {tmp}/out.png --content-layer nope", {},
+                              "nope"),
+    "negative_content_weight": ("{content} {style} -o {tmp}/out.png --content-weight -1", {},
+                                "non-negative"),
+    "negative_style_weight": ("{content} {style} -o {tmp}/out.png --style-weights=0.5,-1 "
+                              "--style-layers conv1_1,conv2_1", {}, "non-negative"),
+    "nan_content_weight": ("{content} {style} -o {tmp}/out.png --content-weight nan", {},
+                           "finite"),
+    "inf_content_weight": ("{content} {style} -o {tmp}/out.png --content-weight inf", {},
+                           "finite"),
+    "nan_style_weight": ("{content} {style} -o {tmp}/out.png --style-weights nan "
+                         "--style-layers conv1_1", {}, "finite"),
+    "size_too_small": ("{content} {style} -o {tmp}/out.png --size 8", {}, "too small"),
+    "output_folder_missing": ("{content} {style} -o {tmp}/no/such/folder/out.png", {},
+                              "does not exist"),
+    "output_extension": ("{content} {style} -o {tmp}/out.gif", {}, ".png"),
+    "default_weights_missing": ("{content} {style} -o {tmp}/out.png",
+                                {"GATYS_JAX_WEIGHTS_DIR": "{tmp}/empty_weights"},
+                                "gatys-jax weights fetch"),
+    "weights_file_missing": ("{content} {style} -o {tmp}/out.png --weights {tmp}/nope.h5", {},
+                             "not found"),
+}
+
+
+def run_cli(args: list[str], cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(CLI + args, cwd=cwd, env={**os.environ, **(env or {})},
+                          capture_output=True, text=True, timeout=TIMEOUT)
+
+
+def interrupted_run(args: list[str], cwd: Path) -> dict:
+    """Start a long run, wait until its progress bar shows evaluations, send SIGINT."""
+    process = subprocess.Popen(CLI + args, cwd=cwd, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    stderr: list[str] = []
+    started = threading.Event()
+
+    def read():
+        while chunk := process.stderr.read(1):
+            stderr.append(chunk)
+            if "evals=3" in "".join(stderr[-200:]):
+                started.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        if not started.wait(TIMEOUT):
+            raise AssertionError("no progress within the timeout: " + "".join(stderr))
+        time.sleep(0.5)
+        process.send_signal(signal.SIGINT)
+        stdout = process.stdout.read()
+        returncode = process.wait(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    reader.join(timeout=10)
+    return {"returncode": returncode, "stdout": stdout, "stderr": "".join(stderr)}
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory, shared_images):
+    """Input files and one empty folder per command line."""
+    root = tmp_path_factory.mktemp("cli")
+    inputs = root / "inputs"
+    inputs.mkdir()
+    (inputs / "text.jpg").write_text("this is not an image\n")
+    (inputs / "truncated.jpg").write_bytes((shared_images / "tubingen.jpg").read_bytes()[:3000])
+    names = {"content": shared_images / "tubingen.jpg", "style": shared_images / "starry_night.jpg",
+             "text": inputs / "text.jpg", "truncated": inputs / "truncated.jpg"}
+    return root, names
+
+
+@pytest.fixture(scope="module")
+def results(workspace, normalized_weights_path):
+    """{name: Future} of every command line of this module, all started at once."""
+    root, names = workspace
+    pool = ThreadPoolExecutor(max_workers=4)
+    futures = {}
+
+    def folder(name: str) -> Path:
+        path = root / name
+        path.mkdir()
+        return path
+
+    def fill(text: str, tmp: Path) -> str:
+        return text.format(tmp=tmp, **names)
+
+    # Slow ones first, so that they overlap with the many quick failures.
+    tmp = folder("interrupt")
+    futures["interrupt"] = pool.submit(interrupted_run, [
+        "stylize", str(names["content"]), str(names["style"]), "-o", str(tmp / "out.png"),
+        "--size", "32", "--iterations", "100000"], tmp)
+    tmp = folder("demo")
+    futures["demo"] = pool.submit(run_cli, ["demo", "-o", str(tmp / "demo"), "--iterations", "3",
+                                            "-q"], tmp)
+    tmp = folder("success")
+    futures["success"] = pool.submit(run_cli, [
+        "stylize", str(names["content"]), str(names["style"]), "-o", str(tmp / "out.png"),
+        "--size", "40", "--iterations", "5", "--metrics", str(tmp / "metrics.json")], tmp)
+    tmp = folder("non_finite")
+    futures["non_finite"] = pool.submit(run_cli, [
+        "stylize", str(names["content"]), str(names["style"]), "-o", str(tmp / "out.png"),
+        "--size", "32", "--iterations", "5", "--optimizer", "adam", "--learning-rate", "1e30",
+        "--metrics", str(tmp / "metrics.json"), "-q"], tmp)
+    for name, (args, env, _) in BAD_INPUTS.items():
+        tmp = folder(name)
+        env = {key: fill(value, tmp) for key, value in env.items()}
+        if "GATYS_JAX_WEIGHTS_DIR" in env:
+            Path(env["GATYS_JAX_WEIGHTS_DIR"]).mkdir()
+        futures[name] = pool.submit(run_cli, ["stylize", *fill(args, tmp).split()], tmp, env)
+    yield {name: (future, root / name) for name, future in futures.items()}
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def files_in(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, words: str):
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr and "error" in lines[0]
+    assert words in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("name", list(BAD_INPUTS))
+def test_bad_input_is_one_line_exit_2_and_no_output(results, name):
+    future, folder = results[name]
+    result = future.result()
+    assert_one_line_error(result, BAD_INPUTS[name][2])
+    assert files_in(folder) == [], files_in(folder)  # no image, no temporary file
+
+
+def test_non_finite_loss_stops_the_run(results):
+    future, folder = results["non_finite"]
+    result = future.result()
+    assert_one_line_error(result, "non-finite")
+    assert files_in(folder) == []
+
+
+def test_success_writes_image_and_metrics(results):
+    future, folder = results["success"]
+    result = future.result()
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert files_in(folder) == ["metrics.json", "out.png"]
+    with Image.open(folder / "out.png") as image:
+        assert image.size == (40, 30) and image.mode == "RGB"
+
+    def reject(constant):
+        raise ValueError(f"not valid JSON: {constant}")
+
+    metrics = json.loads((folder / "metrics.json").read_text(), parse_constant=reject)
+    for key in ("content_loss", "style_loss", "total_loss", "evaluations", "iterations",
+                "wall_seconds", "compile_seconds", "size", "history"):
+        assert key in metrics, key
+    assert metrics["evaluations"] == 6 and metrics["iterations"] == 5
+    assert metrics["size"] == [30, 40]
+    assert [row["evaluations"] for row in metrics["history"]] == [1, 2, 3, 4, 5, 6]
+    assert all(set(row) >= {"evaluations", "total_loss", "seconds"} for row in metrics["history"])
+    assert metrics["history"][-1]["total_loss"] == pytest.approx(metrics["total_loss"])
+    assert metrics["total_loss"] < metrics["history"][0]["total_loss"]
+    assert all(math.isfinite(metrics[k]) for k in ("content_loss", "style_loss", "total_loss"))
+
+
+def test_demo(results):
+    future, folder = results["demo"]
+    result = future.result()
+    assert result.returncode == 0, result.stderr
+    assert files_in(folder / "demo") == ["content.png", "metrics.json", "style.png",
+                                         "stylized.png"]
+    with Image.open(folder / "demo" / "stylized.png") as image:
+        image.load()
+    metrics = json.loads((folder / "demo" / "metrics.json").read_text())
+    assert metrics["evaluations"] == 4
+
+
+def test_ctrl_c_keeps_the_latest_image(results):
+    future, folder = results["interrupt"]
+    result = future.result()
+    assert result["returncode"] == 130, result["stderr"][-2000:]
+    assert "Traceback" not in result["stderr"], result["stderr"][-2000:]
+    assert "interrupted" in result["stderr"]
+    assert files_in(folder) == ["out.png"]  # no temporary file left behind
+    with Image.open(folder / "out.png") as image:
+        image.load()
+        assert image.size == (32, 24)
+        pixels = np.asarray(image)
+    assert pixels.std() > 0

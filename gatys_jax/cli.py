@@ -276,9 +276,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def enable_compilation_cache() -> None:
+    """Keep compiled programs on disk so that a rerun with the same shapes skips compiling."""
+    import jax
+    jax.config.update("jax_compilation_cache_dir", str(paths.compilation_cache_dir()))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    enable_compilation_cache()
     if getattr(args, "size", None) == 0:
         args.size = None
     try:

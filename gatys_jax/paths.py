@@ -1,7 +1,8 @@
-"""Where weight files live by default.
+"""Where weight files and compiled programs live by default.
 
-`$GATYS_JAX_WEIGHTS_DIR` if set; else `weights/` of the source checkout this package runs
-from (an editable install); else `~/.cache/gatys_jax/weights`.
+Weights: `$GATYS_JAX_WEIGHTS_DIR` if set; else `weights/` of the source checkout this package
+runs from (an editable install); else `~/.cache/gatys_jax/weights`. Compiled programs (the
+CLI's XLA cache): `$JAX_COMPILATION_CACHE_DIR` if set, else `~/.cache/gatys_jax/xla`.
 """
 
 import os
@@ -18,6 +19,11 @@ def weights_dir() -> Path:
     if (checkout / "pyproject.toml").is_file():
         return checkout / "weights"
     return Path.home() / ".cache" / "gatys_jax" / "weights"
+
+
+def compilation_cache_dir() -> Path:
+    return Path(os.environ.get("JAX_COMPILATION_CACHE_DIR")
+                or Path.home() / ".cache" / "gatys_jax" / "xla")
 
 
 def plain_weights() -> Path:

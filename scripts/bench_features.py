@@ -158,21 +158,26 @@ def torch_vgg(params, torch):
 
 def torch_cases(params, x_nhwc: np.ndarray, torch) -> list[Case]:
     cases = []
+    device = "cuda" if torch.cuda.is_available() else "cpu"  # eager PyTorch on the GPU if any
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     for layout in ("NCHW", "channels_last"):
-        model = torch_vgg(params, torch)
-        x = torch.from_numpy(np.ascontiguousarray(x_nhwc.transpose(0, 3, 1, 2)))
+        model = torch_vgg(params, torch).to(device)
+        x = torch.from_numpy(np.ascontiguousarray(x_nhwc.transpose(0, 3, 1, 2))).to(device)
         if layout == "channels_last":
             model = model.to(memory_format=torch.channels_last)
             x = x.contiguous(memory_format=torch.channels_last)
 
         def forward(model=model, x=x):
             with torch.no_grad():
-                return model(x)
+                out = model(x)
+            sync()
+            return out
 
         def gradient(model=model, x=x):
             xg = x.detach().requires_grad_(True)
             out = model(xg)
             (grad,) = torch.autograd.grad(0.5 * out.square().sum(), xg)
+            sync()
             return grad
 
         for name, fn in (("forward", forward), ("forward + input gradient", gradient)):
@@ -180,7 +185,7 @@ def torch_cases(params, x_nhwc: np.ndarray, torch) -> list[Case]:
             out = fn()
             setup_s = time.perf_counter() - start
             cases.append(Case(f"PyTorch ({layout})", name, fn, setup_s,
-                              out.detach().numpy().transpose(0, 2, 3, 1)))
+                              out.detach().cpu().numpy().transpose(0, 2, 3, 1)))
     return cases
 
 

@@ -8,4 +8,6 @@ cd "$(dirname "$0")/.."
 .venv/bin/pip install -q --disable-pip-version-check -e '.[dev,torch]'
 .venv/bin/gatys-jax weights fetch
 [ -f weights/vgg19_normalized.h5 ] || .venv/bin/gatys-jax weights normalize
+# Compiled programs are shared between tests (and their CLI subprocesses) through XLA's cache.
+export JAX_COMPILATION_CACHE_DIR="$PWD/.cache/xla"
 exec .venv/bin/python -m pytest -q "$@"

@@ -6,6 +6,11 @@ perfectly; higher layers keep the high-level content (the arrangement) but not t
 Measured: PSNR and SSIM of each reconstruction against the photo at the same size, and the
 correlation of heavily blurred luminances (arrangement).
 
+The conv1_2 reconstruction converges slowly in the fine, high-frequency pixel directions
+conv1_2 hardly responds to: at 64 px it passes 30 dB only after about 4000 L-BFGS iterations
+(tests/test_paper_scripts.py), so at the default budget the "almost exactly" claim falls short
+and is reported so (with the content loss reached, as a fraction of the initial one).
+
     python scripts/paper/fig1_content.py [--size 256] [--iterations N] [--layers conv1_2,...]
 """
 
@@ -57,7 +62,8 @@ def main(argv=None) -> dict:
         claims.append(common.claim(
             "low_layer_exact", "The lowest layer (conv1_2) reproduces the photo's pixels almost "
             "exactly", f"PSNR >= {PSNR_ALMOST_EXACT} dB and SSIM >= {SSIM_ALMOST_EXACT} at conv1_2",
-            {"psnr_db": low["psnr_db"], "ssim": low["ssim"]},
+            {"psnr_db": low["psnr_db"], "ssim": low["ssim"], "iterations": args.iterations,
+             "content_loss_vs_initial": low["content_loss"] / low["initial_content_loss"]},
             f"conv1_2: {low['psnr_db']:.1f} dB, SSIM {low['ssim']:.3f}",
             low["psnr_db"] >= PSNR_ALMOST_EXACT and low["ssim"] >= SSIM_ALMOST_EXACT))
     claims.append(common.claim(

@@ -38,7 +38,7 @@ def table(out: Path) -> str:
                                       if (out / n / "metrics.json").is_file())
                            / "metrics.json").read_text())
         device = f" on {last['backend']} ({last['device']})"
-    footer = [f"", f"Runs{device}, {seconds / 60:.1f} min in all: " + "; ".join(settings) + "."]
+    footer = ["", f"Runs{device}, {seconds / 60:.1f} min in all: " + "; ".join(settings) + "."]
     return "\n".join(lines + footer) + "\n"
 
 

@@ -88,6 +88,15 @@ def replicate(tree, device_mesh: Mesh):
     return jax.device_put(tree, NamedSharding(device_mesh, PartitionSpec()))
 
 
+def to_host(tree):
+    """Numpy copies of (possibly sharded) arrays; across several hosts, every process gets the
+    whole batch (`process_allgather`)."""
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+        return jax.tree.map(np.asarray, multihost_utils.process_allgather(tree, tiled=True))
+    return jax.tree.map(np.asarray, jax.device_get(tree))
+
+
 def bytes_per_image(config: LossConfig, params, height: int, width: int, history: int,
                     optimizer: str) -> int:
     """Estimated peak bytes one image of a batch needs: activations kept for the backward pass

@@ -198,8 +198,7 @@ def run(compiled: Compiled, state: State, args: tuple, iterations: int,
             use_chunk = iterations - done >= compiled.chunk
             state = (compiled.step if use_chunk else compiled.tail)(state, *args)
             done += compiled.chunk if use_chunk else 1
-            total = jax.device_get(state.losses.total)
-            if not np.all(np.isfinite(total)):
+            if not bool(jnp.all(jnp.isfinite(state.losses.total))):
                 raise NonFiniteLoss(
                     f"the loss became non-finite after {int(np.max(state.evaluations))} "
                     "evaluations; lower --learning-rate or the loss weights")

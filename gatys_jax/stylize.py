@@ -116,7 +116,7 @@ class _Recorder:
 
     def __call__(self, state: State) -> None:
         seconds = time.perf_counter() - self.start
-        totals = np.asarray(jax.device_get(state.losses.total))[: self.size]
+        totals = batch.to_host(state.losses.total)[: self.size]
         evaluations, iteration = int(state.evaluations[0]), int(state.iteration[0])
         self.rows.append((evaluations, totals, seconds))
         if self.outputs and self.save_every and iteration // self.save_every > self.last_saved:
@@ -200,7 +200,7 @@ def stylize_batch(content, styles, *, seeds: Sequence[int] = (0,),
         return batch.shard(batch.pad_batch((x0, targets, loss_weights), chunk), mesh)
 
     def to_rgb(state: State) -> list[np.ndarray]:
-        x = np.asarray(jax.device_get(state.x))
+        x = batch.to_host(state.x)
         return [np.clip(np.round(images.from_network(xi, convention)), 0, 255).astype(np.uint8)
                 for xi in x]
 
@@ -222,7 +222,7 @@ def stylize_batch(content, styles, *, seeds: Sequence[int] = (0,),
         state, interrupted = run(compiled, state, (params, targets, loss_weights), iterations,
                                  record)
         final = to_rgb(state)[: len(chunk_jobs)]
-        parts = jax.device_get(state.losses)
+        parts = batch.to_host(state.losses)
         for i, job in enumerate(chunk_jobs):
             path = chunk_outputs[i] if chunk_outputs else None
             if path is not None:

@@ -2,8 +2,9 @@
 the driver that runs them.
 
 Every state carries x, the losses and gradient *at x*, and counters: `init` evaluates the
-objective once at x_0; each `step` moves x and evaluates once at the new x. So after k steps
-`evaluations` is k + 1 and the losses belong to the image being returned.
+objective once at x_0; each `step` evaluates once at a new point and moves x there (L-BFGS
+keeps x when the trial fails its Armijo test, and retries shorter on the next step). So after
+k steps `evaluations` is k + 1 and the losses belong to the image being returned.
 
 How steps are driven is decided in one place, `steps_per_call`, by measurement: on XLA:CPU a
 convolution inside `lax.scan` runs several times slower (DESIGN.md), so there every step is
@@ -39,7 +40,7 @@ class State(NamedTuple):
     grad: jnp.ndarray  # dL_total/dx at x
     iteration: jnp.ndarray  # int32 steps taken
     evaluations: jnp.ndarray  # int32 loss+gradient evaluations so far
-    opt: Any  # optimizer-specific: lbfgs.History or an optax state
+    opt: Any  # optimizer-specific: lbfgs.Search or an optax state
 
 
 @dataclasses.dataclass(frozen=True)

@@ -165,7 +165,7 @@ def stylize_batch(content, styles, *, seeds: Sequence[int] = (0,),
     output = images.check_output_path(output) if output is not None else None
     style_layers = tuple(style_layers)
     if style_weights is None:
-        style_weights = [1.0 / len(style_layers)] * len(style_layers)
+        style_weights = [1.0 / len(style_layers)] * len(style_layers) if style_layers else []
     if len(style_weights) != len(style_layers):
         raise GatysError(f"{len(style_weights)} style weights for {len(style_layers)} style layers")
     config = LossConfig(content_layer, style_layers, pooling, dtype)
@@ -205,13 +205,13 @@ def stylize_batch(content, styles, *, seeds: Sequence[int] = (0,),
                 for xi in x]
 
     chunks = [jobs[i: i + chunk] for i in range(0, len(jobs), chunk)]
-    x0, targets, loss_weights = chunk_inputs(chunks[0])
-    compiled = compile_optimizer(solver, config, x0, params, targets, loss_weights,
+    first_inputs = chunk_inputs(chunks[0])
+    compiled = compile_optimizer(solver, config, first_inputs[0], params, *first_inputs[1:],
                                  batch_sharding=batch.batch_sharding(mesh))
     results, entries, interrupted = [], [], False
     start = time.perf_counter()
     for index, chunk_jobs in enumerate(chunks):
-        x0, targets, loss_weights = chunk_inputs(chunk_jobs)
+        x0, targets, loss_weights = first_inputs if index == 0 else chunk_inputs(chunk_jobs)
         chunk_outputs = outputs[len(results): len(results) + len(chunk_jobs)] if outputs else None
         state = compiled.init(x0, params, targets, loss_weights)
         record = _Recorder(index, len(chunks), len(chunk_jobs), start, to_rgb, chunk_outputs,

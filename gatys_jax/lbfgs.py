@@ -114,11 +114,6 @@ def first_step(grad: jnp.ndarray) -> jnp.ndarray:
     return 1.0 / jnp.max(jnp.abs(grad))
 
 
-def step_length(grad: jnp.ndarray, iteration: jnp.ndarray) -> jnp.ndarray:
-    """Trial step length without backtracking: first_step on iteration 0, else 1."""
-    return jnp.where(iteration == 0, first_step(grad), 1.0)
-
-
 class Search(NamedTuple):
     """L-BFGS state: the history and the direction and step of a trial being retried."""
 
@@ -150,9 +145,11 @@ def accept(loss: jnp.ndarray, slope: jnp.ndarray, step: jnp.ndarray,
            trial_loss: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
     """(whether the trial is taken, step for a retry) by Armijo and quadratic interpolation.
 
-    slope: g'd at the current point (< 0)."""
+    slope: g'd at the current point (< 0). Near a minimum, where f changes by less than its
+    own rounding error, the sufficient-decrease test allows that error rather than stall."""
     finite = jnp.isfinite(trial_loss)
-    taken = finite & (trial_loss <= loss + ARMIJO_C1 * step * slope)
+    rounding = 8 * jnp.finfo(trial_loss.dtype).eps * jnp.abs(loss)  # f is only this exact
+    taken = finite & (trial_loss <= loss + ARMIJO_C1 * step * slope + rounding)
     curvature = trial_loss - loss - slope * step
     interpolated = -slope * step * step / (2.0 * jnp.where(curvature > 0, curvature, 1.0))
     retry = jnp.where(finite & (curvature > 0), jnp.clip(interpolated, 0.1 * step, 0.5 * step),

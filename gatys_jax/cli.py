@@ -237,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .demo import DEMO_CONTENT_WEIGHT, DEMO_ITERATIONS, DEMO_SIZE
     demo_parser = commands.add_parser(
         "demo", help="style scikit-image's cat photo with its stained-tissue micrograph "
-                     "(no input needed; about a minute on a 2-core CPU)")
+                     "(no input needed; about three minutes on a 2-core CPU)")
     demo_parser.add_argument("-o", "--output", type=Path, default=Path("out/demo"),
                              help="folder for content.png, style.png, stylized.png, metrics.json "
                                   "(default: out/demo)")

@@ -9,7 +9,7 @@ from skimage import data as skdata
 
 from . import images
 
-DEMO_SIZE = 256  # px, long side: the demo runs in about a minute on a 2-core CPU
+DEMO_SIZE = 256  # px, long side: the demo runs in about three minutes on a 2-core CPU
 DEMO_ITERATIONS = 200
 DEMO_CONTENT_WEIGHT = 1e-4  # the paper's stronger-style setting (Fig. 3 shows 1e-3 and 1e-4)
 

@@ -29,81 +29,28 @@ The gradient pass differentiates 0.5 * sum(conv5_1^2) with respect to the input 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import platform
 import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
+from bench_common import MATMUL_N, Case, forward_flops, matmul_case, time_round_robin  # noqa: E402
 
 from gatys_jax import weights as weights_io  # noqa: E402
 from gatys_jax.vgg import VGG19, variables  # noqa: E402
-from gatys_jax.weights import LAYERS, kernel_shape, layer_block  # noqa: E402
+from gatys_jax.weights import LAYERS, layer_block  # noqa: E402
 
 LAYER = "conv5_1"
-MATMUL_N = 4096
-
-
-# ---------------------------------------------------------------- FLOP model
-
-
-def forward_flops(height: int, width: int, last: str = LAYER) -> int:
-    """Conv FLOPs of one forward pass through `last` (2 per multiply-add)."""
-    total = 0
-    for layer in LAYERS[: LAYERS.index(last) + 1]:
-        scale = 2 ** (layer_block(layer) - 1)  # 2x2 poolings before this block
-        _, _, c_in, c_out = kernel_shape(layer)
-        total += 2 * (height // scale) * (width // scale) * c_in * c_out * 9
-    return total
-
-
-# ---------------------------------------------------------------- cases
-
-
-@dataclasses.dataclass
-class Case:
-    """One timed call: `run()` returns an array-like result that has finished computing."""
-
-    impl: str
-    name: str  # "forward", "forward + input gradient" or "matmul"
-    run: Callable[[], object]
-    setup_s: float | None = None  # JAX: lower + compile; PyTorch: first (warm-up) call
-    out: np.ndarray | None = None
-    times: list[float] = dataclasses.field(default_factory=list)
-
-
-def time_round_robin(cases: list[Case], repeats: int) -> None:
-    """One warm-up call each, then `repeats` rounds that time every case once, in turn.
-
-    Interleaving gives every case the same share of whatever else the machine is doing, so
-    ratios between cases stay meaningful even when absolute times are skewed by other load.
-    """
-    for case in cases:
-        case.run()
-    for _ in range(repeats):
-        for case in cases:
-            start = time.perf_counter()
-            case.run()
-            case.times.append(time.perf_counter() - start)
-
-
-def matmul_case() -> Case:
-    """A float32 4096^3 matmul in JAX: the machine's practical float32 peak."""
-    rng = np.random.default_rng(0)
-    a = jnp.asarray(rng.standard_normal((MATMUL_N, MATMUL_N), np.float32))
-    b = jnp.asarray(rng.standard_normal((MATMUL_N, MATMUL_N), np.float32))
-    compiled = jax.jit(jnp.matmul).lower(a, b).compile()
-    return Case("JAX", "matmul", lambda: compiled(a, b).block_until_ready())
 
 
 # ---------------------------------------------------------------- JAX

@@ -16,7 +16,6 @@ import argparse
 import csv
 import datetime
 import json
-import os
 import platform
 import sys
 import time
@@ -27,17 +26,15 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_common as common  # noqa: E402
 import jax  # noqa: E402
+from bench_common import cores, first_reaching, loss_at, prepared  # noqa: E402
 
 from gatys_jax import images, weights as weights_io  # noqa: E402
-from gatys_jax.stylize import initial_image, prepare_images, stylize  # noqa: E402
+from gatys_jax.stylize import initial_image  # noqa: E402
 
 METHODS = ("torch_lbfgs", "jax_lbfgs", "jax_adam", "torch_adam")
 CHECKPOINTS = (1, 10, 50, 100, 200, 300, 500, 1000)
-
-
-def cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
 def parse_args(argv=None):
@@ -76,66 +73,28 @@ def parse_args(argv=None):
     return args
 
 
-def prepared(content, style, size):
-    """(content, style) RGB arrays as stylize prepares them (prepare_images may return the
-    style alone or a list of styles)."""
-    content_rgb, styles = prepare_images(content, style, size)
-    return content_rgb, (styles[0] if isinstance(styles, (list, tuple)) else styles)
-
-
-def first_reaching(history: list, target: float):
-    """(evaluations, seconds) of the first row with total_loss <= target, or (None, None)."""
-    for row in history:
-        if row["total_loss"] <= target:
-            return row["evaluations"], row["seconds"]
-    return None, None
-
-
-def loss_at(history: list, evaluations: int):
-    """Loss of the last row with at most `evaluations` evaluations."""
-    best = None
-    for row in history:
-        if row["evaluations"] <= evaluations:
-            best = row["total_loss"]
-    return best
-
-
 def run_torch(method, args, content_x, style_x, x0, vgg):
-    import torch
     import torch_reference as ref
     threads = ref.set_threads(args.threads)
-    model = ref.build_model(vgg, pooling=args.pooling, memory_format=args.memory_format)
-    objective = ref.make_objective(model, content_x, style_x, content_weight=args.content_weight)
-    start = time.perf_counter()
-    ref.loss_and_grad(objective, x0)  # warm-up (oneDNN primitive creation), timed apart
-    warmup = time.perf_counter() - start
-    if method == "torch_lbfgs":
-        result = ref.run_lbfgs(objective, x0, args.evaluations)
-        name = "PyTorch LBFGS (history 100, lr 1, no line search)"
-    else:
-        lr = args.adam_lr if args.adam_lr is not None else 10.0
-        result = ref.run_adam(objective, x0, args.evaluations, lr=lr)
-        name = f"PyTorch Adam (lr {lr:g})"
-    return {"method": method, "name": name + f", {args.memory_format}, {threads} threads",
-            "history": result.history, "evaluations": result.evaluations,
-            "wall_seconds": result.wall_seconds, "compile_seconds": warmup,
-            "compile_kind": "warm-up", "torch_version": torch.__version__}
+    objective = common.torch_objective(vgg, content_x, style_x,
+                                       content_weight=args.content_weight, pooling=args.pooling,
+                                       memory_format=args.memory_format, device="cpu")
+    optimizer = "lbfgs" if method == "torch_lbfgs" else "adam"
+    r = common.run_torch(optimizer, objective, x0, args.evaluations,
+                         learning_rate=args.adam_lr if optimizer == "adam" else None)
+    r.update(method=method, name=r["name"] + f", {args.memory_format}, {threads} threads")
+    return r
 
 
 def run_jax(method, args):
     optimizer = "lbfgs" if method == "jax_lbfgs" else "adam"
-    _, metrics = stylize(args.content, args.style, size=args.size,
-                         iterations=args.evaluations - 1, optimizer=optimizer,
-                         learning_rate=args.adam_lr if optimizer == "adam" else None,
-                         content_weight=args.content_weight, pooling=args.pooling,
-                         weights=args.weights, init="noise", seed=args.seed)
-    settings = metrics["settings"]
-    name = ("gatys_jax L-BFGS (history %d)" % settings["history"] if optimizer == "lbfgs"
-            else "gatys_jax Adam (lr %g)" % settings["learning_rate"])
-    return {"method": method, "name": name, "history": metrics["history"],
-            "evaluations": metrics["evaluations"], "wall_seconds": metrics["wall_seconds"],
-            "compile_seconds": metrics["compile_seconds"], "compile_kind": "compile",
-            "size": metrics["size"]}
+    r = common.run_jax(args.content, args.style, size=args.size, evaluations=args.evaluations,
+                       optimizer=optimizer,
+                       learning_rate=args.adam_lr if optimizer == "adam" else None,
+                       content_weight=args.content_weight, pooling=args.pooling,
+                       weights=args.weights, init="noise", seed=args.seed)
+    r["method"] = method
+    return r
 
 
 def fmt(value, spec):
@@ -253,7 +212,8 @@ def main(argv=None):
     (out / f"table_{args.size}px_seed{args.seed}.md").write_text(report + "\n")
     (out / f"summary_{args.size}px_seed{args.seed}.json").write_text(json.dumps(
         {"args": vars(args), "target": target, "same_start": bool(same_start),
-         "results": [{k: v for k, v in r.items() if k != "history"} for r in results]},
+         "results": [{k: v for k, v in r.items() if k not in ("history", "image", "x")}
+                     for r in results]},
         indent=2))
     return 0 if same_start else 1
 

@@ -14,15 +14,19 @@ flattened vectors (L-BFGS history, gradients) correspond element for element. Th
 sees it as NCHW, either copied to contiguous NCHW (`memory_format="nchw"`) or as a permuted
 view whose strides are channels_last (`memory_format="channels_last"`).
 
+The model, targets and optimized tensor live on the model's device (`build_model(...,
+device="cuda")` for eager PyTorch on a GPU; the default is the CPU); numpy goes in and
+comes out.
+
 Only scripts and tests import this module; nothing in gatys_jax/ imports torch.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -72,6 +76,10 @@ class VGG19Features(torch.nn.Module):
             conv.bias.requires_grad_(False)
             self.convs[layer] = conv
         self.to(memory_format=fmt)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
 
     def to_nchw(self, x_hwc: torch.Tensor) -> torch.Tensor:
         """(H, W, 3) -> (1, 3, H, W) in this model's memory format (differentiable)."""
@@ -142,19 +150,24 @@ class Objective:
         return self.parts(x_hwc)["total"]
 
 
-def _tensor_hwc(x: np.ndarray) -> torch.Tensor:
+def _tensor_hwc(x: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
     x = np.asarray(x, np.float32)
     if x.ndim != 3 or x.shape[-1] != 3:
         raise ValueError(f"expected a network-space image (H, W, 3), got {x.shape}")
-    return torch.from_numpy(np.ascontiguousarray(x)).clone()
+    return torch.from_numpy(np.ascontiguousarray(x)).clone().to(device)
+
+
+def tensor_hwc(objective: Objective, x: np.ndarray) -> torch.Tensor:
+    """A network-space image (H, W, 3) as a tensor on the objective's device."""
+    return _tensor_hwc(x, objective.model.device)
 
 
 def build_model(weights: str | Path | weights_io.VGGWeights, pooling: str = "avg",
-                memory_format: str = "nchw") -> VGG19Features:
-    """VGG19Features from the project's h5 file (or a loaded VGGWeights)."""
+                memory_format: str = "nchw", device: str = "cpu") -> VGG19Features:
+    """VGG19Features from the project's h5 file (or a loaded VGGWeights), on `device`."""
     if not isinstance(weights, weights_io.VGGWeights):
         weights = weights_io.load(weights)
-    return VGG19Features(weights.params, pooling, memory_format).eval()
+    return VGG19Features(weights.params, pooling, memory_format).to(device).eval()
 
 
 def make_objective(model: VGG19Features, content_x: np.ndarray, style_x: np.ndarray,
@@ -164,14 +177,15 @@ def make_objective(model: VGG19Features, content_x: np.ndarray, style_x: np.ndar
                    style_weights: Sequence[float] | None = None) -> Objective:
     """Targets (computed once) from network-space content and style images (H, W, 3)."""
     style_layers = tuple(style_layers)
+    device = model.device
     with torch.no_grad():
         content_target = None
         if content_layer:
-            content_target = model(model.to_nchw(_tensor_hwc(content_x)),
+            content_target = model(model.to_nchw(_tensor_hwc(content_x, device)),
                                    (content_layer,))[content_layer].detach()
         style_targets = ()
         if style_layers:
-            feats = model(model.to_nchw(_tensor_hwc(style_x)), style_layers)
+            feats = model(model.to_nchw(_tensor_hwc(style_x, device)), style_layers)
             style_targets = tuple(gram(feats[layer]).detach() for layer in style_layers)
     return Objective(model, content_target, style_targets, content_weight, content_layer,
                      style_layers, tuple(style_weights or ()))
@@ -179,13 +193,13 @@ def make_objective(model: VGG19Features, content_x: np.ndarray, style_x: np.ndar
 
 def loss_and_grad(objective: Objective, x: np.ndarray) -> tuple[dict, np.ndarray]:
     """({total, content, style, style_layers} as floats, dL_total/dx (H, W, 3) numpy)."""
-    xt = _tensor_hwc(x).requires_grad_(True)
+    xt = tensor_hwc(objective, x).requires_grad_(True)
     parts = objective.parts(xt)
     parts["total"].backward()
     values = {"total": float(parts["total"].detach()), "content": float(parts["content"].detach()),
               "style": float(parts["style"].detach()),
               "style_layers": [float(v.detach()) for v in parts["style_layers"]]}
-    return values, xt.grad.detach().numpy().copy()
+    return values, xt.grad.detach().cpu().numpy().copy()
 
 
 @dataclass
@@ -206,7 +220,7 @@ def run_lbfgs(objective: Objective, x0: np.ndarray, evaluations: int, history_si
     (torch takes one more, unevaluated, step after it; it is undone here so that the image
     matches the recorded loss).
     """
-    x = _tensor_hwc(x0).requires_grad_(True)
+    x = tensor_hwc(objective, x0).requires_grad_(True)
     optimizer = torch.optim.LBFGS([x], lr=lr, max_iter=evaluations, history_size=history_size,
                                   line_search_fn=None, tolerance_grad=-1, tolerance_change=-1,
                                   max_eval=evaluations + 1)
@@ -229,14 +243,14 @@ def run_lbfgs(objective: Objective, x0: np.ndarray, evaluations: int, history_si
 
     optimizer.step(closure)
     wall = time.perf_counter() - start
-    return RunResult(last_x[0].numpy(), rows, wall, len(rows))
+    return RunResult(last_x[0].cpu().numpy(), rows, wall, len(rows))
 
 
 def run_adam(objective: Objective, x0: np.ndarray, evaluations: int, lr: float = 10.0,
              on_eval: Callable[[dict], None] | None = None) -> RunResult:
     """torch.optim.Adam for `evaluations` evaluations (evaluation k+1 is at x after k steps;
     the last evaluation's gradient is not applied, so the x returned matches its loss)."""
-    x = _tensor_hwc(x0).requires_grad_(True)
+    x = tensor_hwc(objective, x0).requires_grad_(True)
     optimizer = torch.optim.Adam([x], lr=lr)
     rows: list = []
     start = time.perf_counter()
@@ -252,4 +266,4 @@ def run_adam(objective: Objective, x0: np.ndarray, evaluations: int, lr: float =
         if k + 1 < evaluations:
             optimizer.step()
     wall = time.perf_counter() - start
-    return RunResult(x.detach().numpy().copy(), rows, wall, len(rows))
+    return RunResult(x.detach().cpu().numpy().copy(), rows, wall, len(rows))

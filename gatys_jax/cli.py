@@ -13,6 +13,7 @@ from . import paths
 from .errors import GatysError
 from .files import atomic_path
 from .losses import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS
+from .precondition import DEFAULT_EXPONENT as DEFAULT_PRECONDITION
 
 INTERRUPTED_EXIT = 130
 
@@ -98,6 +99,7 @@ def _run_stylize(args, content, styles, output: Path, metrics_path: Path | None)
             learning_rate=args.learning_rate, content_layer=args.content_layer or None,
             style_layers=args.style_layers, style_weights=args.style_weights, init=args.init,
             pooling=args.pooling, weights=args.weights, dtype=args.dtype, history=args.history,
+            precondition=args.precondition,
             output=output, save_every=args.save_every, max_batch=args.max_batch,
             on_update=progress)
     finally:
@@ -177,6 +179,10 @@ def add_optimization_arguments(parser, size: int, iterations: int,
                         help="adam: step size in pixel units of 0..255 (default 10); "
                              "lbfgs: scale of the unit step (default 1)")
     parser.add_argument("--history", type=int, default=100, help="L-BFGS history size (default 100)")
+    parser.add_argument("--precondition", type=_float, default=DEFAULT_PRECONDITION,
+                        help="L-BFGS: exponent e of its initial inverse Hessian gamma*P, where P "
+                             "scales spatial frequency f by (f + 0.02)^-e; 0 is the classic "
+                             f"gamma*I of torch.optim.LBFGS (default {DEFAULT_PRECONDITION})")
     parser.add_argument("--content-weight", type=_floats, default=(content_weight,),
                         help=f"lambda = alpha/beta, the content loss's weight relative to the "
                              f"style loss; a comma-separated list makes one image per value, "

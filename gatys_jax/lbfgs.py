@@ -13,16 +13,23 @@ not finite) is not taken: the next call retries the same direction with a shorte
 so this backtracking costs nothing when unit steps succeed, and it keeps the early, badly
 scaled iterations from throwing the image far uphill (measured: scripts/bench_stylize.py).
 
-The recursion is done in the span of the history: with B = [S; Y] (2m, n) and the small
-matrices SY = S Y^T, YY = Y Y^T and B g kept up to date, both loops run on m scalars and the
-direction is one product gamma g + c^T B. Each iteration reads B twice (that product, and
-B [g', y, s] after the update) instead of the 4m sequential row passes of the textbook loop,
-which are slow inside XLA loops on CPU.
+An optional preconditioner P (symmetric positive definite, e.g. precondition.py's spatial
+frequency filter) makes the initial inverse Hessian gamma P instead of gamma I, with gamma =
+s'y / y'Py, and the first step -P g; P = I is the classic method. The optimizer uses the
+frequency filter by default: with it, the project's L-BFGS reaches torch.optim.LBFGS's
+300-evaluation loss in 252-268 evaluations at 256 px, where the classic method only ties
+(README, "L-BFGS").
+
+The recursion is done in the span of the history: with B = [S; PY] (2m, n) and the small
+matrices SY = S Y^T, YPY = Y P Y^T and B g kept up to date, both loops run on m scalars and
+the direction is one product gamma P g + c^T B. Each iteration reads B twice (that product,
+and B [g', y, P^-1 s] after the update) instead of the 4m sequential row passes of the
+textbook loop, which are slow inside XLA loops on CPU.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -31,10 +38,20 @@ CURVATURE_EPS = 1e-10
 ARMIJO_C1 = 1e-4  # sufficient decrease: f(x + t d) <= f(x) + c1 t g'd
 
 
+class Preconditioner(NamedTuple):
+    """P and its inverse as functions of flat vectors (n,) -> (n,); P symmetric positive definite."""
+
+    apply: Callable
+    inverse: Callable
+
+
+IDENTITY = Preconditioner(lambda v: v, lambda v: v)
+
+
 class History(NamedTuple):
-    b: jnp.ndarray  # (2m, n): rows 0..m-1 are steps s_i, rows m..2m-1 gradient changes y_i
+    b: jnp.ndarray  # (2m, n): rows 0..m-1 are steps s_i, rows m..2m-1 are P y_i (gradient changes)
     sy: jnp.ndarray  # (m, m) sy[i, j] = s_i . y_j
-    yy: jnp.ndarray  # (m, m) yy[i, j] = y_i . y_j
+    ypy: jnp.ndarray  # (m, m) ypy[i, j] = y_i . P y_j
     bg: jnp.ndarray  # (2m,) B g for the current gradient g
     head: jnp.ndarray  # int: slot the next pair goes to (circular)
     count: jnp.ndarray  # int: number of stored pairs (<= m)
@@ -50,8 +67,9 @@ def size(history: History) -> int:
     return history.sy.shape[0]
 
 
-def direction(grad: jnp.ndarray, history: History) -> jnp.ndarray:
-    """-H grad (two-loop recursion); -grad for an empty history. `history.bg` must be B grad."""
+def direction(grad: jnp.ndarray, history: History,
+              precond: Preconditioner = IDENTITY) -> jnp.ndarray:
+    """-H grad (two-loop recursion); -P grad for an empty history. `history.bg` must be B grad."""
     m = size(history)
     sg, yg = history.bg[:m], history.bg[m:]
     diag = jnp.diagonal(history.sy)
@@ -65,8 +83,8 @@ def direction(grad: jnp.ndarray, history: History) -> jnp.ndarray:
     alpha = jax.lax.fori_loop(0, m, newest_first, jnp.zeros((m,), grad.dtype))
     newest = (history.head - 1) % m
     gamma = jnp.where(history.count > 0,
-                      history.sy[newest, newest] / history.yy[newest, newest], 1.0)
-    y_dot_q = yg - history.yy @ alpha  # y_i . (g - sum_j alpha_j y_j)
+                      history.sy[newest, newest] / history.ypy[newest, newest], 1.0)
+    y_dot_q = yg - history.ypy @ alpha  # y_i . P (g - sum_j alpha_j y_j)
 
     def oldest_first(k, coef):
         i = (history.head - history.count + k) % m
@@ -74,7 +92,7 @@ def direction(grad: jnp.ndarray, history: History) -> jnp.ndarray:
         return coef.at[i].set(jnp.where(k < history.count, alpha[i] - beta, 0.0))
 
     coef = jax.lax.fori_loop(0, m, oldest_first, jnp.zeros((m,), grad.dtype))
-    r = gamma * grad + jnp.concatenate([coef, -gamma * alpha]) @ history.b
+    r = gamma * precond.apply(grad) + jnp.concatenate([coef, -gamma * alpha]) @ history.b
     return -r
 
 
@@ -86,7 +104,7 @@ def _set_row_if(matrix: jnp.ndarray, row: jnp.ndarray, value: jnp.ndarray, keep)
 
 
 def push(history: History, s: jnp.ndarray, y: jnp.ndarray, new_grad: jnp.ndarray,
-         taken=True) -> History:
+         taken=True, precond: Preconditioner = IDENTITY) -> History:
     """After a step s (taken, or a rejected trial): store (s, y) in the oldest slot if taken
     and s'y > eps, and keep B g up to date for the gradient at the current point."""
     m = size(history)
@@ -94,24 +112,25 @@ def push(history: History, s: jnp.ndarray, y: jnp.ndarray, new_grad: jnp.ndarray
     ys = jnp.vdot(y, s)
     keep = taken & (ys > CURVATURE_EPS)
     b = _set_row_if(history.b, slot, s, keep)
-    b = _set_row_if(b, m + slot, y, keep)
-    products = b @ jnp.stack([new_grad, y, s], axis=1)  # (2m, 3), one pass over B
+    b = _set_row_if(b, m + slot, precond.apply(y), keep)
+    # (2m, 3), one pass over B; rows m.. of B P^-1 s are y_j . s
+    products = b @ jnp.stack([new_grad, y, precond.inverse(s)], axis=1)
     bg, b_y, b_s = products[:, 0], products[:, 1], products[:, 2]
     sy = history.sy.at[:, slot].set(b_y[:m]).at[slot, :].set(b_s[m:])
-    yy = history.yy.at[:, slot].set(b_y[m:]).at[slot, :].set(b_y[m:])
+    ypy = history.ypy.at[:, slot].set(b_y[m:]).at[slot, :].set(b_y[m:])
     return History(
         b=b,
         sy=jnp.where(keep, sy, history.sy),
-        yy=jnp.where(keep, yy, history.yy),
+        ypy=jnp.where(keep, ypy, history.ypy),
         bg=jnp.where(taken, bg, history.bg),
         head=jnp.where(keep, (slot + 1) % m, slot),
         count=jnp.where(keep, jnp.minimum(history.count + 1, m), history.count),
     )
 
 
-def first_step(grad: jnp.ndarray) -> jnp.ndarray:
-    """Step length along -grad that changes the largest pixel by one unit."""
-    return 1.0 / jnp.max(jnp.abs(grad))
+def first_step(direction: jnp.ndarray) -> jnp.ndarray:
+    """Step length along `direction` that changes the largest pixel by one unit."""
+    return 1.0 / jnp.max(jnp.abs(direction))
 
 
 class Search(NamedTuple):
@@ -128,15 +147,16 @@ def empty_search(size: int, n: int, dtype=jnp.float32) -> Search:
                   jnp.zeros((), dtype), jnp.zeros((), bool))
 
 
-def trial(grad: jnp.ndarray, search: Search, lr: float) -> tuple[jnp.ndarray, jnp.ndarray]:
+def trial(grad: jnp.ndarray, search: Search, lr: float,
+          precond: Preconditioner = IDENTITY) -> tuple[jnp.ndarray, jnp.ndarray]:
     """(direction, step) to evaluate next: a fresh L-BFGS direction, or the rejected one again
     with its shortened step. A fresh direction that is not a descent direction is replaced by
-    steepest descent with the first-iteration step."""
-    fresh = direction(grad, search.history)
+    (preconditioned) steepest descent -P grad with the first-iteration step."""
+    fresh = direction(grad, search.history, precond)
     descent = jnp.vdot(grad, fresh) < 0
     first = (search.history.count == 0) | ~descent
-    fresh = jnp.where(descent, fresh, -grad)
-    fresh_step = lr * jnp.where(first, first_step(grad), 1.0)
+    fresh = jnp.where(descent, fresh, -precond.apply(grad))
+    fresh_step = lr * jnp.where(first, first_step(fresh), 1.0)
     return (jnp.where(search.retrying, search.direction, fresh),
             jnp.where(search.retrying, search.step, fresh_step))
 

@@ -29,6 +29,8 @@ import optax
 from . import lbfgs
 from .errors import GatysError
 from .losses import LossConfig, Losses, value_and_grad
+from .precondition import DEFAULT_EXPONENT as DEFAULT_PRECONDITION
+from .precondition import frequency_preconditioner
 
 OPTIMIZERS = ("lbfgs", "adam")
 DEFAULT_LEARNING_RATE = {"lbfgs": 1.0, "adam": 10.0}  # adam: pixels are on a 0..255 scale
@@ -50,6 +52,7 @@ class Optimizer:
     name: str = "lbfgs"
     learning_rate: float | None = None  # None: DEFAULT_LEARNING_RATE[name]
     history: int = 100  # L-BFGS pairs kept
+    precondition: float = DEFAULT_PRECONDITION  # L-BFGS: frequency exponent of H0 (0: none)
 
     def __post_init__(self):
         if self.name not in OPTIMIZERS:
@@ -59,6 +62,8 @@ class Optimizer:
             raise GatysError(f"learning rate must be positive and finite, got {self.learning_rate}")
         if self.history < 1:
             raise GatysError(f"L-BFGS history must be at least 1, got {self.history}")
+        if not (math.isfinite(self.precondition) and 0 <= self.precondition <= 2):
+            raise GatysError(f"L-BFGS preconditioner exponent must be in [0, 2], got {self.precondition}")
 
     @property
     def lr(self) -> float:
@@ -93,14 +98,15 @@ class Optimizer:
                 (_, parts), grad = evaluate(x, params, targets, weights)
                 return State(x, parts, grad, state.iteration + 1, state.evaluations + 1, opt)
             flat_grad = state.grad.reshape(-1)
-            direction, length = lbfgs.trial(flat_grad, state.opt, self.lr)
+            precond = frequency_preconditioner(state.x.shape, self.precondition)
+            direction, length = lbfgs.trial(flat_grad, state.opt, self.lr, precond)
             move = length * direction
             x = state.x + move.reshape(state.x.shape)
             (_, parts), grad = evaluate(x, params, targets, weights)
             taken, retry = lbfgs.accept(state.losses.total, jnp.vdot(flat_grad, direction),
                                         length, parts.total)
             history = lbfgs.push(state.opt.history, move, (grad - state.grad).reshape(-1),
-                                 grad.reshape(-1), taken)
+                                 grad.reshape(-1), taken, precond)
             pick = lambda new, old: jax.tree.map(lambda a, b: jnp.where(taken, a, b), new, old)
             return State(pick(x, state.x), pick(parts, state.losses), pick(grad, state.grad),
                          state.iteration + 1, state.evaluations + 1,

@@ -18,7 +18,7 @@ from . import batch, images, paths, weights as weights_io
 from .errors import GatysError
 from .losses import (DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS, LossConfig, make_loss_weights,
                      make_targets)
-from .optimize import Optimizer, State, compile_optimizer, run
+from .optimize import DEFAULT_PRECONDITION, Optimizer, State, compile_optimizer, run
 from .vgg import check_size
 
 INITS = ("noise", "content", "style")
@@ -141,6 +141,7 @@ def stylize_batch(content, styles, *, seeds: Sequence[int] = (0,),
                   style_layers: Sequence[str] = DEFAULT_STYLE_LAYERS,
                   style_weights: Sequence[float] | None = None, init: str = "noise",
                   pooling: str = "avg", weights=None, dtype: str = "float32", history: int = 100,
+                  precondition: float = DEFAULT_PRECONDITION,
                   output: str | Path | None = None, save_every: int | None = None,
                   max_batch: int | None = None,
                   on_update: Callable[[dict], None] | None = None) -> tuple[list[np.ndarray], dict]:
@@ -170,7 +171,7 @@ def stylize_batch(content, styles, *, seeds: Sequence[int] = (0,),
         raise GatysError(f"{len(style_weights)} style weights for {len(style_layers)} style layers")
     config = LossConfig(content_layer, style_layers, pooling, dtype)
     all_weights = [make_loss_weights(w, style_weights) for w in content_weights]
-    solver = Optimizer(optimizer, learning_rate, history)
+    solver = Optimizer(optimizer, learning_rate, history, precondition)
     style_list = as_list(styles)
     jobs = batch.product(len(style_list), content_weights, seeds)
     outputs = output_paths(output, jobs, style_names(style_list)) if output else None
@@ -251,6 +252,7 @@ def stylize_batch(content, styles, *, seeds: Sequence[int] = (0,),
         "chunks": len(chunks),
         "settings": {
             "optimizer": solver.name, "learning_rate": solver.lr, "history": history,
+            "precondition": solver.precondition if solver.name == "lbfgs" else None,
             "content_weights": [float(w) for w in content_weights], "seeds": list(seeds),
             "styles": style_names(style_list), "content_layer": content_layer,
             "style_layers": list(style_layers), "style_weights": [float(w) for w in style_weights],
@@ -278,7 +280,8 @@ def stylize(content, style, *, content_weight: float = 1e-3, seed: int = 0,
     content_layer, style_layers, style_weights (w_l, default 1/len(style_layers)).
     init: "noise" (uniform white noise from `seed`), "content" or "style". pooling: "avg" or
     "max". weights: path or VGGWeights (default: the normalized file). dtype: VGG compute
-    precision. history: L-BFGS pairs. output: written atomically at the end (and on Ctrl-C);
+    precision. history: L-BFGS pairs. precondition: exponent of L-BFGS's spatial-frequency
+    preconditioner (0: none, the classic method; precondition.py). output: written atomically at the end (and on Ctrl-C);
     save_every: also OUT_<iteration>.png every N iterations. on_update(progress dict) is called
     after every compiled call.
 

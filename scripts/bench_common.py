@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gatys_jax import images
+from gatys_jax.precondition import DEFAULT_EXPONENT as DEFAULT_PRECONDITION
 from gatys_jax.stylize import initial_image, prepare_images, stylize
 from gatys_jax.weights import LAYERS, kernel_shape, layer_block
 
@@ -197,16 +198,19 @@ def matmul_case(n: int = MATMUL_N) -> Case:
 def run_jax(content, style, *, size: int, evaluations: int, optimizer: str = "lbfgs",
             learning_rate: float | None = None, content_weight: float = 1e-3,
             pooling: str = "avg", weights=None, init: str = "noise", seed: int = 0,
-            history: int = 100, dtype: str = "float32") -> dict:
+            history: int = 100, dtype: str = "float32",
+            precondition: float = DEFAULT_PRECONDITION) -> dict:
     """The project's optimizer through the public API for exactly `evaluations` evaluations
     (stylize's initial evaluation plus evaluations - 1 steps)."""
     image, metrics = stylize(content, style, size=size, iterations=evaluations - 1,
                              optimizer=optimizer, learning_rate=learning_rate,
                              content_weight=content_weight, pooling=pooling, weights=weights,
-                             init=init, seed=seed, history=history, dtype=dtype)
+                             init=init, seed=seed, history=history, dtype=dtype,
+                             precondition=precondition)
     settings = metrics["settings"]
-    name = (f"gatys_jax L-BFGS (history {settings['history']})" if optimizer == "lbfgs"
-            else f"gatys_jax Adam (lr {settings['learning_rate']:g})")
+    name = (f"gatys_jax L-BFGS (history {settings['history']}, "
+            + (f"preconditioned, e {precondition:g})" if precondition else "classic H0 = gamma I)")
+            if optimizer == "lbfgs" else f"gatys_jax Adam (lr {settings['learning_rate']:g})")
     if dtype != "float32":
         name += f", {dtype}"
     return {"name": name, "history": metrics["history"], "evaluations": metrics["evaluations"],

@@ -31,9 +31,10 @@ import jax  # noqa: E402
 from bench_common import cores, first_reaching, loss_at, prepared  # noqa: E402
 
 from gatys_jax import images, weights as weights_io  # noqa: E402
+from gatys_jax.precondition import DEFAULT_EXPONENT as DEFAULT_PRECONDITION  # noqa: E402
 from gatys_jax.stylize import initial_image  # noqa: E402
 
-METHODS = ("torch_lbfgs", "jax_lbfgs", "jax_adam", "torch_adam")
+METHODS = ("torch_lbfgs", "jax_lbfgs", "jax_lbfgs_classic", "jax_adam", "torch_adam")
 CHECKPOINTS = (1, 10, 50, 100, 200, 300, 500, 1000)
 
 
@@ -57,7 +58,7 @@ def parse_args(argv=None):
                    help="PyTorch layout (default channels_last, the faster one on CPU)")
     p.add_argument("--threads", type=int, default=None,
                    help="torch threads (default: all cores of this machine)")
-    p.add_argument("--methods", default="torch_lbfgs,jax_lbfgs,jax_adam",
+    p.add_argument("--methods", default="torch_lbfgs,jax_lbfgs,jax_lbfgs_classic,jax_adam",
                    help=f"comma-separated subset of {','.join(METHODS)} "
                         "(torch_lbfgs is always run: it sets the target)")
     p.add_argument("--out", default=str(ROOT / "results" / "bench_stylize"),
@@ -87,12 +88,13 @@ def run_torch(method, args, content_x, style_x, x0, vgg):
 
 
 def run_jax(method, args):
-    optimizer = "lbfgs" if method == "jax_lbfgs" else "adam"
+    optimizer = "adam" if method == "jax_adam" else "lbfgs"
     r = common.run_jax(args.content, args.style, size=args.size, evaluations=args.evaluations,
                        optimizer=optimizer,
                        learning_rate=args.adam_lr if optimizer == "adam" else None,
                        content_weight=args.content_weight, pooling=args.pooling,
-                       weights=args.weights, init="noise", seed=args.seed)
+                       weights=args.weights, init="noise", seed=args.seed,
+                       precondition=0.0 if method == "jax_lbfgs_classic" else DEFAULT_PRECONDITION)
     r["method"] = method
     return r
 

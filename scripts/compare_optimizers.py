@@ -3,7 +3,10 @@
 Every method starts from the same white-noise image (per seed), on the same content, style,
 size, weights and lambda, and is given the same budget of loss+gradient evaluations:
 
-- jax_lbfgs: the project's L-BFGS (one evaluation per step), through gatys_jax.stylize.
+- jax_lbfgs: the project's L-BFGS (one evaluation per step, its default spatial-frequency
+  preconditioner), through gatys_jax.stylize.
+- jax_lbfgs_classic: the same with --precondition 0 (initial inverse Hessian gamma I, as in
+  torch.optim.LBFGS).
 - jax_adam: the project's optax Adam through gatys_jax.stylize, once per --adam-lrs value.
 - optax_lbfgs_zoom: optax.lbfgs(memory_size=--history) with its default zoom line search
   (strong Wolfe, at most 20 trials per iteration).
@@ -65,8 +68,9 @@ import optax
 from gatys_jax import batch, losses
 from gatys_jax import weights as weights_io
 from gatys_jax.errors import GatysError
+from gatys_jax.precondition import DEFAULT_EXPONENT as DEFAULT_PRECONDITION
 
-FAMILIES = ("jax_lbfgs", "jax_adam", "optax_lbfgs_zoom", "optax_lbfgs_backtracking",
+FAMILIES = ("jax_lbfgs", "jax_lbfgs_classic", "jax_adam", "optax_lbfgs_zoom", "optax_lbfgs_backtracking",
             "optax_adabelief", "torch_lbfgs", "torch_adam")
 LINE_SEARCH = ("optax_lbfgs_zoom", "optax_lbfgs_backtracking")
 FIRST_LOSS_RTOL = 1e-4
@@ -79,13 +83,18 @@ class Method:
     family: str  # one of FAMILIES
     label: str  # for tables and plots
     lr: float | None = None
+    precondition: float = DEFAULT_PRECONDITION  # the project's L-BFGS only
 
 
 def methods_from(families: list[str], args) -> list[Method]:
     out = []
     for family in families:
         if family == "jax_lbfgs":
-            out.append(Method(family, family, f"gatys_jax L-BFGS (history {args.history})"))
+            out.append(Method(family, family, f"gatys_jax L-BFGS (history {args.history}, "
+                                              f"preconditioned, e {DEFAULT_PRECONDITION:g})"))
+        elif family == "jax_lbfgs_classic":
+            out.append(Method(family, family, f"gatys_jax L-BFGS (history {args.history}, "
+                                              "classic H0 = gamma I)", precondition=0.0))
         elif family == "jax_adam":
             out += [Method(f"jax_adam_lr{lr:g}", family, f"gatys_jax Adam (lr {lr:g})", lr)
                     for lr in args.adam_lrs]
@@ -319,12 +328,12 @@ def run_method(method: Method, seed: int, args, vgg, setting, problem, compiled)
     wall_seconds, compile_seconds and the final image (uint8)."""
     x0 = setting.x0(args.init, seed)
     n = args.evaluations
-    if method.family in ("jax_lbfgs", "jax_adam"):
+    if method.family.startswith("jax_"):
         r = common.run_jax(args.content, args.style, size=args.size, evaluations=n,
-                           optimizer="lbfgs" if method.family == "jax_lbfgs" else "adam",
+                           optimizer="adam" if method.family == "jax_adam" else "lbfgs",
                            learning_rate=method.lr, content_weight=args.content_weight,
                            pooling=args.pooling, weights=vgg, init=args.init, seed=seed,
-                           history=args.history)
+                           history=args.history, precondition=method.precondition)
         return r
     if method.family.startswith("optax"):
         if method.key not in compiled:

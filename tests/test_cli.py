@@ -45,6 +45,8 @@ BAD_INPUTS = {
     "nan_style_weight": ("{content} {style} -o {tmp}/out.png --style-weights nan "
                          "--style-layers conv1_1", {}, "finite"),
     "size_too_small": ("{content} {style} -o {tmp}/out.png --size 8", {}, "too small"),
+    "precondition_out_of_range": ("{content} {style} -o {tmp}/out.png --precondition 3", {},
+                                  "preconditioner exponent"),
     "output_folder_missing": ("{content} {style} -o {tmp}/no/such/folder/out.png", {},
                               "does not exist"),
     "output_extension": ("{content} {style} -o {tmp}/out.gif", {}, ".png"),

@@ -112,34 +112,45 @@ def test_rosenbrock_matches_scipy(x0, history):
 
 # --- the two-loop recursion and the circular history ------------------------------------------------
 
-def two_loop(grad: np.ndarray, pairs: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-    """-H grad by Nocedal & Wright alg. 7.4 over `pairs` (oldest first), gamma from the newest."""
+def two_loop(grad: np.ndarray, pairs: list[tuple[np.ndarray, np.ndarray]],
+             precond: np.ndarray | None = None) -> np.ndarray:
+    """-H grad by Nocedal & Wright alg. 7.4 over `pairs` (oldest first): H0 = gamma P (P = I by
+    default) with gamma = s'y / y'Py of the newest pair."""
+    p = np.eye(grad.size) if precond is None else precond
     q = grad.copy()
     alphas = []
     for s, y in reversed(pairs):
         alpha = (s @ q) / (y @ s)
         q -= alpha * y
         alphas.append(alpha)
+    q = p @ q
     if pairs:
         s, y = pairs[-1]
-        q *= (s @ y) / (y @ y)
+        q *= (s @ y) / (y @ p @ y)
     for (s, y), alpha in zip(pairs, reversed(alphas)):
         beta = (y @ q) / (y @ s)
         q += s * (alpha - beta)
     return -q
 
 
-def test_history_wraps_like_the_last_pairs():
+@pytest.mark.parametrize("preconditioned", [False, True], ids=["identity", "spd"])
+def test_history_wraps_like_the_last_pairs(preconditioned):
     """History of 3, 10 pairs pushed (two of them without positive curvature): after every push
-    the direction equals the numpy two-loop recursion over the last (up to) 3 kept pairs."""
+    the direction equals the numpy two-loop recursion over the last (up to) 3 kept pairs, with
+    H0 = gamma I or gamma P for a random symmetric positive definite P."""
     n, m = 12, 3
     rng = np.random.default_rng(0)
     a = rng.standard_normal((n, n))
     spd = a @ a.T + n * np.eye(n)
+    c = rng.standard_normal((n, n))
+    p = c @ c.T + 0.5 * np.eye(n) if preconditioned else np.eye(n)
     bad = {3, 7}  # pushes with s'y <= 0: y = -s (negative), and y orthogonal to s (zero)
     with jax.enable_x64(True):
+        precond = lbfgs.Preconditioner(lambda v: jnp.asarray(p) @ v,
+                                       lambda v: jnp.linalg.solve(jnp.asarray(p), v))
         hist = lbfgs.empty_history(m, n, jnp.float64)
-        direction, push = jax.jit(lbfgs.direction), jax.jit(lbfgs.push)
+        direction = jax.jit(lambda g, h: lbfgs.direction(g, h, precond))
+        push = jax.jit(lambda h, s, y, g: lbfgs.push(h, s, y, g, True, precond))
         kept = []
         for k in range(10):
             s = rng.standard_normal(n)
@@ -155,9 +166,9 @@ def test_history_wraps_like_the_last_pairs():
             hist = push(hist, jnp.asarray(s), jnp.asarray(y), jnp.asarray(g))
             if k not in bad:
                 kept.append((s, y))
-            expected = two_loop(g, kept[-m:])
+            expected = two_loop(g, kept[-m:], p)
             np.testing.assert_allclose(np.asarray(direction(jnp.asarray(g), hist)), expected,
-                                       rtol=1e-10, atol=1e-12, err_msg=f"after push {k}")
+                                       rtol=1e-9, atol=1e-11, err_msg=f"after push {k}")
             assert int(hist.count) == min(len(kept), m)
             assert int(hist.head) == len(kept) % m
     assert len(kept) == 8  # wrapped more than twice
@@ -185,7 +196,7 @@ def test_pairs_without_positive_curvature_are_skipped():
             g = rng.standard_normal(n)
             hist = lbfgs.push(hist, jnp.asarray(s_bad), jnp.asarray(y_bad), jnp.asarray(g))
             assert int(hist.count) == 1 and int(hist.head) == 1
-            for field in ("sy", "yy"):
+            for field in ("sy", "ypy"):
                 np.testing.assert_array_equal(np.asarray(getattr(hist, field)),
                                               np.asarray(getattr(before, field)))
             np.testing.assert_allclose(np.asarray(lbfgs.direction(jnp.asarray(g), hist)),

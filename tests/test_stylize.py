@@ -46,6 +46,8 @@ def runs(inputs, normalized_weights_path, plain_weights_path, out_dir):
         "lbfgs_normalized": dict(optimizer="lbfgs", weights=None),
         "adam_normalized": dict(optimizer="adam", weights=None),
         "lbfgs_plain": dict(optimizer="lbfgs", weights=plain_weights_path),
+        "lbfgs_plain_classic": dict(optimizer="lbfgs", weights=plain_weights_path,
+                                    precondition=0.0),
         "adam_plain": dict(optimizer="adam", weights=plain_weights_path),
         # the first again, writing its output and intermediate images
         "lbfgs_normalized_again": dict(optimizer="lbfgs", weights=None,
@@ -67,7 +69,7 @@ def runs(inputs, normalized_weights_path, plain_weights_path, out_dir):
 
 @real_weights
 @pytest.mark.parametrize("name", ["lbfgs_normalized", "adam_normalized", "lbfgs_plain",
-                                  "adam_plain"])
+                                  "lbfgs_plain_classic", "adam_plain"])
 def test_fifty_evaluations_lower_the_loss_by_ninety_percent(runs, name):
     _, metrics = runs(name)
     assert metrics["evaluations"] == 50
@@ -110,6 +112,16 @@ def test_plain_and_normalized_weights_differ(runs):
     assert plain["settings"]["normalized"] is False
     # The normalized network's activations are much smaller (mean 1 per filter).
     assert plain["history"][0]["total_loss"] > 100 * normalized["history"][0]["total_loss"]
+
+
+@real_weights
+def test_preconditioner_is_recorded_and_changes_the_run(runs):
+    image, metrics = runs("lbfgs_plain")
+    classic_image, classic = runs("lbfgs_plain_classic")
+    assert metrics["settings"]["precondition"] == 0.5
+    assert classic["settings"]["precondition"] == 0.0
+    assert classic["history"][0]["total_loss"] == metrics["history"][0]["total_loss"]  # same x_0
+    assert not np.array_equal(image, classic_image)
 
 
 @real_weights

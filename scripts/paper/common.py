@@ -23,6 +23,7 @@ import numpy as np
 
 from gatys_jax import images as images_io
 from gatys_jax import losses as losses_lib
+from gatys_jax.precondition import DEFAULT_EXPONENT
 from gatys_jax.stylize import load_weights, prepare_images, stylize_batch
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,8 +41,10 @@ def subset_label(layers: Sequence[str]) -> str:
 
 # ------------------------------------------------------------------------------- arguments
 
-def parser(description: str, iterations: int) -> argparse.ArgumentParser:
-    """Arguments every paper script takes; `iterations` is the script's default (256 px budget)."""
+def parser(description: str, iterations: int,
+           precondition: float = DEFAULT_EXPONENT) -> argparse.ArgumentParser:
+    """Arguments every paper script takes; `iterations` (fitted to the 256 px, 30-minute CPU
+    budget of scripts/reproduce_paper.sh) and `precondition` are the script's defaults."""
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--size", type=int, default=256, help="long side in px (default 256)")
     p.add_argument("--iterations", type=int, default=iterations,
@@ -53,6 +56,8 @@ def parser(description: str, iterations: int) -> argparse.ArgumentParser:
     p.add_argument("--weights", default=None, help="weight file (default: normalized VGG19)")
     p.add_argument("--optimizer", default="lbfgs", choices=("lbfgs", "adam"))
     p.add_argument("--history", type=int, default=100, help="L-BFGS history (default 100)")
+    p.add_argument("--precondition", type=float, default=precondition,
+                   help=f"L-BFGS preconditioner exponent, 0 for none (default {precondition:g})")
     p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     return p
 
@@ -69,7 +74,8 @@ class Experiment:
         self.runs: list[dict] = []
         self.settings = {
             "size": args.size, "iterations": args.iterations, "optimizer": args.optimizer,
-            "history": args.history, "seed": args.seed, "content": args.content,
+            "history": args.history, "precondition": args.precondition, "seed": args.seed,
+            "content": args.content,
             "weights": args.weights or "weights/vgg19_normalized.h5", **settings}
 
     def path(self, name: str) -> Path:
@@ -80,7 +86,8 @@ class Experiment:
         summary (times, batch layout, per-image losses without histories) is recorded."""
         a = self.args
         kwargs = dict(seeds=(a.seed,), size=a.size, iterations=a.iterations,
-                      optimizer=a.optimizer, history=a.history, weights=self.vgg)
+                      optimizer=a.optimizer, history=a.history, precondition=a.precondition,
+                      weights=self.vgg)
         kwargs.update(options)
         if kwargs.get("style_layers") == ():
             kwargs.setdefault("style_weights", [])  # stylize_batch divides by len(style_layers)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import common
 
 NAME = "fig1_style"
-ITERATIONS = 200
+ITERATIONS = 100
 RANK_CORRELATION = 0.8  # |Spearman rho| at least this counts as a trend
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import common
 
 NAME = "fig3"
-ITERATIONS = 150
+ITERATIONS = 60
 STYLES = "shipwreck.jpg,starry_night.jpg,woman-with-hat-matisse.jpg"
 CONTENT_WEIGHTS = (1e-3, 1e-4)
 RATIO = 0.5  # "far below": at most this fraction of the baseline

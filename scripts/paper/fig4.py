@@ -15,7 +15,7 @@ from __future__ import annotations
 import common
 
 NAME = "fig4"
-ITERATIONS = 100
+ITERATIONS = 40
 CONTENT_WEIGHTS = (1e-5, 1e-4, 1e-3, 1e-2)
 STYLE_COLUMNS = (1e-5, 1e-4)  # where the scale claim is checked: style dominates there
 RANK_CORRELATION = 0.8

@@ -14,7 +14,7 @@ from __future__ import annotations
 import common
 
 NAME = "fig5"
-ITERATIONS = 150
+ITERATIONS = 80
 LAYERS = ("conv2_2", "conv4_2")
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import common
 
 NAME = "init"
-ITERATIONS = 150
+ITERATIONS = 60
 LOSS_SPREAD = 0.25  # (max - min) / min of the final total losses
 DIFFERENT = 5.0  # mean |difference| in 0..255 levels that counts as a different image
 

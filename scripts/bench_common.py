@@ -209,7 +209,7 @@ def run_jax(content, style, *, size: int, evaluations: int, optimizer: str = "lb
                              precondition=precondition)
     settings = metrics["settings"]
     name = (f"gatys_jax L-BFGS (history {settings['history']}, "
-            + (f"preconditioned, e {precondition:g})" if precondition else "classic H0 = gamma I)")
+            + (f"preconditioned, e {precondition:g})" if precondition else "H0 = gamma I)")
             if optimizer == "lbfgs" else f"gatys_jax Adam (lr {settings['learning_rate']:g})")
     if dtype != "float32":
         name += f", {dtype}"

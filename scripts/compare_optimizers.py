@@ -3,10 +3,10 @@
 Every method starts from the same white-noise image (per seed), on the same content, style,
 size, weights and lambda, and is given the same budget of loss+gradient evaluations:
 
-- jax_lbfgs: the project's L-BFGS (one evaluation per step, its default spatial-frequency
-  preconditioner), through gatys_jax.stylize.
-- jax_lbfgs_classic: the same with --precondition 0 (initial inverse Hessian gamma I, as in
-  torch.optim.LBFGS).
+- jax_lbfgs: the project's L-BFGS (one evaluation per step; by default initial inverse
+  Hessian gamma I, as in torch.optim.LBFGS), through gatys_jax.stylize.
+- jax_lbfgs_preconditioned: the same with its spatial-frequency preconditioner
+  (--precondition 0.5).
 - jax_adam: the project's optax Adam through gatys_jax.stylize, once per --adam-lrs value.
 - optax_lbfgs_zoom: optax.lbfgs(memory_size=--history) with its default zoom line search
   (strong Wolfe, at most 20 trials per iteration).
@@ -70,7 +70,9 @@ from gatys_jax import weights as weights_io
 from gatys_jax.errors import GatysError
 from gatys_jax.precondition import DEFAULT_EXPONENT as DEFAULT_PRECONDITION
 
-FAMILIES = ("jax_lbfgs", "jax_lbfgs_classic", "jax_adam", "optax_lbfgs_zoom", "optax_lbfgs_backtracking",
+PRECONDITIONED = 0.5  # exponent of the jax_lbfgs_preconditioned runs
+
+FAMILIES = ("jax_lbfgs", "jax_lbfgs_preconditioned", "jax_adam", "optax_lbfgs_zoom", "optax_lbfgs_backtracking",
             "optax_adabelief", "torch_lbfgs", "torch_adam")
 LINE_SEARCH = ("optax_lbfgs_zoom", "optax_lbfgs_backtracking")
 FIRST_LOSS_RTOL = 1e-4
@@ -90,11 +92,11 @@ def methods_from(families: list[str], args) -> list[Method]:
     out = []
     for family in families:
         if family == "jax_lbfgs":
+            out.append(Method(family, family, f"gatys_jax L-BFGS (history {args.history})"))
+        elif family == "jax_lbfgs_preconditioned":
             out.append(Method(family, family, f"gatys_jax L-BFGS (history {args.history}, "
-                                              f"preconditioned, e {DEFAULT_PRECONDITION:g})"))
-        elif family == "jax_lbfgs_classic":
-            out.append(Method(family, family, f"gatys_jax L-BFGS (history {args.history}, "
-                                              "classic H0 = gamma I)", precondition=0.0))
+                                              f"preconditioned, e {PRECONDITIONED:g})",
+                              precondition=PRECONDITIONED))
         elif family == "jax_adam":
             out += [Method(f"jax_adam_lr{lr:g}", family, f"gatys_jax Adam (lr {lr:g})", lr)
                     for lr in args.adam_lrs]

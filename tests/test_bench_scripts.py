@@ -152,7 +152,8 @@ def test_compare_optimizers_end_to_end(tmp_path, torch_threads, plain_weights_pa
     for row in rows:
         curves[(row["method"], int(row["seed"]))].append(
             (int(row["evaluations"]), float(row["seconds"]), float(row["total_loss"])))
-    methods = {"jax_lbfgs", "jax_lbfgs_classic", "jax_adam_lr10", "optax_lbfgs_zoom", "optax_lbfgs_backtracking",
+    methods = {"jax_lbfgs", "jax_lbfgs_preconditioned", "jax_adam_lr10", "optax_lbfgs_zoom",
+               "optax_lbfgs_backtracking",
                "optax_adabelief", "torch_lbfgs", "torch_adam"}
     assert set(curves) == {(m, s) for m in methods for s in seeds}
     for (method, seed), curve in curves.items():

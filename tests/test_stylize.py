@@ -46,8 +46,8 @@ def runs(inputs, normalized_weights_path, plain_weights_path, out_dir):
         "lbfgs_normalized": dict(optimizer="lbfgs", weights=None),
         "adam_normalized": dict(optimizer="adam", weights=None),
         "lbfgs_plain": dict(optimizer="lbfgs", weights=plain_weights_path),
-        "lbfgs_plain_classic": dict(optimizer="lbfgs", weights=plain_weights_path,
-                                    precondition=0.0),
+        "lbfgs_plain_preconditioned": dict(optimizer="lbfgs", weights=plain_weights_path,
+                                           precondition=0.5),
         "adam_plain": dict(optimizer="adam", weights=plain_weights_path),
         # the first again, writing its output and intermediate images
         "lbfgs_normalized_again": dict(optimizer="lbfgs", weights=None,
@@ -69,7 +69,7 @@ def runs(inputs, normalized_weights_path, plain_weights_path, out_dir):
 
 @real_weights
 @pytest.mark.parametrize("name", ["lbfgs_normalized", "adam_normalized", "lbfgs_plain",
-                                  "lbfgs_plain_classic", "adam_plain"])
+                                  "lbfgs_plain_preconditioned", "adam_plain"])
 def test_fifty_evaluations_lower_the_loss_by_ninety_percent(runs, name):
     _, metrics = runs(name)
     assert metrics["evaluations"] == 50
@@ -116,10 +116,10 @@ def test_plain_and_normalized_weights_differ(runs):
 
 @real_weights
 def test_preconditioner_is_recorded_and_changes_the_run(runs):
-    image, metrics = runs("lbfgs_plain")
-    classic_image, classic = runs("lbfgs_plain_classic")
+    classic_image, classic = runs("lbfgs_plain")
+    image, metrics = runs("lbfgs_plain_preconditioned")
+    assert classic["settings"]["precondition"] == 0.0  # the default
     assert metrics["settings"]["precondition"] == 0.5
-    assert classic["settings"]["precondition"] == 0.0
     assert classic["history"][0]["total_loss"] == metrics["history"][0]["total_loss"]  # same x_0
     assert not np.array_equal(image, classic_image)
 

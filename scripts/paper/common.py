@@ -41,10 +41,9 @@ def subset_label(layers: Sequence[str]) -> str:
 
 # ------------------------------------------------------------------------------- arguments
 
-def parser(description: str, iterations: int,
-           precondition: float = DEFAULT_EXPONENT) -> argparse.ArgumentParser:
-    """Arguments every paper script takes; `iterations` (fitted to the 256 px, 30-minute CPU
-    budget of scripts/reproduce_paper.sh) and `precondition` are the script's defaults."""
+def parser(description: str, iterations: int) -> argparse.ArgumentParser:
+    """Arguments every paper script takes; `iterations` is the script's default, fitted to the
+    256 px, 30-minute CPU budget of scripts/reproduce_paper.sh."""
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--size", type=int, default=256, help="long side in px (default 256)")
     p.add_argument("--iterations", type=int, default=iterations,
@@ -56,8 +55,8 @@ def parser(description: str, iterations: int,
     p.add_argument("--weights", default=None, help="weight file (default: normalized VGG19)")
     p.add_argument("--optimizer", default="lbfgs", choices=("lbfgs", "adam"))
     p.add_argument("--history", type=int, default=100, help="L-BFGS history (default 100)")
-    p.add_argument("--precondition", type=float, default=precondition,
-                   help=f"L-BFGS preconditioner exponent, 0 for none (default {precondition:g})")
+    p.add_argument("--precondition", type=float, default=DEFAULT_EXPONENT,
+                   help=f"L-BFGS preconditioner exponent, 0 for none (default {DEFAULT_EXPONENT:g})")
     p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     return p
 

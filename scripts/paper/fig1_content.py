@@ -10,9 +10,8 @@ The conv1_2 reconstruction converges slowly in the fine, high-frequency pixel di
 conv1_2 hardly responds to: at 64 px it passes 30 dB only after about 4000 L-BFGS iterations
 (tests/test_paper_scripts.py), so at the default budget the "almost exactly" claim falls short
 and is reported so (with the content loss reached, as a fraction of the initial one).
-L-BFGS runs without its spatial-frequency preconditioner here (--precondition 0): the
-preconditioner damps exactly those fine directions (measured at 64 px, 4500 iterations:
-26.8 dB with it, 30.7 dB without).
+L-BFGS's optional spatial-frequency preconditioner (--precondition 0.5) damps exactly those
+fine directions (measured at 64 px, 4500 iterations: 26.8 dB with it, 30.7 dB without).
 
     python scripts/paper/fig1_content.py [--size 256] [--iterations N] [--layers conv1_2,...]
 """
@@ -30,7 +29,7 @@ LAYOUT_KEPT = 0.5  # blurred-luminance correlation at least this for the two hig
 
 
 def main(argv=None) -> dict:
-    p = common.parser(__doc__.splitlines()[0], ITERATIONS, precondition=0.0)
+    p = common.parser(__doc__.splitlines()[0], ITERATIONS)
     p.add_argument("--layers", default=",".join(common.CONTENT_LAYERS),
                    help="content layers to reconstruct from (default conv1_2..conv5_2)")
     args = p.parse_args(argv)

@@ -34,6 +34,16 @@ MATMUL_N = 4096
 # ---------------------------------------------------------------- the machine
 
 
+def add_problem_arguments(p) -> None:
+    """--content, --style and --weights, with the benchmarks' defaults (plain weights)."""
+    p.add_argument("--content", default=str(IMAGES / "tubingen.jpg"),
+                   help="content image (default ../shared/images/tubingen.jpg)")
+    p.add_argument("--style", default=str(IMAGES / "starry_night.jpg"),
+                   help="style image (default ../shared/images/starry_night.jpg)")
+    p.add_argument("--weights", default=str(ROOT / "weights" / "vgg19.h5"),
+                   help="weight file (default: the plain weights, weights/vgg19.h5)")
+
+
 def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 

@@ -454,12 +454,7 @@ def goals(ratios: list[dict], full_rows_: list[dict] | None, size: int) -> list[
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--content", default=str(common.IMAGES / "tubingen.jpg"),
-                   help="content image (default ../shared/images/tubingen.jpg)")
-    p.add_argument("--style", default=str(common.IMAGES / "starry_night.jpg"),
-                   help="style image (default ../shared/images/starry_night.jpg)")
-    p.add_argument("--weights", default=str(common.ROOT / "weights" / "vgg19.h5"),
-                   help="weight file (default: the plain weights, weights/vgg19.h5)")
+    common.add_problem_arguments(p)
     p.add_argument("--sizes", default="256,512,1024",
                    help="long sides for one evaluation (default 256,512,1024)")
     p.add_argument("--repeats", type=int, default=5,

@@ -89,31 +89,28 @@ class Method:
 
 
 def methods_from(families: list[str], args) -> list[Method]:
+    h = args.history
+    single = {  # family -> (label, lr, precondition) of its one method
+        "jax_lbfgs": (f"gatys_jax L-BFGS (history {h})", None, DEFAULT_PRECONDITION),
+        "jax_lbfgs_preconditioned": (f"gatys_jax L-BFGS (history {h}, preconditioned, "
+                                     f"e {PRECONDITIONED:g})", None, PRECONDITIONED),
+        "optax_lbfgs_zoom": (f"optax.lbfgs, zoom (memory {h})", None, DEFAULT_PRECONDITION),
+        "optax_lbfgs_backtracking": (f"optax.lbfgs, backtracking (memory {h})", None,
+                                     DEFAULT_PRECONDITION),
+        "optax_adabelief": (f"optax.adabelief (lr {args.other_lr:g})", args.other_lr,
+                            DEFAULT_PRECONDITION),
+        "torch_lbfgs": (f"torch LBFGS (history {h}, lr 1, no line search)", None,
+                        DEFAULT_PRECONDITION),
+        "torch_adam": (f"torch Adam (lr {args.torch_adam_lr:g})", args.torch_adam_lr,
+                       DEFAULT_PRECONDITION),
+    }
     out = []
     for family in families:
-        if family == "jax_lbfgs":
-            out.append(Method(family, family, f"gatys_jax L-BFGS (history {args.history})"))
-        elif family == "jax_lbfgs_preconditioned":
-            out.append(Method(family, family, f"gatys_jax L-BFGS (history {args.history}, "
-                                              f"preconditioned, e {PRECONDITIONED:g})",
-                              precondition=PRECONDITIONED))
-        elif family == "jax_adam":
+        if family == "jax_adam":
             out += [Method(f"jax_adam_lr{lr:g}", family, f"gatys_jax Adam (lr {lr:g})", lr)
                     for lr in args.adam_lrs]
-        elif family == "optax_lbfgs_zoom":
-            out.append(Method(family, family, f"optax.lbfgs, zoom (memory {args.history})"))
-        elif family == "optax_lbfgs_backtracking":
-            out.append(Method(family, family,
-                              f"optax.lbfgs, backtracking (memory {args.history})"))
-        elif family == "optax_adabelief":
-            out.append(Method(family, family, f"optax.adabelief (lr {args.other_lr:g})",
-                              args.other_lr))
-        elif family == "torch_lbfgs":
-            out.append(Method(family, family,
-                              f"torch LBFGS (history {args.history}, lr 1, no line search)"))
-        elif family == "torch_adam":
-            out.append(Method(family, family, f"torch Adam (lr {args.torch_adam_lr:g})",
-                              args.torch_adam_lr))
+        else:
+            out.append(Method(family, family, *single[family]))
     return out
 
 
@@ -256,16 +253,11 @@ def parse_floats(text: str, flag: str, parser) -> list[float]:
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--content", default=str(common.IMAGES / "tubingen.jpg"),
-                   help="content image (default ../shared/images/tubingen.jpg)")
-    p.add_argument("--style", default=str(common.IMAGES / "starry_night.jpg"),
-                   help="style image (default ../shared/images/starry_night.jpg)")
+    common.add_problem_arguments(p)
     p.add_argument("--size", type=int, default=128, help="long side in px (default 128)")
     p.add_argument("--evaluations", type=int, default=300,
                    help="loss+gradient evaluations per run (default 300)")
     p.add_argument("--seeds", default="0,1,2", help="noise seeds, e.g. 0,1,2 or 0-7 (default 0,1,2)")
-    p.add_argument("--weights", default=str(common.ROOT / "weights" / "vgg19.h5"),
-                   help="weight file (default: the plain weights, weights/vgg19.h5)")
     p.add_argument("--content-weight", type=float, default=1e-3, help="lambda (default 1e-3)")
     p.add_argument("--init", default="noise", choices=("noise", "content", "style"),
                    help="initial image (default noise)")

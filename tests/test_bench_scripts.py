@@ -90,6 +90,7 @@ def test_bad_arguments_give_one_line_errors(capsys):
             (compare_optimizers.main, ["--adam-lrs", "1,x"], "--adam-lrs"),
             (bench_vs_torch.main, ["--sizes", "8,32"], "--sizes"),
             (bench_vs_torch.main, ["--dtypes", "bfloat16"], "--dtypes"),
+            (bench_vs_torch.main, ["--precondition", "3"], "--precondition"),
             (bench_vs_torch.main, ["--weights", "/nonexistent.h5"], "--weights")):
         with pytest.raises(SystemExit) as exit_info:
             main(argv)
@@ -195,7 +196,7 @@ def test_bench_vs_torch_end_to_end(tmp_path, torch_threads, plain_weights_path, 
         "--style", str(shared_images / "starry_night.jpg"),
         "--weights", str(plain_weights_path), "--sizes", "32,48", "--repeats", "1",
         "--full-size", "32", "--full-evaluations", str(n), "--matmul-size", "256",
-        "--threads", "1", "--out", str(out), "--docs", str(docs)])
+        "--threads", "1", "--precondition", "0.5", "--out", str(out), "--docs", str(docs)])
     assert code == 0
     assert_png(out / "chart.png")
 
@@ -225,7 +226,7 @@ def test_bench_vs_torch_end_to_end(tmp_path, torch_threads, plain_weights_path, 
 
     table = (out / "table.md").read_text()
     for text in ("## One loss + gradient evaluation", "## Full run", "JAX / faster PyTorch",
-                 "worth it here", "## Goals"):
+                 "worth it here", "## Goals", "preconditioned, e 0.5", "saved 8-bit image"):
         assert text in table, text
     import jax
     report = docs.read_text()

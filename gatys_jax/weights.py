@@ -115,13 +115,19 @@ def _digest(datasets: dict[str, np.ndarray]) -> str:
 
 
 
+def check_output_path(path: str | Path) -> Path:
+    """Fail early, before any work, when `path` cannot take a weight file."""
+    path = Path(path)
+    if path.is_dir():
+        raise GatysError(f"cannot write weights to {path}: it is a folder; name a file")
+    return path
+
+
 def save(weights: VGGWeights, path: str | Path) -> Path:
     """Write `weights` to an h5 file atomically (temporary file, then rename)."""
     _check_params(weights.params)
-    path = Path(path)
+    path = check_output_path(path)
     datasets = _datasets(weights)
-    if path.is_dir():
-        raise GatysError(f"cannot write weights to {path}: it is a folder; name a file")
     try:
         tmp = atomic_path(path)
     except OSError as e:

@@ -13,6 +13,8 @@ import dataclasses
 import datetime
 import os
 import platform
+import shlex
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -70,6 +72,30 @@ def machine() -> str:
     return (f"{datetime.datetime.now().isoformat(timespec='seconds')}, {platform.node()}, "
             f"{cpu_name()}, {cores()} cores{accel}; jax {jax.__version__} "
             f"({jax.default_backend()}){torch_text}")
+
+
+def add_docs_arguments(p, default: Path) -> None:
+    """--docs PATH (default `default`) and --no-docs: where a script copies its report."""
+    p.add_argument("--docs", default=str(default),
+                   help=f"Markdown report for the docs (default {default.relative_to(ROOT)})")
+    p.add_argument("--no-docs", action="store_true", help="do not write --docs")
+
+
+def write_docs(args, title: str, script: str, body: str) -> Path | None:
+    """Write `body` under `title` to args.docs (unless args.no_docs), saying which script and
+    command line wrote it; returns the path written."""
+    if args.no_docs:
+        return None
+    docs = Path(args.docs)
+    docs.parent.mkdir(parents=True, exist_ok=True)
+    docs.write_text(f"# {title}\n\nWritten by `scripts/{script}` (the latest run; see its "
+                    f"docstring for what is measured and how).\n\n{body}\n")
+    return docs
+
+
+def command_line(script: str, argv) -> str:
+    """How this script was run, for the report: `python scripts/SCRIPT ARGS`."""
+    return f"python scripts/{script} " + shlex.join(argv if argv is not None else sys.argv[1:])
 
 
 # ---------------------------------------------------------------- the setting

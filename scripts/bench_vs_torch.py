@@ -44,7 +44,6 @@ import json
 import math
 import os
 import resource
-import shlex
 import statistics
 import subprocess
 import sys
@@ -485,9 +484,7 @@ def parse_args(argv=None):
                    help="memory processes run at a time, after all timing (default 2)")
     p.add_argument("--out", default=str(common.ROOT / "results" / "bench_vs_torch"),
                    help="output folder (default results/bench_vs_torch)")
-    p.add_argument("--docs", default=str(common.ROOT / "docs" / "benchmarks.md"),
-                   help="Markdown report for the docs (default docs/benchmarks.md)")
-    p.add_argument("--no-docs", action="store_true", help="do not write --docs")
+    common.add_docs_arguments(p, common.ROOT / "docs" / "benchmarks.md")
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
@@ -539,8 +536,7 @@ def main(argv=None) -> int:
         return 2
     ref.set_threads(args.threads)
     gpu = jax.default_backend() != "cpu"
-    command = "python scripts/bench_vs_torch.py " + shlex.join(
-        argv if argv is not None else sys.argv[1:])
+    command = common.command_line("bench_vs_torch.py", argv)
     print(f"bench_vs_torch: sizes {args.sizes}, {args.repeats} rounds, JAX {args.dtypes}, "
           f"PyTorch on {torch_device()}\n{common.machine()}", flush=True)
 
@@ -625,14 +621,9 @@ def main(argv=None) -> int:
     plot(out / "chart.png", rows, full)
     written = [out / "table.md", out / "evals.csv", out / "chart.png"] + \
         ([out / "full_run.csv"] if full else [])
-    if not args.no_docs:
-        docs = Path(args.docs)
-        docs.parent.mkdir(parents=True, exist_ok=True)
-        docs.write_text(
-            "# Benchmarks: gatys_jax against PyTorch\n\n"
-            "Written by `scripts/bench_vs_torch.py` (the latest run; see its docstring for "
-            "what is measured and how).\n\n" + header + "\n\n" + body + "\n")
-        written.append(docs)
+    docs = common.write_docs(args, "Benchmarks: gatys_jax against PyTorch",
+                             "bench_vs_torch.py", header + "\n\n" + body)
+    written += [docs] if docs else []
     print()
     print(report)
     print("wrote " + ", ".join(str(p) for p in written))

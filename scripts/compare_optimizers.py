@@ -40,7 +40,9 @@ Writes to --out (default results/compare_optimizers): curves.csv (method, seed, 
 seconds, total_loss), summary.csv and summary.md (per method: median final loss and its
 min-max, median evaluations and seconds to the target with min-max over the seeds that
 reached it, how many reached it), curves.png (loss against evaluations and against seconds,
-log scale, median line and min-max band over seeds) and grid.png (final images, first seed).
+log scale, median line and min-max band over seeds) and grid.png (final images, first seed);
+and, unless --no-docs, summary.md with the command line to --docs (default
+docs/optimizers.md).
 
     .venv/bin/python scripts/compare_optimizers.py --size 128 --evaluations 300 --seeds 0,1,2
 """
@@ -92,8 +94,8 @@ def methods_from(families: list[str], args) -> list[Method]:
     h = args.history
     single = {  # family -> (label, lr, precondition) of its one method
         "jax_lbfgs": (f"gatys_jax L-BFGS (history {h})", None, DEFAULT_PRECONDITION),
-        "jax_lbfgs_preconditioned": (f"gatys_jax L-BFGS (history {h}, preconditioned, "
-                                     f"e {PRECONDITIONED:g})", None, PRECONDITIONED),
+        "jax_lbfgs_preconditioned": ((f"gatys_jax L-BFGS (history {h}, preconditioned, "
+                                      f"e {PRECONDITIONED:g})"), None, PRECONDITIONED),
         "optax_lbfgs_zoom": (f"optax.lbfgs, zoom (memory {h})", None, DEFAULT_PRECONDITION),
         "optax_lbfgs_backtracking": (f"optax.lbfgs, backtracking (memory {h})", None,
                                      DEFAULT_PRECONDITION),
@@ -282,6 +284,7 @@ def parse_args(argv=None):
                    help="one absolute target loss for every seed instead")
     p.add_argument("--out", default=str(common.ROOT / "results" / "compare_optimizers"),
                    help="output folder (default results/compare_optimizers)")
+    common.add_docs_arguments(p, common.ROOT / "docs" / "optimizers.md")
     args = p.parse_args(argv)
     families = [m.strip() for m in args.methods.split(",") if m.strip()]
     unknown = [m for m in families if m not in FAMILIES]
@@ -570,9 +573,13 @@ def main(argv=None) -> int:
         markdown(summary, n),
     ])
     (out / "summary.md").write_text(report + "\n")
+    docs = common.write_docs(args, "Optimizers on the Gatys objective", "compare_optimizers.py",
+                             f"`{common.command_line('compare_optimizers.py', argv)}`\n\n"
+                             + report)
     print()
     print(report)
-    print(f"\nwrote {out}/curves.csv, summary.csv, summary.md, curves.png, grid.png")
+    print(f"\nwrote {out}/curves.csv, summary.csv, summary.md, curves.png, grid.png"
+          + (f", {docs}" if docs else ""))
     return 0
 
 

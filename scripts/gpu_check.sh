@@ -17,7 +17,7 @@
 # ../shared/images) and torch with CUDA for the PyTorch parts (skipped without torch).
 # Writes RESULTS_DIR (default results/gpu_check): bench_vs_torch/ (table.md, evals.csv,
 # full_run.csv, chart.png, benchmarks.md) and compare_optimizers/ (curves.csv, summary.csv,
-# summary.md, curves.png, grid.png); prints the Markdown tables.
+# summary.md, optimizers.md, curves.png, grid.png); prints the Markdown tables.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT_DIR=${1:-results/gpu_check}
@@ -44,16 +44,17 @@ fi
 if [ "$have_torch" = 1 ]; then
   echo "== bench_vs_torch: one evaluation at 256/512/1024 px; 500 evaluations at 512 px"
   timeout 210 $PY scripts/bench_vs_torch.py "${images[@]}" --sizes 256,512,1024 --repeats 10 \
-    --full-size 512 --full-evaluations 500 --out "$OUT_DIR/bench_vs_torch" \
+    --full-size 512 --full-evaluations 500 --precondition 0.5 --out "$OUT_DIR/bench_vs_torch" \
     --docs "$OUT_DIR/bench_vs_torch/benchmarks.md"
   echo "   ($((SECONDS - start)) s so far)"
 fi
 
 echo "== compare_optimizers at 512 px, seeds 0,1,2, 300 evaluations"
-methods=jax_lbfgs,jax_adam,optax_lbfgs_zoom,optax_lbfgs_backtracking,optax_adabelief
+methods=jax_lbfgs,jax_lbfgs_preconditioned,jax_adam,optax_lbfgs_zoom,optax_lbfgs_backtracking,optax_adabelief
 [ "$have_torch" = 1 ] && methods=$methods,torch_lbfgs,torch_adam
 timeout 210 $PY scripts/compare_optimizers.py "${images[@]}" --size 512 --evaluations 300 \
-  --seeds 0,1,2 --methods "$methods" --out "$OUT_DIR/compare_optimizers"
+  --seeds 0,1,2 --methods "$methods" --out "$OUT_DIR/compare_optimizers" \
+  --docs "$OUT_DIR/compare_optimizers/optimizers.md"
 echo "   ($((SECONDS - start)) s so far)"
 
 echo "== 1000 evaluations at 512 px (L-BFGS, normalized weights, CLI)"

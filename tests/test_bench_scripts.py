@@ -136,13 +136,13 @@ def test_compare_optimizers_end_to_end(tmp_path, torch_threads, plain_weights_pa
                                        shared_images):
     import compare_optimizers
     n, seeds = 5, (0, 1)
-    out = tmp_path / "compare"
+    out, docs = tmp_path / "compare", tmp_path / "docs" / "optimizers.md"
     code = compare_optimizers.main([
         "--content", str(shared_images / "tubingen.jpg"),
         "--style", str(shared_images / "starry_night.jpg"),
         "--weights", str(plain_weights_path), "--size", "32", "--evaluations", str(n),
         "--seeds", ",".join(map(str, seeds)), "--adam-lrs", "10", "--threads", "1",
-        "--out", str(out)])
+        "--out", str(out), "--docs", str(docs)])
     assert code == 0
     for name in ("curves.png", "grid.png"):
         assert_png(out / name)
@@ -182,6 +182,8 @@ def test_compare_optimizers_end_to_end(tmp_path, torch_threads, plain_weights_pa
     assert max(int(row["reached"]) for row in summary) >= 1
     table = (out / "summary.md").read_text()
     assert all(row["label"] in table for row in summary)
+    report = docs.read_text()
+    assert table in report and "python scripts/compare_optimizers.py --content" in report
 
 
 # ---------------------------------------------------------------- bench_vs_torch

@@ -171,3 +171,14 @@ def test_cli_normalize_warns_about_dead_filters(tmp_path, capsys, monkeypatch):
     reported = ast.literal_eval(loaded.metadata["dead_filters"])
     assert reported["conv1_1"] == [DEAD] and len(reported) == len(warnings)
     assert sorted(os.listdir(tmp_path)) == ["normalized.h5", "plain.h5"]
+
+
+def test_cli_normalize_refuses_a_folder_before_the_pass(tmp_path, capsys, monkeypatch):
+    def calibrate():
+        raise AssertionError("the calibration pass ran before the output path was checked")
+    monkeypatch.setattr(normalize, "calibration_images", calibrate)
+    source = weights.save(dead_filter_weights(), tmp_path / "plain.h5")
+    assert cli.main(["weights", "normalize", str(source), "-o", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "is a folder" in err, err
+    assert sorted(os.listdir(tmp_path)) == ["plain.h5"]

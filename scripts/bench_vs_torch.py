@@ -58,6 +58,7 @@ import numpy as np
 from gatys_jax import images, losses
 from gatys_jax import weights as weights_io
 from gatys_jax.errors import GatysError
+from gatys_jax.optimize import Optimizer
 from gatys_jax.precondition import DEFAULT_EXPONENT as DEFAULT_PRECONDITION
 
 DTYPES = ("float32", "bfloat16")
@@ -502,8 +503,10 @@ def parse_args(argv=None):
         p.error("--repeats must be at least 1")
     if args.full_evaluations < 0 or args.full_evaluations == 1:
         p.error("--full-evaluations must be 0 (skip) or at least 2")
-    if not 0 <= args.precondition <= 2:
-        p.error(f"--precondition {args.precondition:g}: expected an exponent in 0..2")
+    try:  # the project's own check of the exponent
+        Optimizer(precondition=args.precondition)
+    except GatysError as e:
+        p.error(f"--precondition: {e}")
     if args.full_size < 16:
         p.error("--full-size must be at least 16 px")
     if args.memory_jobs < 1:

@@ -92,19 +92,18 @@ class Method:
 
 def methods_from(families: list[str], args) -> list[Method]:
     h = args.history
-    single = {  # family -> (label, lr, precondition) of its one method
-        "jax_lbfgs": (f"gatys_jax L-BFGS (history {h})", None, DEFAULT_PRECONDITION),
-        "jax_lbfgs_preconditioned": ((f"gatys_jax L-BFGS (history {h}, preconditioned, "
-                                      f"e {PRECONDITIONED:g})"), None, PRECONDITIONED),
-        "optax_lbfgs_zoom": (f"optax.lbfgs, zoom (memory {h})", None, DEFAULT_PRECONDITION),
-        "optax_lbfgs_backtracking": (f"optax.lbfgs, backtracking (memory {h})", None,
-                                     DEFAULT_PRECONDITION),
-        "optax_adabelief": (f"optax.adabelief (lr {args.other_lr:g})", args.other_lr,
-                            DEFAULT_PRECONDITION),
-        "torch_lbfgs": (f"torch LBFGS (history {h}, lr 1, no line search)", None,
-                        DEFAULT_PRECONDITION),
-        "torch_adam": (f"torch Adam (lr {args.torch_adam_lr:g})", args.torch_adam_lr,
-                       DEFAULT_PRECONDITION),
+    single = {  # family -> Method fields of its one method
+        "jax_lbfgs": {"label": f"gatys_jax L-BFGS (history {h})"},
+        "jax_lbfgs_preconditioned": {
+            "label": f"gatys_jax L-BFGS (history {h}, preconditioned, e {PRECONDITIONED:g})",
+            "precondition": PRECONDITIONED},
+        "optax_lbfgs_zoom": {"label": f"optax.lbfgs, zoom (memory {h})"},
+        "optax_lbfgs_backtracking": {"label": f"optax.lbfgs, backtracking (memory {h})"},
+        "optax_adabelief": {"label": f"optax.adabelief (lr {args.other_lr:g})",
+                            "lr": args.other_lr},
+        "torch_lbfgs": {"label": f"torch LBFGS (history {h}, lr 1, no line search)"},
+        "torch_adam": {"label": f"torch Adam (lr {args.torch_adam_lr:g})",
+                       "lr": args.torch_adam_lr},
     }
     out = []
     for family in families:
@@ -112,7 +111,7 @@ def methods_from(families: list[str], args) -> list[Method]:
             out += [Method(f"jax_adam_lr{lr:g}", family, f"gatys_jax Adam (lr {lr:g})", lr)
                     for lr in args.adam_lrs]
         else:
-            out.append(Method(family, family, *single[family]))
+            out.append(Method(family, family, **single[family]))
     return out
 
 

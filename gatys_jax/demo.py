@@ -1,4 +1,4 @@
-"""`gatys-jax demo`: style transfer on images bundled with scikit-image; no user input needed."""
+"""`gatys-jax demo`: style transfer on images bundled with scikit-image; no input needed."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import numpy as np
 from skimage import data as skdata
 
 from . import images
+from .config import StyleConfig
 
-DEMO_SIZE = 256  # px, long side: the demo runs in about three minutes on a 2-core CPU
-DEMO_ITERATIONS = 200
-DEMO_CONTENT_WEIGHT = 1e-4  # the paper's stronger-style setting (Fig. 3 shows 1e-3 and 1e-4)
+# 256 px and 200 iterations: about three minutes on a 2-core CPU; lambda 1e-4 is the paper's
+# stronger-style setting (Fig. 3 shows 1e-3 and 1e-4)
+CONFIG = StyleConfig(size=256, iterations=200, content_weight=1e-4)
 
 
 def demo_images() -> tuple[np.ndarray, np.ndarray]:
@@ -25,6 +26,4 @@ def demo_images() -> tuple[np.ndarray, np.ndarray]:
 def write_inputs(out_dir: Path) -> tuple[Path, Path]:
     """Save the demo's content and style images into `out_dir`; returns their paths."""
     content, style = demo_images()
-    content_path = images.save(content, out_dir / "content.png")
-    style_path = images.save(style, out_dir / "style.png")
-    return content_path, style_path
+    return images.save(content, out_dir / "content.png"), images.save(style, out_dir / "style.png")

@@ -1,21 +1,23 @@
-"""Images: load (any Pillow mode, EXIF orientation), resize, network conventions, atomic save.
+"""Image files: read (any Pillow mode, EXIF orientation, a pixel limit checked from the header
+before decoding), resize, and write atomically.
 
 Images in memory are float32 RGB arrays of shape (H, W, 3) with values 0..255.
 """
 
 from __future__ import annotations
 
-import os
+import contextlib
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .convention import to_uint8
 from .errors import GatysError
-from .files import atomic_path
-from .weights import InputConvention
+from .files import check_writable, write_atomic
 
 SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
+MAX_MEGAPIXELS = 64.0  # default limit on an input's pixel count (larger phone photos exist)
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
@@ -33,20 +35,56 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def load(path: str | Path) -> np.ndarray:
-    """Read an image file as float32 RGB (H, W, 3) in 0..255, EXIF orientation applied."""
-    path = Path(path)
-    if not path.exists():
-        raise GatysError(f"image {path} not found")
+@contextlib.contextmanager
+def _opened(path: Path):
+    """Image.open without Pillow's own decompression-bomb limit: `header_size` and `load`
+    check the project's limit from the header instead."""
+    limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
     try:
         with Image.open(path) as image:
-            image = ImageOps.exif_transpose(image)
-            rgb = _to_rgb(image)
+            yield image
     except UnidentifiedImageError:
         raise GatysError(f"{path} is not an image file Pillow can read") from None
-    except (OSError, ValueError, SyntaxError) as e:
+    except (OSError, ValueError, SyntaxError, EOFError) as e:
         raise GatysError(f"cannot read image {path}: {e}") from None
-    return np.asarray(rgb, dtype=np.float32)
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
+
+
+def _check_exists(path: Path) -> None:
+    if not path.exists():
+        raise GatysError(f"image {path} not found")
+
+
+def _check_pixels(path: Path, width: int, height: int, max_megapixels: float) -> None:
+    if width * height > max_megapixels * 1e6:
+        raise GatysError(
+            f"image {path} is {width}x{height} px ({width * height / 1e6:.0f} MP), over the "
+            f"limit of {max_megapixels:g} MP that guards against decompression bombs; raise "
+            "it with --max-megapixels if the image is genuine")
+
+
+def header_size(path: str | Path, max_megapixels: float = MAX_MEGAPIXELS) -> tuple[int, int]:
+    """(height, width) of an image file as displayed (EXIF orientation), from its header only."""
+    path = Path(path)
+    _check_exists(path)
+    with _opened(path) as image:
+        width, height = image.size
+        _check_pixels(path, width, height, max_megapixels)
+        if image.getexif().get(0x0112) in (5, 6, 7, 8):  # orientations that swap the axes
+            width, height = height, width
+    return height, width
+
+
+def load(path: str | Path, max_megapixels: float = MAX_MEGAPIXELS) -> np.ndarray:
+    """Read an image file as float32 RGB (H, W, 3) in 0..255, EXIF orientation applied."""
+    path = Path(path)
+    _check_exists(path)
+    with _opened(path) as image:
+        _check_pixels(path, *image.size, max_megapixels)
+        rgb = _to_rgb(ImageOps.exif_transpose(image))
+        return np.asarray(rgb, dtype=np.float32)
 
 
 def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -58,33 +96,17 @@ def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
     return np.clip(np.stack([np.asarray(c) for c in channels], -1), 0, 255).astype(np.float32)
 
 
-def size_for_long_side(height: int, width: int, long_side: int) -> tuple[int, int]:
+def size_for_long_side(height: int, width: int, long_side: int | None) -> tuple[int, int]:
+    """(height, width) scaled so that the longer side is `long_side` (None: unchanged)."""
+    if long_side is None:
+        return height, width
     scale = long_side / max(height, width)
     return max(1, round(height * scale)), max(1, round(width * scale))
 
 
 def resize_long_side(image: np.ndarray, long_side: int | None) -> np.ndarray:
     """Resize so that max(H, W) == long_side (no resampling when it already is)."""
-    if long_side is None:
-        return image
     return resize(image, *size_for_long_side(*image.shape[:2], long_side))
-
-
-def to_network(image: np.ndarray, convention: InputConvention) -> np.ndarray:
-    """RGB 0..255 (..., H, W, 3) -> network input in `convention` (channel order, scale, mean, std)."""
-    x = np.asarray(image, np.float32) / 255.0 * convention.scale
-    if convention.channel_order == "BGR":
-        x = x[..., ::-1]
-    return (x - np.asarray(convention.mean, np.float32)) / np.asarray(convention.std, np.float32)
-
-
-def from_network(x: np.ndarray, convention: InputConvention) -> np.ndarray:
-    """Inverse of `to_network`: network input -> RGB 0..255 float32 (not clipped)."""
-    x = np.asarray(x, np.float32) * np.asarray(convention.std, np.float32)
-    x = x + np.asarray(convention.mean, np.float32)
-    if convention.channel_order == "BGR":
-        x = x[..., ::-1]
-    return (x / convention.scale * 255.0).astype(np.float32)
 
 
 def check_output_path(path: str | Path) -> Path:
@@ -92,25 +114,13 @@ def check_output_path(path: str | Path) -> Path:
     path = Path(path)
     if path.suffix.lower() not in SAVE_FORMATS:
         raise GatysError(f"output {path} must end in .png, .jpg or .jpeg")
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise GatysError(f"cannot write {path}: folder {folder} does not exist")
-    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise GatysError(f"cannot write {path}: permission denied")
-    return path
+    return check_writable(path)
 
 
 def save(image: np.ndarray, path: str | Path) -> Path:
     """Write RGB 0..255 (clipped, rounded) to PNG or JPEG atomically (temp file, then rename)."""
     path = check_output_path(path)
-    pixels = np.clip(np.round(np.asarray(image, np.float32)), 0, 255).astype(np.uint8)
-    tmp = atomic_path(path)
-    try:
-        options = {"quality": 95} if SAVE_FORMATS[path.suffix.lower()] == "JPEG" else {}
-        Image.fromarray(pixels).save(tmp, format=SAVE_FORMATS[path.suffix.lower()], **options)
-        os.replace(tmp, path)
-    except OSError as e:
-        raise GatysError(f"cannot write {path}: {e}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    file_format = SAVE_FORMATS[path.suffix.lower()]
+    options = {"quality": 95} if file_format == "JPEG" else {}
+    pixels = Image.fromarray(to_uint8(image))
+    return write_atomic(path, lambda tmp: pixels.save(tmp, format=file_format, **options))

@@ -1,4 +1,5 @@
-"""L-BFGS with one function evaluation per call, as pure functions on flat vectors.
+"""L-BFGS with one function evaluation per step, as pure functions on flat vectors, and its
+`init`/`update` pair (wrapped as a solver in solvers.py).
 
 The direction is the classic two-loop recursion (Nocedal & Wright, alg. 7.4) over the last
 m pairs (s, y), with initial Hessian scaling gamma = s'y / y'y, and the trial step is 1, as in
@@ -8,17 +9,14 @@ pixel by one unit of the network input (1/max|g|) rather than torch's min(1, 1/|
 on this objective is a step too small to give a well-measured first curvature pair.
 
 Unlike torch's no-line-search mode, a trial that fails the Armijo condition (or whose loss is
-not finite) is not taken: the next call retries the same direction with a shorter step
+not finite) is not taken: the next step retries the same direction with a shorter step
 (quadratic interpolation, clipped to [0.1, 0.5] of the last). Every trial is one evaluation,
 so this backtracking costs nothing when unit steps succeed, and it keeps the early, badly
-scaled iterations from throwing the image far uphill (measured: scripts/bench_stylize.py).
+scaled iterations from throwing the image far uphill.
 
 An optional preconditioner P (symmetric positive definite, e.g. precondition.py's spatial
 frequency filter) makes the initial inverse Hessian gamma P instead of gamma I, with gamma =
-s'y / y'Py, and the first step -P g; P = I is the classic method (the default). With the
-frequency filter (exponent 0.5) on the plain weights, the project's L-BFGS reaches
-torch.optim.LBFGS's 300-evaluation loss in 252-268 evaluations at 256 px, where the classic
-method only ties; on the normalized weights it ends 14% higher (README, "L-BFGS").
+s'y / y'Py, and the first step -P g; P = I is the classic method (the default).
 
 The recursion is done in the span of the history: with B = [S; PY] (2m, n) and the small
 matrices SY = S Y^T, YPY = Y P Y^T and B g kept up to date, both loops run on m scalars and
@@ -175,3 +173,27 @@ def accept(loss: jnp.ndarray, slope: jnp.ndarray, step: jnp.ndarray,
     retry = jnp.where(finite & (curvature > 0), jnp.clip(interpolated, 0.1 * step, 0.5 * step),
                       0.1 * step)
     return taken, retry
+
+
+def init(x: jnp.ndarray, history_size: int) -> Search:
+    """The state before the first step, for an iterate shaped like x."""
+    return empty_search(history_size, x.size, x.dtype)
+
+
+def update(x: jnp.ndarray, value: jnp.ndarray, grad: jnp.ndarray, search: Search,
+           value_and_grad: Callable, lr: float = 1.0,
+           precond: Preconditioner = IDENTITY) -> tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray, Search]:
+    """One step from x (with its loss and gradient): one evaluation at the trial point.
+
+    Returns (x, value, grad) at the trial if it is taken, else unchanged, and the new state."""
+    flat_grad = grad.reshape(-1)
+    direction_, length = trial(flat_grad, search, lr, precond)
+    move = length * direction_
+    x_trial = x + move.reshape(x.shape)
+    value_trial, grad_trial = value_and_grad(x_trial)
+    taken, retry = accept(value, jnp.vdot(flat_grad, direction_), length, value_trial)
+    history = push(search.history, move, (grad_trial - grad).reshape(-1), grad_trial.reshape(-1),
+                   taken, precond)
+    pick = lambda new, old: jnp.where(taken, new, old)
+    return (pick(x_trial, x), pick(value_trial, value), pick(grad_trial, grad),
+            Search(history, direction_, retry, ~taken))

@@ -24,9 +24,10 @@ import numpy as np
 from skimage import data as skdata
 
 from . import images
+from .convention import to_network
 from .errors import GatysError
-from .vgg import VGG19, variables
-from .weights import LAYERS, VGGWeights
+from .vgg import LAYERS, VGG19, variables
+from .weights import VGGWeights
 
 CALIBRATION_IMAGES = ("astronaut", "chelsea", "coffee", "rocket", "motorcycle_left",
                       "hubble_deep_field", "immunohistochemistry", "horse")
@@ -58,7 +59,7 @@ def mean_activations(weights: VGGWeights, calibration: list[np.ndarray]) -> dict
     sums = {layer: 0.0 for layer in LAYERS}
     counts = {layer: 0 for layer in LAYERS}
     for image in calibration:
-        x = images.to_network(image, weights.convention)[None]
+        x = to_network(image, weights.convention)[None]
         for layer, act in forward(weights.params, x).items():
             act = np.asarray(act, np.float64)
             sums[layer] = sums[layer] + act.sum(axis=(0, 1, 2))

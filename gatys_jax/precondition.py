@@ -16,9 +16,6 @@ import numpy as np
 from .lbfgs import IDENTITY, Preconditioner
 
 FLOOR = 0.02  # cycles per pixel: frequencies below this are weighted about as much as it
-# Off by default: on the plain weights it beats exponent 0 (and torch.optim.LBFGS), on the
-# normalized weights it loses (README, "L-BFGS").
-DEFAULT_EXPONENT = 0.0
 
 
 def frequency_weights(height: int, width: int, exponent: float) -> np.ndarray:

@@ -1,8 +1,11 @@
 """Read `torch.save` files (legacy and zip formats) into numpy arrays, without torch.
 
-Only what weight files need: dicts of dense tensors. Tensors are rebuilt through
-`torch._utils._rebuild_tensor_v2`; any other global is refused, so reading a file
-never runs code from it.
+Only what weight files need: dicts, lists and tuples of dense tensors and plain values. Every
+pickle in the file, the legacy format's header included, goes through one restricted
+unpickler that resolves only the few names a tensor file uses (`_rebuild_tensor_v2`,
+`OrderedDict`, the storage types), so reading a file never runs code from it. Every tensor's
+size, stride and offset is checked against its storage before a view is made, and every
+storage's length against what the file declares, so a crafted file cannot read outside them.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import numpy as np
 from .errors import GatysError
 
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+MAX_STORAGE_BYTES = 4 << 30  # far above any VGG19 tensor; refuses absurd declared sizes
 _STORAGE_DTYPES = {
     "FloatStorage": np.float32,
     "DoubleStorage": np.float64,
@@ -29,15 +33,27 @@ _STORAGE_DTYPES = {
     "IntStorage": np.int32,
     "LongStorage": np.int64,
     "BoolStorage": np.bool_,
+    "UntypedStorage": np.uint8,
 }
 
 
 class _Storage:
     """A storage named by the pickle; its bytes are filled in after unpickling."""
 
-    def __init__(self, dtype: np.dtype, key: str, numel: int):
-        self.dtype, self.key, self.numel = np.dtype(dtype), key, numel
+    def __init__(self, dtype, key: str, numel: int):
+        if dtype not in _STORAGE_DTYPES.values():
+            raise pickle.UnpicklingError(f"storage {key!r} has an unsupported type")
+        dtype = np.dtype(dtype)
+        if not isinstance(numel, int) or not 0 <= numel * dtype.itemsize <= MAX_STORAGE_BYTES:
+            raise pickle.UnpicklingError(f"storage {key!r} declares an invalid size {numel!r}")
+        self.dtype, self.key, self.numel = dtype, key, numel
         self.array: np.ndarray | None = None
+
+    def fill(self, data: bytes) -> None:
+        if len(data) != self.numel * self.dtype.itemsize:
+            raise GatysError(f"torch file is truncated or inconsistent: storage {self.key!r} "
+                             f"holds {len(data)} bytes, not {self.numel} x {self.dtype.itemsize}")
+        self.array = np.frombuffer(data, dtype=self.dtype)
 
 
 class _LazyTensor:
@@ -46,16 +62,30 @@ class _LazyTensor:
 
     def materialize(self) -> np.ndarray:
         base = self.storage.array
-        if len(self.size) == 0:
-            return base[self.offset].copy()
-        item = base.itemsize
+        if base is None:
+            raise GatysError(f"torch file has no data for storage {self.storage.key!r}")
+        if any(n == 0 for n in self.size):
+            return np.zeros(self.size, base.dtype)
+        last = self.offset + sum((n - 1) * s for n, s in zip(self.size, self.stride))
+        if last >= base.size:
+            raise GatysError(f"torch file is inconsistent: a tensor of size {self.size} reads "
+                             f"past the end of storage {self.storage.key!r}")
         view = np.lib.stride_tricks.as_strided(
-            base[self.offset:], shape=self.size, strides=[s * item for s in self.stride]
-        )
+            base[self.offset:], shape=self.size,
+            strides=[s * base.itemsize for s in self.stride], writeable=False)
         return np.array(view)
 
 
+def _is_index(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def _rebuild_tensor(storage, offset, size, stride, *_unused):
+    if not (isinstance(storage, _Storage) and _is_index(offset)
+            and isinstance(size, (tuple, list)) and isinstance(stride, (tuple, list))
+            and len(size) == len(stride) and all(map(_is_index, size))
+            and all(map(_is_index, stride))):
+        raise pickle.UnpicklingError("malformed tensor record in a torch file")
     return _LazyTensor(storage, offset, tuple(size), tuple(stride))
 
 
@@ -71,49 +101,51 @@ class _Unpickler(pickle.Unpickler):
             return collections.OrderedDict
         if module == "torch" and name in _STORAGE_DTYPES:
             return _STORAGE_DTYPES[name]
-        if module == "torch" and name == "UntypedStorage":
-            return np.uint8
         raise pickle.UnpicklingError(f"unsupported object {module}.{name} in a torch file")
 
     def persistent_load(self, pid):
-        kind, dtype, key, _location, numel = pid[:5]
-        if kind != "storage":
-            raise pickle.UnpicklingError(f"unsupported persistent id {kind!r}")
+        if not (isinstance(pid, tuple) and len(pid) >= 5 and pid[0] == "storage"):
+            raise pickle.UnpicklingError("unsupported persistent id in a torch file")
+        _, dtype, key, _location, numel = pid[:5]
         key = str(key)
         if key not in self.storages:
             self.storages[key] = _Storage(dtype, key, numel)
         return self.storages[key]
 
 
+def _unpickle(f: BinaryIO, storages: dict[str, _Storage]):
+    return _Unpickler(f, storages).load()
+
+
 def _materialize(obj):
     if isinstance(obj, _LazyTensor):
         return obj.materialize()
     if isinstance(obj, dict):
-        return {k: _materialize(v) for k, v in obj.items()}
+        return type(obj)((k, _materialize(v)) for k, v in obj.items())
     if isinstance(obj, (list, tuple)):
         return type(obj)(_materialize(v) for v in obj)
     return obj
 
 
 def _load_legacy(f: BinaryIO) -> object:
-    magic = pickle.load(f)
-    if magic != LEGACY_MAGIC:
-        raise GatysError("not a torch.save file (bad magic number)")
-    pickle.load(f)  # protocol version
-    sys_info = pickle.load(f)
-    if not sys_info.get("little_endian", True):
-        raise GatysError("big-endian torch files are not supported")
     storages: dict[str, _Storage] = {}
-    result = _Unpickler(f, storages).load()
-    keys = pickle.load(f)
+    if _unpickle(f, storages) != LEGACY_MAGIC:
+        raise GatysError("not a torch.save file (bad magic number)")
+    _unpickle(f, storages)  # protocol version
+    sys_info = _unpickle(f, storages)
+    if not isinstance(sys_info, dict) or not sys_info.get("little_endian", True):
+        raise GatysError("big-endian or malformed torch files are not supported")
+    result = _unpickle(f, storages)
+    keys = _unpickle(f, storages)
+    if not isinstance(keys, list):
+        raise GatysError("malformed torch file: no storage list")
     for key in keys:
         storage = storages[str(key)]
         (numel,) = struct.unpack("<q", f.read(8))
-        nbytes = numel * storage.dtype.itemsize
-        data = f.read(nbytes)
-        if len(data) != nbytes:
-            raise GatysError("torch file is truncated")
-        storage.array = np.frombuffer(data, dtype=storage.dtype)
+        if numel != storage.numel:
+            raise GatysError(f"torch file is inconsistent: storage {storage.key!r} declares "
+                             f"{storage.numel} and {numel} elements")
+        storage.fill(f.read(numel * storage.dtype.itemsize))
     return _materialize(result)
 
 
@@ -125,11 +157,13 @@ def _load_zip(f: BinaryIO) -> object:
             raise GatysError("zip file holds no data.pkl: not a torch.save file")
         prefix = pkl[: -len("data.pkl")]
         storages: dict[str, _Storage] = {}
-        result = _Unpickler(io.BytesIO(archive.read(pkl)), storages).load()
+        result = _unpickle(io.BytesIO(archive.read(pkl)), storages)
         for key, storage in storages.items():
-            data = archive.read(f"{prefix}data/{key}")
-            array = np.frombuffer(data, dtype=storage.dtype)
-            storage.array = array
+            info = archive.getinfo(f"{prefix}data/{key}")
+            if info.file_size != storage.numel * storage.dtype.itemsize:
+                raise GatysError(f"torch file is inconsistent: storage {key!r} holds "
+                                 f"{info.file_size} bytes, not {storage.numel} elements")
+            storage.fill(archive.read(info))
     return _materialize(result)
 
 
@@ -146,5 +180,10 @@ def load(source: str | bytes | BinaryIO) -> object:
             return _load_zip(source)
         source.seek(0)
         return _load_legacy(source)
-    except (pickle.UnpicklingError, EOFError, struct.error, KeyError, zipfile.BadZipFile) as e:
-        raise GatysError(f"cannot read torch file: {e}") from None
+    except GatysError:
+        raise
+    except (pickle.UnpicklingError, EOFError, struct.error, KeyError, IndexError, TypeError,
+            ValueError, AttributeError, OverflowError, RecursionError, MemoryError,
+            zipfile.BadZipFile, zipfile.LargeZipFile, OSError) as e:
+        # A restricted unpickler over untrusted bytes: any failure means a bad file.
+        raise GatysError(f"cannot read torch file: {type(e).__name__}: {e}") from None

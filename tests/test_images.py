@@ -7,8 +7,8 @@ import pytest
 from PIL import Image
 
 from gatys_jax import images
+from gatys_jax.convention import CAFFE, TORCHVISION, from_network, to_network, to_uint8
 from gatys_jax.errors import GatysError
-from gatys_jax.weights import CAFFE, TORCHVISION
 
 H, W = 6, 10
 
@@ -162,21 +162,27 @@ def test_no_resampling_when_already_that_size():
 @pytest.mark.parametrize("convention", [CAFFE, TORCHVISION], ids=["caffe", "torchvision"])
 def test_to_network_and_back(convention):
     rgb = np.random.default_rng(0).uniform(0, 255, (2, 5, 7, 3)).astype(np.float32)
-    x = images.to_network(rgb, convention)
+    x = to_network(rgb, convention)
     assert x.dtype == np.float32 and x.shape == rgb.shape
-    np.testing.assert_allclose(images.from_network(x, convention), rgb, rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(from_network(x, convention), rgb, rtol=1e-5, atol=1e-3)
 
 
 def test_caffe_convention_is_bgr_minus_mean():
     rgb = np.zeros((1, 1, 3), np.float32)
     rgb[0, 0] = (10, 20, 30)
-    np.testing.assert_allclose(images.to_network(rgb, CAFFE)[0, 0],
+    np.testing.assert_allclose(to_network(rgb, CAFFE)[0, 0],
                                (30 - 103.939, 20 - 116.779, 10 - 123.68), rtol=1e-6)
+
+
+def test_to_uint8_rounds_and_clips():
+    values = np.array([[[-3.0, 0.4, 0.6], [254.5, 255.4, 300.0]]], np.float32)
+    np.testing.assert_array_equal(to_uint8(values), [[[0, 0, 1], [254, 255, 255]]])
+    assert to_uint8(values).dtype == np.uint8
 
 
 def test_torchvision_convention_is_rgb_unit_mean_std():
     rgb = np.full((1, 1, 3), 255, np.float32)
-    np.testing.assert_allclose(images.to_network(rgb, TORCHVISION)[0, 0],
+    np.testing.assert_allclose(to_network(rgb, TORCHVISION)[0, 0],
                                [(1 - 0.485) / 0.229, (1 - 0.456) / 0.224, (1 - 0.406) / 0.225],
                                rtol=1e-6)
 

@@ -1,5 +1,5 @@
 """The project's L-BFGS (unit steps, no line search) against scipy's L-BFGS-B and a direct numpy
-two-loop recursion."""
+two-loop recursion; its update takes one evaluation per step."""
 
 import jax
 import jax.numpy as jnp
@@ -11,31 +11,19 @@ from gatys_jax import lbfgs
 
 
 def minimize(f, x0, history: int, max_iterations: int, gtol: float, dtype=jnp.float64):
-    """Drive lbfgs.trial / accept / push as optimize.Optimizer's step does (one evaluation per
-    iteration, rejected trials included). Returns (x, f(x), iterations, largest f seen)."""
+    """Drive lbfgs.init / update as the solver does (one evaluation per iteration, rejected
+    trials included). Returns (x, f(x), iterations)."""
     value_and_grad = jax.value_and_grad(f)
-
-    @jax.jit
-    def step(x, value, grad, search):
-        direction, length = lbfgs.trial(grad, search, 1.0)
-        s = length * direction
-        value_new, grad_new = value_and_grad(x + s)
-        taken, retry = lbfgs.accept(value, jnp.vdot(grad, direction), length, value_new)
-        hist = lbfgs.push(search.history, s, grad_new - grad, grad_new, taken)
-        pick = lambda new, old: jnp.where(taken, new, old)
-        return (pick(x + s, x), pick(value_new, value), pick(grad_new, grad),
-                lbfgs.Search(hist, direction, retry, ~taken), value_new)
-
+    step = jax.jit(lambda x, value, grad, search: lbfgs.update(x, value, grad, search,
+                                                               value_and_grad))
     x = jnp.asarray(x0, dtype)
     value, grad = jax.jit(value_and_grad)(x)
-    search = lbfgs.empty_search(history, x.size, dtype)
-    largest = float(value)
+    search = lbfgs.init(x, history)
     for iteration in range(max_iterations):
         if float(jnp.linalg.norm(grad)) <= gtol:
-            return np.asarray(x, np.float64), float(value), iteration, largest
-        x, value, grad, search, tried = step(x, value, grad, search)
-        largest = max(largest, float(tried))
-    return np.asarray(x, np.float64), float(value), max_iterations, largest
+            return np.asarray(x, np.float64), float(value), iteration
+        x, value, grad, search = step(x, value, grad, search)
+    return np.asarray(x, np.float64), float(value), max_iterations
 
 
 def scipy_minimum(f, x0):
@@ -72,7 +60,7 @@ def test_quadratic_matches_scipy(history, gtol, max_iterations, atol):
         f, exact = quadratic()
         x0 = np.zeros(20)
         ref_x, ref_f = scipy_minimum(f, x0)
-        x, fx, iterations, _ = minimize(f, x0, history, max_iterations, gtol)
+        x, fx, iterations = minimize(f, x0, history, max_iterations, gtol)
     assert iterations < max_iterations, (
         f"|g| > {gtol} after {max_iterations} iterations on a quadratic of condition 100")
     # scipy stops at |x - x*| ~ 1e-6 here (its ftol test); ours goes on to gtol.
@@ -86,7 +74,7 @@ def test_quadratic_float32():
     """The precision the library runs in: still reaches the minimum to float32 accuracy."""
     with jax.enable_x64(True):
         f, exact = quadratic()
-        x, _, iterations, _ = minimize(f, np.zeros(20), 100, max_iterations=200, gtol=1e-3,
+        x, _, iterations = minimize(f, np.zeros(20), 100, max_iterations=200, gtol=1e-3,
                                        dtype=jnp.float32)
     assert iterations < 200
     np.testing.assert_allclose(x, exact, atol=1e-3 * np.abs(exact).max())
@@ -103,7 +91,7 @@ def test_rosenbrock_matches_scipy(x0, history):
     (measured: 63-147 iterations, float64; f peaks at 3e6-2e9 on the way)."""
     with jax.enable_x64(True):
         ref_x, ref_f = scipy_minimum(rosenbrock, x0)
-        x, fx, iterations, _ = minimize(rosenbrock, x0, history, max_iterations=300, gtol=1e-8)
+        x, fx, iterations = minimize(rosenbrock, x0, history, max_iterations=300, gtol=1e-8)
     assert iterations < 300, f"no convergence in 300 iterations: f = {fx}, x = {x}"
     np.testing.assert_allclose(ref_x, np.ones_like(x0), atol=1e-6)
     np.testing.assert_allclose(x, ref_x, atol=1e-6)

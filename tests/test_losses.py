@@ -1,4 +1,4 @@
-"""Losses against numpy; gradients against finite differences (float64)."""
+"""Losses and the objective against numpy; gradients against finite differences (float64)."""
 
 import jax
 import jax.numpy as jnp
@@ -6,9 +6,17 @@ import numpy as np
 import pytest
 
 from gatys_jax import losses
-from gatys_jax.errors import GatysError
+from gatys_jax.objective import LossWeights, Objective, loss_weights
 
 from conftest import random_weights
+
+
+def value_and_grad(objective, x, params, targets, weights):
+    """((L_total, all losses), dL/dx) of the objective, jitted."""
+    def f(x, params, targets, weights):
+        parts = objective.losses(params, x, targets, weights)
+        return parts.total, parts
+    return jax.jit(jax.value_and_grad(f, has_aux=True))(x, params, targets, weights)
 
 
 def test_gram_content_style_match_numpy():
@@ -101,21 +109,17 @@ def test_network_gradient_matches_directional_differences_float64():
     at single pixels agrees with central differences."""
     vgg = random_weights(3)
     with jax.enable_x64(True):
-        config = losses.LossConfig(style_layers=("conv1_1", "conv2_1", "conv3_1"),
-                                   content_layer="conv2_2", dtype="float64")
+        objective = Objective("conv2_2", ("conv1_1", "conv2_1", "conv3_1"), dtype="float64")
         params = jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float64), vgg.params)
         rng = np.random.default_rng(4)
         c, s, x = (rng.uniform(-100, 100, (16, 16, 3)) for _ in range(3))
-        targets = jax.jit(losses.make_targets, static_argnums=3)(params, jnp.asarray(c),
-                                                                 jnp.asarray(s), config)
-        weights = losses.make_loss_weights(1e-2, [0.5, 0.3, 0.2])
-        weights = losses.LossWeights(jnp.asarray(weights.content, jnp.float64),
-                                     jnp.asarray(weights.style, jnp.float64))
-        (value, parts), grad = jax.jit(losses.value_and_grad(config))(
-            jnp.asarray(x), params, targets, weights)
+        targets = jax.jit(objective.targets)(params, jnp.asarray(c), jnp.asarray(s))
+        weights = LossWeights(jnp.asarray(1e-2, jnp.float64),
+                              jnp.asarray([0.5, 0.3, 0.2], jnp.float64))
+        (value, parts), grad = value_and_grad(objective, jnp.asarray(x), params, targets, weights)
         for part in (value, parts.content, parts.style_layers, *targets.style):
             assert part.dtype == jnp.float64, f"a loss or Gram matrix computed in {part.dtype}"
-        f = jax.jit(lambda x: losses.losses(params, x, targets, weights, config).total)
+        f = jax.jit(lambda x: objective.losses(params, x, targets, weights).total)
         eps = 1e-3
         for _ in range(3):
             d = rng.standard_normal(x.shape)
@@ -133,16 +137,15 @@ def test_network_gradient_matches_directional_differences_float64():
 
 def test_losses_and_value_and_grad_match_numpy_on_random_network():
     vgg = random_weights(5)
-    config = losses.LossConfig(content_layer="conv3_2",
-                               style_layers=("conv1_1", "conv2_1", "conv3_1", "conv4_1"))
+    config = Objective("conv3_2", ("conv1_1", "conv2_1", "conv3_1", "conv4_1"))
     rng = np.random.default_rng(6)
     c, s, x = (rng.uniform(-120, 120, (24, 20, 3)).astype(np.float32) for _ in range(3))
     lam, ws = 2e-3, [0.1, 0.2, 0.3, 0.4]
-    weights = losses.make_loss_weights(lam, ws)
+    weights = loss_weights(lam, ws)
 
     # Features from the network (jax), everything after that in numpy float64.
-    features = jax.jit(losses.features, static_argnums=2)
-    fc, fs, fx = ({k: np.asarray(v, np.float64) for k, v in features(vgg.params, i, config).items()}
+    features = jax.jit(config.features)
+    fc, fs, fx = ({k: np.asarray(v, np.float64) for k, v in features(vgg.params, i).items()}
                   for i in (c, s, x))
     assert fx["conv4_1"].shape == (3, 2, 512)  # 24x20 after three 2x2 poolings (floor)
     content = 0.5 * np.sum((fx["conv3_2"] - fc["conv3_2"]) ** 2)
@@ -150,7 +153,7 @@ def test_losses_and_value_and_grad_match_numpy_on_random_network():
     style = float(np.dot(ws, per_layer))
     total = lam * content + style
 
-    targets = jax.jit(losses.make_targets, static_argnums=3)(vgg.params, c, s, config)
+    targets = jax.jit(config.targets)(vgg.params, c, s)
     np.testing.assert_allclose(np.asarray(targets.content), fc["conv3_2"], rtol=1e-4,
                                atol=1e-5 * np.abs(fc["conv3_2"]).max())
     for layer, target in zip(config.style_layers, targets.style):
@@ -158,71 +161,46 @@ def test_losses_and_value_and_grad_match_numpy_on_random_network():
         np.testing.assert_allclose(np.asarray(target), expected, rtol=1e-4,
                                    atol=1e-5 * np.abs(expected).max())
 
-    losses_fn = jax.jit(losses.losses, static_argnums=4)
-    parts = losses_fn(vgg.params, jnp.asarray(x), targets, weights, config)
+    losses_fn = jax.jit(config.losses)
+    parts = losses_fn(vgg.params, jnp.asarray(x), targets, weights)
     np.testing.assert_allclose(float(parts.content), content, rtol=1e-4)
     np.testing.assert_allclose(np.asarray(parts.style_layers), per_layer, rtol=1e-4)
     np.testing.assert_allclose(float(parts.style), style, rtol=1e-4)
     np.testing.assert_allclose(float(parts.total), total, rtol=1e-4)
     assert lam * content > 0.01 * total and style > 0.01 * total  # both terms matter
 
-    (value, aux), grad = jax.jit(losses.value_and_grad(config))(jnp.asarray(x), vgg.params,
-                                                                targets, weights)
+    (value, aux), grad = value_and_grad(config, jnp.asarray(x), vgg.params, targets, weights)
     np.testing.assert_allclose(float(value), total, rtol=1e-4)
     np.testing.assert_allclose(float(aux.total), total, rtol=1e-4)
     np.testing.assert_allclose(float(aux.content), content, rtol=1e-4)
     assert grad.shape == x.shape and grad.dtype == jnp.float32
     assert np.all(np.isfinite(np.asarray(grad))) and float(jnp.abs(grad).max()) > 0
+    # what the solvers see: the same value and gradient
+    loss = config.loss(vgg.params, targets, weights)
+    value2, grad2 = jax.jit(loss.value_and_grad)(jnp.asarray(x))
+    assert float(value2) == float(value) == float(jax.jit(loss.value)(jnp.asarray(x)))
+    np.testing.assert_array_equal(np.asarray(grad2), np.asarray(grad))
 
     # Lambda enters only the total.
-    parts2 = losses_fn(vgg.params, jnp.asarray(x), targets,
-                           losses.make_loss_weights(10 * lam, ws), config)
+    parts2 = losses_fn(vgg.params, jnp.asarray(x), targets, loss_weights(10 * lam, ws))
     np.testing.assert_allclose(float(parts2.content), float(parts.content), rtol=1e-6)
     np.testing.assert_allclose(float(parts2.style), float(parts.style), rtol=1e-6)
     np.testing.assert_allclose(float(parts2.total), 10 * lam * content + style, rtol=1e-4)
 
 
-# --- configuration errors ------------------------------------------------------------------------
+# --- the objective's layers and weights ----------------------------------------------------------
 
-@pytest.mark.parametrize("kwargs, words", [
-    (dict(content_layer="nope"), "nope"),
-    (dict(content_layer="conv9_9"), "conv9_9"),
-    (dict(style_layers=("conv1_1", "conv9_9")), "conv9_9"),
-    (dict(style_layers=("fc6",)), "fc6"),
-    (dict(content_layer=None, style_layers=()), "content layer or at least one style layer"),
-    (dict(content_layer="", style_layers=()), "content layer or at least one style layer"),
-])
-def test_loss_config_rejects_unknown_layers_and_empty_objective(kwargs, words):
-    with pytest.raises(GatysError, match=words):
-        losses.LossConfig(**kwargs)
+def test_objective_layers_are_deduplicated_in_order():
+    objective = Objective(content_layer="conv1_1", style_layers=("conv1_1", "conv2_1"))
+    assert objective.layers == ("conv1_1", "conv2_1")
+    assert Objective(content_layer=None, style_layers=("conv3_1",)).layers == ("conv3_1",)
 
 
-def test_loss_config_layers_are_deduplicated_in_order():
-    config = losses.LossConfig(content_layer="conv1_1", style_layers=("conv1_1", "conv2_1"))
-    assert config.layers == ("conv1_1", "conv2_1")
-    assert losses.LossConfig(content_layer=None, style_layers=("conv3_1",)).layers == ("conv3_1",)
-
-
-@pytest.mark.parametrize("content, style", [
-    (-1.0, [0.2, 0.2]),
-    (-1e-12, [0.2]),
-    (1.0, [0.2, -0.1]),
-    (float("nan"), [0.2]),
-    (float("inf"), [0.2]),
-    (1.0, [float("nan")]),
-    (1.0, [0.5, float("inf")]),
-    (1.0, [float("-inf")]),
-])
-def test_make_loss_weights_rejects_negative_and_non_finite(content, style):
-    with pytest.raises(GatysError, match="finite and non-negative"):
-        losses.make_loss_weights(content, style)
-
-
-def test_make_loss_weights_accepts_zero_and_shapes():
-    w = losses.make_loss_weights(0.0, [0.0, 1.0, 2.5])
+def test_loss_weights_accept_zero_and_shapes():
+    w = loss_weights(0.0, [0.0, 1.0, 2.5])
     assert w.content.shape == () and w.content.dtype == jnp.float32
     assert w.style.shape == (3,) and w.style.dtype == jnp.float32
-    assert losses.make_loss_weights(1e-3, []).style.shape == (0,)
+    assert loss_weights(1e-3, []).style.shape == (0,)
 
 
 # --- style-only and content-only objectives --------------------------------------------------------
@@ -236,37 +214,37 @@ def tiny_inputs():
 
 def test_style_only_objective(tiny_inputs):
     params, c, s, x = tiny_inputs
-    config = losses.LossConfig(content_layer=None, style_layers=("conv1_1", "conv2_1"))
-    targets = losses.make_targets(params, c, s, config)
+    config = Objective(content_layer=None, style_layers=("conv1_1", "conv2_1"))
+    targets = config.targets(params, c, s)
     assert targets.content is None and len(targets.style) == 2
-    weights = losses.make_loss_weights(1e3, [0.5, 0.5])  # lambda is irrelevant without content
-    (value, parts), grad = jax.jit(losses.value_and_grad(config))(x, params, targets, weights)
+    weights = loss_weights(1e3, [0.5, 0.5])  # lambda is irrelevant without content
+    (value, parts), grad = value_and_grad(config, x, params, targets, weights)
     assert float(parts.content) == 0.0
     assert float(parts.style) > 0 and float(value) == float(parts.style) == float(parts.total)
-    fx = {k: np.asarray(v, np.float64) for k, v in losses.features(params, x, config).items()}
-    fs = {k: np.asarray(v, np.float64) for k, v in losses.features(params, s, config).items()}
+    fx = {k: np.asarray(v, np.float64) for k, v in config.features(params, x).items()}
+    fs = {k: np.asarray(v, np.float64) for k, v in config.features(params, s).items()}
     expected = 0.5 * sum(np_style_layer(fx[l], np_gram(fs[l])) for l in config.style_layers)
     np.testing.assert_allclose(float(value), expected, rtol=1e-4)
     assert np.all(np.isfinite(np.asarray(grad))) and float(jnp.abs(grad).max()) > 0
     # x == style image: zero style loss
-    parts_s = losses.losses(params, s, targets, weights, config)
+    parts_s = config.losses(params, s, targets, weights)
     assert float(parts_s.total) <= 1e-6 * float(parts.total)
 
 
 def test_content_only_objective(tiny_inputs):
     params, c, s, x = tiny_inputs
-    config = losses.LossConfig(content_layer="conv2_2", style_layers=())
-    targets = losses.make_targets(params, c, s, config)
+    config = Objective(content_layer="conv2_2", style_layers=())
+    targets = config.targets(params, c, s)
     assert targets.style == () and targets.content.shape == (8, 12, 128)
-    weights = losses.make_loss_weights(2.0, [])
-    (value, parts), grad = jax.jit(losses.value_and_grad(config))(x, params, targets, weights)
+    weights = loss_weights(2.0, [])
+    (value, parts), grad = value_and_grad(config, x, params, targets, weights)
     assert parts.style_layers.shape == (0,) and float(parts.style) == 0.0
-    fx = np.asarray(losses.features(params, x, config)["conv2_2"], np.float64)
-    fc = np.asarray(losses.features(params, c, config)["conv2_2"], np.float64)
+    fx = np.asarray(config.features(params, x)["conv2_2"], np.float64)
+    fc = np.asarray(config.features(params, c)["conv2_2"], np.float64)
     content = 0.5 * np.sum((fx - fc) ** 2)
     np.testing.assert_allclose(float(parts.content), content, rtol=1e-4)
     np.testing.assert_allclose(float(value), 2.0 * content, rtol=1e-4)
     assert np.all(np.isfinite(np.asarray(grad))) and float(jnp.abs(grad).max()) > 0
     # x == content image: zero loss and zero gradient
-    (value_c, _), grad_c = jax.jit(losses.value_and_grad(config))(c, params, targets, weights)
+    (value_c, _), grad_c = value_and_grad(config, c, params, targets, weights)
     assert float(value_c) == 0.0 and float(jnp.abs(grad_c).max()) == 0.0

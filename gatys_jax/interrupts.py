@@ -1,0 +1,81 @@
+"""SIGINT and SIGTERM: held back where stopping halfway would lose or damage something.
+
+Inside `deferred()`, either signal only records itself; the optimization loop polls it to stop
+between steps (keeping the latest image), and a file write finishes its rename first. When
+the block ends, a signal nobody consumed is delivered as if it had just arrived. The CLI turns
+both signals into `Interrupted` everywhere else (compiling, loading), so that it can exit with
+128 + the signal number and no traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import signal
+import threading
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived; like KeyboardInterrupt, not caught by `except Exception`."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def raise_interrupted(signum, frame):
+    raise Interrupted(signum)
+
+
+@contextlib.contextmanager
+def raising():
+    """Within the block, SIGINT and SIGTERM raise `Interrupted` (the CLI's setting; main
+    thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, raise_interrupted) for signum in SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+@dataclasses.dataclass
+class Pending:
+    signum: int = 0  # the first signal that arrived in the block, 0 for none
+    consumed: bool = False  # set by a caller that handled it (no delivery at the end)
+
+
+def _deliver(signum: int, handler) -> None:
+    if callable(handler):
+        handler(signum, None)
+    elif handler == signal.SIG_DFL:
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+
+@contextlib.contextmanager
+def deferred():
+    """Hold SIGINT and SIGTERM back within the block (main thread only; elsewhere signals
+    cannot be handled anyway). Yields a `Pending`."""
+    pending = Pending()
+    if threading.current_thread() is not threading.main_thread():
+        yield pending
+        return
+
+    def record(signum, frame):
+        pending.signum = pending.signum or signum
+
+    previous = {signum: signal.signal(signum, record) for signum in SIGNALS}
+    try:
+        yield pending
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if pending.signum and not pending.consumed:
+        _deliver(pending.signum, previous[pending.signum])

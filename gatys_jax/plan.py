@@ -1,0 +1,129 @@
+"""What a run will cost, known before anything is loaded: memory per image (from shapes
+alone), how many images fit in one compiled batch, FLOPs per evaluation and a time estimate.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .errors import GatysError
+from .objective import Objective
+from .solvers import Solver
+from .vgg import LAYERS, deepest, kernel_shape, layer_scale, variables
+
+MEMORY_FRACTION = 0.6  # of the free memory a batch may plan to use
+IMAGE_VECTORS = 6  # image-sized arrays besides the solver's state: x, gradient, trial, ...
+
+
+def _param_shapes() -> dict:
+    return {layer: {"kernel": jax.ShapeDtypeStruct(kernel_shape(layer), jnp.float32),
+                    "bias": jax.ShapeDtypeStruct(kernel_shape(layer)[3:], jnp.float32)}
+            for layer in LAYERS}
+
+
+class Memory(NamedTuple):
+    """Estimated peak bytes of one image of a batch."""
+
+    activations: int  # each layer's conv and ReLU output and their gradients
+    solver: int  # the solver's state (L-BFGS: its history)
+    images: int  # x, its gradient, the trial point...
+
+    @property
+    def total(self) -> int:
+        return self.activations + self.solver + self.images
+
+
+def memory_per_image(objective: Objective, solver: Solver, height: int, width: int) -> Memory:
+    """From `jax.eval_shape` only: nothing is computed or allocated."""
+    last = LAYERS.index(deepest(objective.layers))
+    x = jax.ShapeDtypeStruct((1, height, width, 3), jnp.float32)
+    shapes = jax.eval_shape(
+        lambda p, x: objective.model().apply(variables(p), x, LAYERS[: last + 1]),
+        _param_shapes(), x)
+    itemsize = jnp.dtype(objective.dtype).itemsize
+    activations = sum(math.prod(s.shape) for s in shapes.values()) * itemsize * 4
+    state = jax.eval_shape(solver.init, jax.ShapeDtypeStruct((height, width, 3), jnp.float32))
+    solver_bytes = sum(math.prod(s.shape) * s.dtype.itemsize for s in jax.tree.leaves(state))
+    return Memory(activations, solver_bytes, height * width * 3 * 4 * IMAGE_VECTORS)
+
+
+def available_bytes(device=None) -> int:
+    """Free memory of a device: accelerator statistics, or the host's available RAM on CPU."""
+    device = device or jax.devices()[0]
+    stats = device.memory_stats() if hasattr(device, "memory_stats") else None
+    if stats and "bytes_limit" in stats:
+        return int(stats["bytes_limit"] - stats.get("bytes_in_use", 0))
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def _gib(n: float) -> str:
+    return f"{n / 2**30:.1f} GiB"
+
+
+def batch_size(num_jobs: int, memory: Memory, num_devices: int, max_batch: int | None,
+               available: int, height: int, width: int) -> int:
+    """Images per compiled batch: all jobs if they fit (a multiple of the device count), else
+    as many as fit in MEMORY_FRACTION of each device's free memory; `max_batch` overrides.
+    A single image that cannot fit is refused, with what would fit."""
+    padded = -(-num_jobs // num_devices) * num_devices
+    if max_batch is not None:
+        return min(padded, -(-max_batch // num_devices) * num_devices)
+    budget = available * MEMORY_FRACTION
+    per_device = int(budget // memory.total)
+    if per_device < 1:
+        fit = math.sqrt(budget / memory.total)  # memory grows with the pixel count
+        size = int(max(height, width) * fit) // 8 * 8
+        hints = [f"a size of at most {size} px" if size >= 16 else "a much smaller size"]
+        if memory.solver > memory.images:
+            hints.append("the adam optimizer, or a shorter L-BFGS history")
+        raise GatysError(
+            f"one {width}x{height} image needs about {_gib(memory.total)} (activations "
+            f"{_gib(memory.activations)}, optimizer state {_gib(memory.solver)}) but "
+            f"{_gib(available)} is free, of which {MEMORY_FRACTION:.0%} may be planned: try "
+            + ", or ".join(hints) + " (or max_batch 1 to try anyway)")
+    return min(padded, per_device * num_devices)
+
+
+def evaluation_flops(objective: Objective, height: int, width: int) -> int:
+    """FLOPs of one loss + input-gradient evaluation (2 per multiply-add).
+
+    Convolutions through the deepest layer used, forward and input gradient (the same count
+    as the forward pass: a transposed conv; no weight gradients), plus each style layer's
+    Gram matrix F F^T (2 M N^2) and its gradient 2 F dG (2 M N^2 again). ReLU, pooling and
+    the elementwise parts of the losses are left out (well under 1%)."""
+    total = 2 * forward_flops(height, width, deepest(objective.layers))
+    for layer in objective.style_layers:
+        scale = layer_scale(layer)
+        n = kernel_shape(layer)[3]
+        total += 2 * 2 * (height // scale) * (width // scale) * n * n
+    return total
+
+
+def forward_flops(height: int, width: int, last: str = "conv5_1") -> int:
+    """Conv FLOPs of one forward pass through `last`."""
+    total = 0
+    for layer in LAYERS[: LAYERS.index(last) + 1]:
+        scale = layer_scale(layer)
+        _, _, c_in, c_out = kernel_shape(layer)
+        total += 2 * (height // scale) * (width // scale) * c_in * c_out * 9
+    return total
+
+
+def measured_flops_per_second(n: int = 1024, repeats: int = 3) -> float:
+    """This backend's float32 matmul rate, from a few n^3 products (about a second)."""
+    a = jnp.asarray(np.random.default_rng(0).standard_normal((n, n), np.float32))
+    product = jax.jit(jnp.matmul).lower(a, a).compile()
+    product(a, a).block_until_ready()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        product(a, a).block_until_ready()
+        times.append(time.perf_counter() - start)
+    return 2 * n**3 / min(times)

@@ -1,0 +1,44 @@
+"""Sample images by name: public-domain paintings shipped in `gatys_jax/data/` (sources in
+`data/SOURCES.md`) and photographs bundled with scikit-image.
+
+Wherever the project takes an image (the CLI, `stylize`, the scripts), a sample's name works
+as well as a path (inputs.py): `starry_night`, `astronaut`.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+import numpy as np
+
+from . import images
+from .errors import GatysError
+
+PAINTINGS = {
+    "starry_night": ("starry_night.jpg", "Vincent van Gogh, The Starry Night (1889)"),
+    "shipwreck": ("shipwreck.jpg", "J. M. W. Turner, The Shipwreck (1805)"),
+    "woman_with_hat": ("woman_with_hat.jpg", "Henri Matisse, Woman with a Hat (1905)"),
+}
+PHOTOS = {  # scikit-image's data module: name -> description (licences in data/SOURCES.md)
+    "astronaut": "Eileen Collins, NASA astronaut (512x512)",
+    "chelsea": "Chelsea the cat (451x300)",
+    "coffee": "a cup of coffee (600x400)",
+    "rocket": "launch of DSCOVR on a Falcon 9 (640x427)",
+}
+NAMES = tuple(PAINTINGS) + tuple(PHOTOS)
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """(name, kind, description) of every sample."""
+    return ([(name, "painting", text) for name, (_, text) in PAINTINGS.items()]
+            + [(name, "photograph", text) for name, text in PHOTOS.items()])
+
+
+def load(name: str) -> np.ndarray:
+    """A sample as float32 RGB (H, W, 3) in 0..255."""
+    if name in PAINTINGS:
+        with resources.as_file(resources.files(__package__) / "data" / PAINTINGS[name][0]) as path:
+            return images.load(path)
+    if name in PHOTOS:
+        from skimage import data as skdata
+        return np.asarray(getattr(skdata, name)(), np.float32)
+    raise GatysError(f"no sample named {name!r}; choose from {', '.join(NAMES)}")

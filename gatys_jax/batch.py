@@ -5,6 +5,7 @@ device count, the VGG parameters replicated).
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import itertools
 from typing import Sequence
@@ -35,7 +36,7 @@ def product(config: StyleConfig, num_styles: int, content_weights: Sequence[floa
     if num_styles < 1 or not len(content_weights) or not len(seeds):
         raise GatysError("need at least one style, one content weight and one seed")
     for name, values in (("content weights", content_weights), ("seeds", seeds)):
-        repeated = [v for v in dict.fromkeys(values) if list(values).count(v) > 1]
+        repeated = [v for v, count in collections.Counter(values).items() if count > 1]
         if repeated:
             raise GatysError(f"the {name} repeat {repeated[0]!r}: each value makes one image")
     return [Job(style, config.replace(content_weight=weight, seed=seed))

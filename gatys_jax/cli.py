@@ -99,31 +99,40 @@ def parse_seeds(text: str) -> list[int]:
 
 
 class Progress:
-    """tqdm bar: iteration, evaluations, loss (mean over a batch) and ETA; opened at the first
-    update, after the inputs are checked and the steps compiled."""
+    """What the run is doing, on stderr: one line before compiling (which can take a while),
+    then a tqdm bar with iteration, evaluations, loss (mean over a batch) and ETA."""
 
     def __init__(self, iterations: int, enabled: bool):
         self.iterations, self.enabled = iterations, enabled
         self.bar = None
         self.position = 0
 
-    def __call__(self, row: dict) -> None:
+    def __call__(self, event: dict) -> None:
+        if event["phase"] == "compile":
+            if self.enabled:
+                from .plan import human_bytes
+                height, width = event["shape"]
+                print(f"gatys-jax: {event['images']} image(s) of {width}x{height} px in "
+                      f"{event['chunks']} batch(es) of {event['batch_size']}, "
+                      f"{human_bytes(event['memory_per_image'])} per image; compiling ...",
+                      file=sys.stderr, flush=True)
+            return
         if self.bar is None:
             from tqdm import tqdm
-            self.bar = tqdm(total=self.iterations * row["chunks"], unit="it",
+            self.bar = tqdm(total=self.iterations * event["chunks"], unit="it",
                             disable=not self.enabled, dynamic_ncols=True)
-        position = row["chunk"] * self.iterations + row["iteration"]
+        position = event["chunk"] * self.iterations + event["iteration"]
         self.bar.update(position - self.position)
         self.position = position
-        self.bar.set_postfix(evals=row["evaluations"], loss=f"{row['total_loss']:.4g}")
+        self.bar.set_postfix(evals=event["evaluations"], loss=f"{event['total_loss']:.4g}")
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
 
 
-def _confirm_plan(args, content, styles, config, content_weights, seeds) -> None:
-    """A run of many images states its plan and goes ahead only with --yes."""
+def _confirm(args, content, styles, config, content_weights, seeds) -> None:
+    """A run of more than CONFIRM_IMAGES images states its plan and goes ahead only with --yes."""
     count = len(styles) * len(content_weights or [0]) * len(seeds or [0])
     if count <= CONFIRM_IMAGES or args.yes:
         return
@@ -136,8 +145,8 @@ def _confirm_plan(args, content, styles, config, content_weights, seeds) -> None
     raise GatysError(
         f"this run makes {count} images of {width}x{height} px in {planned.batches} batch(es) "
         f"of {planned.batch_size}, {evaluations} evaluations in all: at least "
-        f"{seconds / 3600:.1f} h here, compile apart; add --yes to start it "
-        f"(asked above {CONFIRM_IMAGES} images)")
+        f"{seconds / 3600:.1f} h here, compile apart; add --yes to start it (asked above "
+        f"{CONFIRM_IMAGES} images)")
 
 
 def _run_stylize(args, content, styles: list, output: Path, metrics: Path | None,
@@ -145,7 +154,7 @@ def _run_stylize(args, content, styles: list, output: Path, metrics: Path | None
     from .stylize import stylize_batch
     config, content_weights = config_from_args(args, defaults)
     seeds = parse_seeds(args.seeds) if args.seeds is not None else None
-    _confirm_plan(args, content, styles, config, content_weights, seeds)
+    _confirm(args, content, styles, config, content_weights, seeds)
     progress = Progress(config.iterations, not args.quiet)
     try:
         result = stylize_batch(content, styles, config, content_weights=content_weights,
@@ -206,9 +215,16 @@ def _weights_fetch(args) -> None:
     print(f"{'wrote' if written else 'already present and verified (--force redoes it)'}: {out}")
 
 
+def _check_not_input(out: Path, source: Path) -> None:
+    from .files import same_file
+    if same_file(out, source):
+        raise GatysError(f"the output {out} is the input file: name another output")
+
+
 def _weights_convert(args) -> None:
     from . import convert, weights
     out = weights.check_output_path(args.output or paths.weights_dir() / (args.source.stem + ".h5"))
+    _check_not_input(out, args.source)
     converted = convert.convert(args.source)
     weights.save(converted, out)
     print(f"wrote {out} (input convention: {converted.convention.channel_order}, "
@@ -221,6 +237,7 @@ def _weights_normalize(args) -> None:
     if not Path(source).is_file():
         raise GatysError(f"weight file {source} not found; make it with: gatys-jax weights fetch")
     out = weights.check_output_path(args.output or paths.normalized_weights())
+    _check_not_input(out, Path(source))
     normalized, dead = normalize.normalize(weights.load(source))
     for layer, filters in dead.items():
         print(f"warning: {layer} has {len(filters)} filter(s) (nearly) never active on the "

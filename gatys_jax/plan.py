@@ -63,8 +63,8 @@ def available_bytes(device=None) -> int:
     return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
-def _gib(n: float) -> str:
-    return f"{n / 2**30:.1f} GiB"
+def human_bytes(n: float) -> str:
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
 
 
 def batch_size(num_jobs: int, memory: Memory, num_devices: int, max_batch: int | None,
@@ -84,9 +84,9 @@ def batch_size(num_jobs: int, memory: Memory, num_devices: int, max_batch: int |
         if memory.solver > memory.images:
             hints.append("the adam optimizer, or a shorter L-BFGS history")
         raise GatysError(
-            f"one {width}x{height} image needs about {_gib(memory.total)} (activations "
-            f"{_gib(memory.activations)}, optimizer state {_gib(memory.solver)}) but "
-            f"{_gib(available)} is free, of which {MEMORY_FRACTION:.0%} may be planned: try "
+            f"one {width}x{height} image needs about {human_bytes(memory.total)} (activations "
+            f"{human_bytes(memory.activations)}, optimizer state {human_bytes(memory.solver)}) but "
+            f"{human_bytes(available)} is free, of which {MEMORY_FRACTION:.0%} may be planned: try "
             + ", or ".join(hints) + " (or max_batch 1 to try anyway)")
     return min(padded, per_device * num_devices)
 

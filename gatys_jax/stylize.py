@@ -98,8 +98,10 @@ def stylize_batch(content, styles, config: StyleConfig | None = None, *,
 
     content_weights, seeds: the values to combine (default: the config's one value each).
     `output` names files OUT_<style>_cw<lambda>_seed<N>.png after what varies (OUT itself for
-    one image). on_update(progress) is called after every compiled call with {chunk, chunks,
-    iteration, evaluations, total_loss (mean over the batch), seconds}.
+    one image). on_update(progress) is called once before compiling with {phase: "compile",
+    images, shape, batch_size, chunks, memory_per_image}, then after every compiled call with
+    {phase: "run", chunk, chunks, iteration, evaluations, total_loss (mean over the batch),
+    seconds}.
     """
     config = _settings(config, settings)
     style_list = _styles_list(styles)
@@ -131,6 +133,10 @@ def stylize_batch(content, styles, config: StyleConfig | None = None, *,
     chunks = [jobs[i: i + chunk] for i in range(0, len(jobs), chunk)]
     first = chunk_arrays(chunks[0])
     x0, targets, weights_ = first
+    if on_update:
+        on_update({"phase": "compile", "images": len(jobs), "shape": (height, width),
+                   "batch_size": chunk, "chunks": len(chunks),
+                   "memory_per_image": planned.memory.total})
     compiled = driver.compile(solver, objective, x0, params, targets, weights_, batched=batched,
                               sharding=batch.batch_sharding(mesh) if batched else None)
     to_rgb = lambda x: np.reshape(problem.to_rgb(batch.to_host(x)), (-1, height, width, 3))
@@ -146,7 +152,8 @@ def stylize_batch(content, styles, config: StyleConfig | None = None, *,
             if saver:
                 saver(iteration, state.x)
             if on_update:
-                on_update({"chunk": index, "chunks": len(chunks), "iteration": iteration,
+                on_update({"phase": "run", "chunk": index, "chunks": len(chunks),
+                           "iteration": iteration,
                            "evaluations": int(row[0][:count].max()),
                            "total_loss": float(np.mean(row[1][:count])), "seconds": row[2]})
 

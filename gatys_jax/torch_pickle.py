@@ -23,6 +23,7 @@ from .errors import GatysError
 
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 MAX_STORAGE_BYTES = 4 << 30  # far above any VGG19 tensor; refuses absurd declared sizes
+MAX_PICKLE_BYTES = 64 << 20  # a state dict's pickle is kilobytes; refuses zip bombs
 _STORAGE_DTYPES = {
     "FloatStorage": np.float32,
     "DoubleStorage": np.float64,
@@ -156,6 +157,8 @@ def _load_zip(f: BinaryIO) -> object:
         if pkl is None:
             raise GatysError("zip file holds no data.pkl: not a torch.save file")
         prefix = pkl[: -len("data.pkl")]
+        if archive.getinfo(pkl).file_size > MAX_PICKLE_BYTES:
+            raise GatysError("torch file's data.pkl is implausibly large: refusing to unpack it")
         storages: dict[str, _Storage] = {}
         result = _unpickle(io.BytesIO(archive.read(pkl)), storages)
         for key, storage in storages.items():

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Regenerate the paper's figures and measure their claims: bash scripts/reproduce_paper.sh [--size N] [...]
-# Runs scripts/paper/{fig1_content,fig1_style,fig3,fig4,fig5,init}.py in turn, each writing a
+# Runs python -m paper.{fig1_content,fig1_style,fig3,fig4,fig5,init} in turn, each writing a
 # grid.png, its single images and a metrics.json into results/<name>/, then writes
-# results/claims.md (the table of measured claims). Every argument goes to every script:
-#   --size N (long side, default 256; 512 on a GPU), --iterations N (overrides each script's
-#   default), --out DIR (default results), --images DIR (default ../shared/images), --weights FILE.
-# ONLY="fig3 fig4" runs a subset. A script that fails is reported and the others still run;
+# results/claims.md (the table of measured claims; python -m paper.summary). Every argument
+# goes to every module: --size N (long side, default 256; 512 on a GPU), --iterations N
+# (overrides each module's default), --out DIR (default results), --content IMAGE (a file or
+# a sample name, default chelsea), --weights FILE, and any other setting (python -m paper.fig3
+# --help lists them).
+# ONLY="fig3 fig4" runs a subset. A module that fails is reported and the others still run;
 # the exit status is then 1.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -16,14 +18,14 @@ failed=()
 for name in ${ONLY:-fig1_content fig1_style fig3 fig4 fig5 init}; do
     echo "== $name" >&2
     t=$SECONDS
-    if "$PYTHON" scripts/paper/$name.py "$@"; then
+    if "$PYTHON" -m "paper.$name" "$@"; then
         echo "== $name took $((SECONDS - t)) s" >&2
     else
         echo "== $name FAILED after $((SECONDS - t)) s" >&2
         failed+=("$name")
     fi
 done
-"$PYTHON" scripts/paper/summary.py "$@" || failed+=(summary)
+"$PYTHON" -m paper.summary "$@" || failed+=(summary)
 echo "== all done in $((SECONDS - start)) s" >&2
 if [ ${#failed[@]} -gt 0 ]; then
     echo "== failed: ${failed[*]}" >&2

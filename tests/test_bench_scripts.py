@@ -1,24 +1,24 @@
-"""Issue 5: scripts/compare_optimizers.py and scripts/bench_vs_torch.py run end to end at a tiny
+"""The benchmarks (python -m benchmarks.optimizers, benchmarks.vs_torch) run end to end at a tiny
 size and write their CSV, PNG and Markdown; every evaluation is counted; PyTorch and JAX start
-from the same loss. Also the helpers they share with bench_stylize and bench_features."""
+from the same loss. Also the helpers the benchmarks share instead of keeping copies."""
 
 import csv
-import importlib
+import dataclasses
 import importlib.util
-import sys
 from collections import defaultdict
 from pathlib import Path
 
+import jax
 import numpy as np
 import pytest
-from conftest import require
 
-SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
-if str(SCRIPTS) not in sys.path:
-    sys.path.insert(0, str(SCRIPTS))
+from benchmarks import common
+from conftest import CONTENT, STYLE, require
+from gatys_jax import driver, plan
+from gatys_jax.config import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS
+from gatys_jax.objective import Objective
 
-common = importlib.import_module("bench_common")
-
+BENCHMARKS = Path(common.__file__).parent
 PNG = b"\x89PNG\r\n\x1a\n"
 FIRST_LOSS_RTOL = 1e-4
 
@@ -31,7 +31,7 @@ def need_torch():
 
 @pytest.fixture
 def torch_threads():
-    """The scripts set torch's thread count in this process: restore it afterwards."""
+    """The benchmarks set torch's thread count in this process: restore it afterwards."""
     need_torch()
     import torch
     before = torch.get_num_threads()
@@ -53,14 +53,12 @@ def assert_png(path: Path):
 
 
 def test_flop_model_and_curve_lookups():
-    # conv FLOPs at 512x384 through conv5_1, forward + input gradient (DESIGN.md: ~285 GFLOP)
-    assert 2 * common.forward_flops(384, 512) / 1e9 == pytest.approx(284.1, abs=0.1)
-    layers = ("conv4_2", "conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
-    style = layers[1:]
+    # conv FLOPs at 512x384 through conv5_1, forward + input gradient
+    assert 2 * plan.forward_flops(384, 512) / 1e9 == pytest.approx(284.1, abs=0.1)
     grams = sum(4 * (384 >> b) * (512 >> b) * n * n
                 for b, n in zip(range(5), (64, 128, 256, 512, 512)))
-    assert common.objective_flops(384, 512, layers, style) == \
-        2 * common.forward_flops(384, 512) + grams
+    objective = Objective(DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS)
+    assert plan.evaluation_flops(objective, 384, 512) == 2 * plan.forward_flops(384, 512) + grams
     history = [{"evaluations": 1, "seconds": 0.5, "total_loss": 9.0},
                {"evaluations": 4, "seconds": 1.0, "total_loss": 5.0},
                {"evaluations": 5, "seconds": 2.0, "total_loss": 6.0}]
@@ -71,27 +69,37 @@ def test_flop_model_and_curve_lookups():
     assert common.first_reaching(history, 1.0) == (None, None)
 
 
-def test_older_benchmarks_import_the_shared_helpers():
-    import bench_features
-    import bench_stylize
-    assert bench_features.forward_flops is common.forward_flops
-    assert bench_features.time_round_robin is common.time_round_robin
-    assert bench_stylize.first_reaching is common.first_reaching
-    assert bench_stylize.loss_at is common.loss_at
+def test_benchmarks_share_one_implementation_of_each_helper():
+    """One PyTorch VGG (torch_reference), one CPU count, one FLOP model (gatys_jax.plan), one
+    timing loop: the other modules import them."""
+    from benchmarks import features
+    assert features.forward_flops is plan.forward_flops
+    assert features.time_round_robin is common.time_round_robin
+    assert features.matmul_case is common.matmul_case
+    sources = {path.name: path.read_text() for path in BENCHMARKS.glob("*.py")}
+    for name, text in sources.items():
+        assert "sys.path" not in text, name
+        assert "def forward_flops" not in text and "def objective_flops" not in text, name
+        if name != "torch_reference.py":
+            assert "torch.nn.Conv2d" not in text, name  # the one PyTorch VGG
+        if name != "common.py":
+            assert "sched_getaffinity" not in text, name  # the one CPU count
+    assert "cores()" in sources["torch_reference.py"]
 
 
 def test_bad_arguments_give_one_line_errors(capsys):
-    import bench_vs_torch
-    import compare_optimizers
+    from benchmarks import optimizers, vs_torch
     for main, argv, words in (
-            (compare_optimizers.main, ["--methods", "jax_lbfgs,newton"], "unknown method"),
-            (compare_optimizers.main, ["--seeds", "3-1"], "seed"),
-            (compare_optimizers.main, ["--evaluations", "1"], "--evaluations"),
-            (compare_optimizers.main, ["--adam-lrs", "1,x"], "--adam-lrs"),
-            (bench_vs_torch.main, ["--sizes", "8,32"], "--sizes"),
-            (bench_vs_torch.main, ["--dtypes", "bfloat16"], "--dtypes"),
-            (bench_vs_torch.main, ["--precondition", "3"], "--precondition"),
-            (bench_vs_torch.main, ["--weights", "/nonexistent.h5"], "--weights")):
+            (optimizers.main, ["--methods", "jax_lbfgs,newton"], "unknown method"),
+            (optimizers.main, ["--seeds", "3-1"], "seed"),
+            (optimizers.main, ["--evaluations", "1"], "--evaluations"),
+            (optimizers.main, ["--adam-lrs", "1,x"], "--adam-lrs"),
+            (optimizers.main, ["--content-weight", "1e-3,1e-4"], "--content-weight"),
+            (vs_torch.main, ["--sizes", "8,32"], "--sizes"),
+            (vs_torch.main, ["--dtypes", "bfloat16"], "--dtypes"),
+            (vs_torch.main, ["--precondition", "3"], "--precondition"),
+            (vs_torch.main, ["--content", "nosuchsample"], "--content"),
+            (vs_torch.main, ["--weights", "/nonexistent.h5"], "--weights")):
         with pytest.raises(SystemExit) as exit_info:
             main(argv)
         assert exit_info.value.code == 2
@@ -100,49 +108,52 @@ def test_bad_arguments_give_one_line_errors(capsys):
         assert "Traceback" not in "\n".join(err)
 
 
-# ---------------------------------------------------------------- compare_optimizers
+# ---------------------------------------------------------------- optimizers
 
 
-def test_optax_steps_count_every_evaluation(plain_weights_path, shared_images):
-    """The evaluation count an optax step reports equals the number of times the objective
-    really ran (a host callback in the objective), line-search trials included."""
-    import compare_optimizers
-    import jax
-    import jax.numpy as jnp
+CALLS = []  # a host callback's record of every evaluation of CountedObjective
+
+
+class CountedObjective(Objective):
+    """The objective, telling the host every time its loss is computed."""
+
+    def total(self, x, params, targets, weights):
+        value = super().total(x, params, targets, weights)
+        jax.debug.callback(CALLS.append, value)
+        return value
+
+
+def test_line_search_steps_count_every_evaluation(plain_weights_path):
+    """The evaluation count a line-search solver reports to the driver equals the number of
+    times the objective really ran (a host callback in the objective), trials included."""
+    from benchmarks import optimizers
 
     from gatys_jax import weights as weights_io
 
-    vgg = weights_io.load(plain_weights_path)
-    setting = common.setting(shared_images / "tubingen.jpg",
-                             shared_images / "starry_night.jpg", 32, vgg)
-    problem = compare_optimizers.make_problem(vgg, setting, 1e-3, "avg")
-    x0 = setting.x0("noise", 0)
-    args = (problem.net, problem.targets, problem.weights)
-    for family in compare_optimizers.LINE_SEARCH:
-        calls = []
-        init, step, _ = compare_optimizers.compile_optax(
-            family, problem, x0, 100, None, on_value=lambda v, calls=calls: calls.append(v))
-        state = init(jnp.asarray(x0), *args)
-        counts = [int(state.evaluations)]
-        for _ in range(3):
-            state = step(state, *args)
-            counts.append(int(state.evaluations))
+    config = optimizers.DEFAULTS.replace(size=32)
+    problem = common.problem(config, CONTENT, STYLE, weights_io.load(plain_weights_path))
+    objective = CountedObjective(**dataclasses.asdict(problem.objective))
+    arguments = common.device_arguments(problem, config)
+    x0 = problem.x0(config)
+    for family in optimizers.LINE_SEARCH:
+        solver = optimizers.solver(optimizers.Method(family, family, family), 100)
+        compiled = driver.compile(solver, objective, x0, *arguments, chunk=1)
+        CALLS.clear()
+        counts = []
+        driver.run(compiled, x0, arguments, 3, lambda state, row: counts.append(int(row[0][0])))
         jax.effects_barrier()
         assert counts[0] == 1 and np.all(np.diff(counts) >= 1), (family, counts)
-        assert counts[-1] == len(calls), (family, counts, len(calls))
+        assert counts[-1] == len(CALLS), (family, counts, len(CALLS))
 
 
-def test_compare_optimizers_end_to_end(tmp_path, torch_threads, plain_weights_path,
-                                       shared_images):
-    import compare_optimizers
+def test_optimizers_end_to_end(tmp_path, torch_threads, plain_weights_path):
+    from benchmarks import optimizers
     n, seeds = 5, (0, 1)
-    out, docs = tmp_path / "compare", tmp_path / "docs" / "optimizers.md"
-    code = compare_optimizers.main([
-        "--content", str(shared_images / "tubingen.jpg"),
-        "--style", str(shared_images / "starry_night.jpg"),
-        "--weights", str(plain_weights_path), "--size", "32", "--evaluations", str(n),
-        "--seeds", ",".join(map(str, seeds)), "--adam-lrs", "10", "--threads", "1",
-        "--out", str(out), "--docs", str(docs)])
+    out, docs = tmp_path / "optimizers", tmp_path / "docs" / "optimizers.md"
+    code = optimizers.main([
+        "--content", CONTENT, "--style", STYLE, "--weights", str(plain_weights_path),
+        "--size", "32", "--evaluations", str(n), "--seeds", ",".join(map(str, seeds)),
+        "--adam-lrs", "10", "--threads", "1", "--out", str(out), "--docs", str(docs)])
     assert code == 0
     for name in ("curves.png", "grid.png"):
         assert_png(out / name)
@@ -154,14 +165,13 @@ def test_compare_optimizers_end_to_end(tmp_path, torch_threads, plain_weights_pa
         curves[(row["method"], int(row["seed"]))].append(
             (int(row["evaluations"]), float(row["seconds"]), float(row["total_loss"])))
     methods = {"jax_lbfgs", "jax_lbfgs_preconditioned", "jax_adam_lr10", "optax_lbfgs_zoom",
-               "optax_lbfgs_backtracking",
-               "optax_adabelief", "torch_lbfgs", "torch_adam"}
+               "optax_lbfgs_backtracking", "optax_adabelief", "torch_lbfgs", "torch_adam"}
     assert set(curves) == {(m, s) for m in methods for s in seeds}
     for (method, seed), curve in curves.items():
         evals = [e for e, _, _ in curve]
         assert evals[0] == 1 and np.all(np.diff(evals) > 0), (method, evals)
         assert np.all(np.diff([s for _, s, _ in curve]) >= 0), method
-        if method in compare_optimizers.LINE_SEARCH:
+        if method in optimizers.LINE_SEARCH:
             # a line search cannot stop inside an iteration: at most n, never more
             assert evals[-1] <= n, (method, evals)
         else:
@@ -182,23 +192,26 @@ def test_compare_optimizers_end_to_end(tmp_path, torch_threads, plain_weights_pa
     assert max(int(row["reached"]) for row in summary) >= 1
     table = (out / "summary.md").read_text()
     assert all(row["label"] in table for row in summary)
+    # the loss after 1 evaluation and after n (median over seeds), one row per method
+    checkpoints = table[table.index("| method | 1 evals |"):]
+    assert f"| {n} evals |" in checkpoints.splitlines()[0]
+    assert all(row["label"] in checkpoints for row in summary)
     report = docs.read_text()
-    assert table in report and "python scripts/compare_optimizers.py --content" in report
+    assert table in report and "python -m benchmarks.optimizers --content" in report
 
 
-# ---------------------------------------------------------------- bench_vs_torch
+# ---------------------------------------------------------------- vs_torch
 
 
-def test_bench_vs_torch_end_to_end(tmp_path, torch_threads, plain_weights_path, shared_images):
-    import bench_vs_torch
+def test_vs_torch_end_to_end(tmp_path, torch_threads, plain_weights_path):
+    from benchmarks import vs_torch
     out, docs = tmp_path / "bench", tmp_path / "docs" / "benchmarks.md"
     n = 4
-    code = bench_vs_torch.main([
-        "--content", str(shared_images / "tubingen.jpg"),
-        "--style", str(shared_images / "starry_night.jpg"),
-        "--weights", str(plain_weights_path), "--sizes", "32,48", "--repeats", "1",
-        "--full-size", "32", "--full-evaluations", str(n), "--matmul-size", "256",
-        "--threads", "1", "--precondition", "0.5", "--out", str(out), "--docs", str(docs)])
+    code = vs_torch.main([
+        "--content", CONTENT, "--style", STYLE, "--weights", str(plain_weights_path),
+        "--sizes", "32,48", "--repeats", "1", "--size", "32", "--full-evaluations", str(n),
+        "--matmul-size", "256", "--threads", "1", "--precondition", "0.5", "--out", str(out),
+        "--docs", str(docs)])
     assert code == 0
     assert_png(out / "chart.png")
 
@@ -230,6 +243,6 @@ def test_bench_vs_torch_end_to_end(tmp_path, torch_threads, plain_weights_path, 
     for text in ("## One loss + gradient evaluation", "## Full run", "JAX / faster PyTorch",
                  "worth it here", "## Goals", "preconditioned, e 0.5", "saved 8-bit image"):
         assert text in table, text
-    import jax
     report = docs.read_text()
     assert f"jax {jax.__version__}" in report and "## Full run" in report
+    assert "python -m benchmarks.vs_torch --content" in report

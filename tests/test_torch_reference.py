@@ -1,48 +1,43 @@
-"""The PyTorch reference (scripts/torch_reference.py) computes the same loss and gradient as JAX."""
+"""The PyTorch reference (benchmarks/torch_reference.py) computes the same loss and gradient as JAX."""
 
 import importlib.util
-import sys
 from pathlib import Path
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from conftest import require
-from gatys_jax import images, losses, weights as weights_io
-from gatys_jax.stylize import initial_image, prepare_images
+from conftest import CONTENT, STYLE, require
+from gatys_jax import inputs, weights as weights_io
+from gatys_jax.config import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS
+from gatys_jax.convention import to_network
+from gatys_jax.objective import Objective, build_problem, initial_image, loss_weights
 
-SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 SIZE = 48
 
 
 def torch_reference():
     require(importlib.util.find_spec("torch") is not None, "torch is not installed")
-    if str(SCRIPTS) not in sys.path:
-        sys.path.insert(0, str(SCRIPTS))
-    import torch_reference as ref
+    from benchmarks import torch_reference as ref
     return ref
 
 
 @pytest.fixture(scope="module")
-def setting(plain_weights_path, shared_images):
+def setting(plain_weights_path):
+    """(weights, content and style RGB as stylize prepares them, noise x_0 as network input)."""
     vgg = weights_io.load(plain_weights_path)
-    content, styles = prepare_images(shared_images / "tubingen.jpg",
-                                     shared_images / "starry_night.jpg", SIZE)
-    style = styles[0] if isinstance(styles, (list, tuple)) else styles
-    conv = vgg.convention
-    x = images.to_network(initial_image("noise", 3, content, style), conv)
-    return vgg, images.to_network(content, conv), images.to_network(style, conv), x
+    content, (style,) = inputs.prepare(CONTENT, [STYLE], SIZE)
+    x = to_network(initial_image("noise", 3, content, style), vgg.convention)
+    return vgg, content, style, x
 
 
-def jax_value_and_grad(vgg, content_x, style_x, x, pooling, content_weight):
-    config = losses.LossConfig(pooling=pooling)
-    params = jax.device_put(vgg.params)
-    targets = losses.make_targets(params, jnp.asarray(content_x), jnp.asarray(style_x), config)
-    weights = losses.make_loss_weights(content_weight, [0.2] * 5)
-    (total, parts), grad = jax.jit(losses.value_and_grad(config))(
-        jnp.asarray(x), params, targets, weights)
+def jax_value_and_grad(vgg, content, style, x, pooling, content_weight):
+    objective = Objective(DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS, pooling)
+    problem = build_problem(objective, vgg, content, [style])
+    weights = loss_weights(content_weight, [0.2] * 5)
+    params, targets = jax.device_put(vgg.params), problem.targets[0]
+    parts = jax.jit(objective.losses)(params, x, targets, weights)
+    grad = jax.jit(jax.grad(objective.total))(x, params, targets, weights)
     return parts, np.asarray(grad)
 
 
@@ -57,12 +52,14 @@ def test_torch_reference_does_not_leak_into_library():
 @pytest.mark.parametrize("memory_format", ["nchw", "channels_last"])
 def test_loss_and_gradient_match_jax(setting, pooling, memory_format):
     ref = torch_reference()
-    vgg, content_x, style_x, x = setting
+    vgg, content, style, x = setting
     content_weight = 1e-3
-    parts, grad_jax = jax_value_and_grad(vgg, content_x, style_x, x, pooling, content_weight)
+    parts, grad_jax = jax_value_and_grad(vgg, content, style, x, pooling, content_weight)
 
     model = ref.build_model(vgg, pooling=pooling, memory_format=memory_format)
-    objective = ref.make_objective(model, content_x, style_x, content_weight=content_weight)
+    objective = ref.make_objective(model, to_network(content, vgg.convention),
+                                   to_network(style, vgg.convention),
+                                   content_weight=content_weight)
     values, grad_torch = ref.loss_and_grad(objective, x)
 
     np.testing.assert_allclose(values["total"], float(parts.total), rtol=1e-4)
@@ -77,9 +74,10 @@ def test_loss_and_gradient_match_jax(setting, pooling, memory_format):
 
 def test_lbfgs_and_adam_runs_count_evaluations(setting):
     ref = torch_reference()
-    vgg, content_x, style_x, x = setting
+    vgg, content, style, x = setting
     model = ref.build_model(vgg)
-    objective = ref.make_objective(model, content_x, style_x)
+    objective = ref.make_objective(model, to_network(content, vgg.convention),
+                                   to_network(style, vgg.convention))
     for run in (ref.run_lbfgs, ref.run_adam):
         result = run(objective, x, evaluations=6)
         assert result.evaluations == 6

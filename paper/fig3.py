@@ -1,73 +1,77 @@
-"""Figure 3: one photograph (tubingen.jpg) rendered in the styles of several paintings at
-lambda = alpha/beta = 1e-3 and 1e-4; all styles and both lambdas are one stylize_batch call
-(one compiled, vmapped program).
+"""Figure 3: one photograph rendered in the styles of several paintings at lambda = alpha/beta
+= 1e-3 and 1e-4; all styles and both lambdas are one stylize_batch call (one compiled,
+vmapped program).
 
 Claims: each result keeps the photo's content and takes the painting's style (its content loss
 is far below the painting's own, its style loss far below the photo's own); the smaller lambda
 puts more emphasis on style (lower style loss, higher content loss).
 
-    python scripts/paper/fig3.py [--size 256] [--iterations N] [--styles a.jpg,b.jpg]
+    python -m paper.fig3 [--size 256] [--iterations N] [--styles shipwreck,starry_night]
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from gatys_jax import inputs
+from gatys_jax.config import StyleConfig
+from gatys_jax.samples import PAINTINGS
 
-import common
+from . import common
 
 NAME = "fig3"
-ITERATIONS = 60
-STYLES = "shipwreck.jpg,starry_night.jpg,woman-with-hat-matisse.jpg"
+DEFAULTS = StyleConfig(size=256, iterations=60)
+SKIP = ("content_weight",)  # the two lambdas are the figure's columns
+STYLES = ",".join(PAINTINGS)  # the paintings shipped with gatys_jax
 CONTENT_WEIGHTS = (1e-3, 1e-4)
 RATIO = 0.5  # "far below": at most this fraction of the baseline
 
 
 def main(argv=None) -> dict:
-    p = common.parser(__doc__.splitlines()[0], ITERATIONS)
-    p.add_argument("--styles", default=STYLES, help=f"paintings in --images (default {STYLES})")
-    args = p.parse_args(argv)
+    p = common.parser(__doc__.splitlines()[0], DEFAULTS, SKIP, style=False)
+    p.add_argument("--styles", default=STYLES,
+                   help=f"paintings: files or sample names (default {STYLES})")
+    args, config = common.parse(p, argv, DEFAULTS)
     styles = [s for s in args.styles.split(",") if s]
     exp = common.Experiment(NAME, "a photograph in several painters' styles (Fig. 3)", args,
-                            styles=styles, content_weights=list(CONTENT_WEIGHTS), init="noise")
-    content, style_rgbs = common.prepare(exp, styles)
-    result_images, run = exp.stylize("styles x lambdas", content, style_rgbs,
-                                     content_weights=CONTENT_WEIGHTS)
+                            config, styles=styles, content_weights=list(CONTENT_WEIGHTS))
+    content, style_rgbs = exp.prepare(styles)
+    result = exp.stylize("styles x lambdas", styles, content_weights=CONTENT_WEIGHTS)
 
     results, baselines, rows, claims_ok, lam_ok = [], {}, [], True, True
     summaries, lam_summaries = [], []
+    per_style = len(CONTENT_WEIGHTS)
     for index, (name, style) in enumerate(zip(styles, style_rgbs)):
-        evaluate = common.Evaluator(exp.vgg, content, style)
+        evaluate = common.Evaluator(exp.vgg, content, style, exp.config)
         photo, painting = evaluate(content), evaluate(style)
-        row = [style.astype("uint8")]
+        row = [style]
         per_lambda = {}
-        for image, entry in zip(result_images, run["images"]):
-            if entry["style"] != index:
-                continue
-            lam = entry["content_weight"]
-            label = f"{Path(name).stem}_cw{lam:g}"
-            r = {"style": name, "content_weight": lam, "image": exp.save_image(image, label),
-                 "content_loss": entry["content_loss"], "style_loss": entry["style_loss"],
-                 "total_loss": entry["total_loss"],
-                 "content_loss_vs_painting": entry["content_loss"] / painting["content_loss"],
-                 "style_loss_vs_photo": entry["style_loss"] / photo["style_loss"]}
+        short = inputs.name_of(name)
+        # the images come style-major, then by content weight
+        for entry in result.images[index * per_style: (index + 1) * per_style]:
+            lam, losses = entry.config.content_weight, entry.losses
+            r = {"style": name, "content_weight": lam,
+                 "image": exp.save_image(entry.image, f"{short}_cw{lam:g}"),
+                 "content_loss": losses["content_loss"], "style_loss": losses["style_loss"],
+                 "total_loss": losses["total_loss"],
+                 "content_loss_vs_painting": losses["content_loss"] / painting["content_loss"],
+                 "style_loss_vs_photo": losses["style_loss"] / photo["style_loss"]}
             results.append(r)
             per_lambda[lam] = r
-            row.append(image)
+            row.append(entry.image)
             ok = r["content_loss_vs_painting"] <= RATIO and r["style_loss_vs_photo"] <= RATIO
             claims_ok &= ok
-            summaries.append(f"{Path(name).stem} {lam:g}: content {r['content_loss_vs_painting']:.2f}"
+            summaries.append(f"{short} {lam:g}: content {r['content_loss_vs_painting']:.2f}"
                              f", style {r['style_loss_vs_photo']:.3f}")
         rows.append(row)
         baselines[name] = {"photo": photo, "painting": painting}
         lo, hi = per_lambda[min(per_lambda)], per_lambda[max(per_lambda)]
         lam_ok &= lo["style_loss"] < hi["style_loss"] and lo["content_loss"] > hi["content_loss"]
-        lam_summaries.append(f"{Path(name).stem}: style {hi['style_loss']:.3g} -> "
+        lam_summaries.append(f"{short}: style {hi['style_loss']:.3g} -> "
                              f"{lo['style_loss']:.3g}, content {hi['content_loss']:.3g} -> "
                              f"{lo['content_loss']:.3g}")
     grid = common.save_grid(
-        exp.folder / "grid.png", rows, row_labels=[Path(s).stem for s in styles],
+        exp.folder / "grid.png", rows, row_labels=[inputs.name_of(s) for s in styles],
         col_labels=["painting"] + [f"lambda = {w:g}" for w in CONTENT_WEIGHTS],
-        title=f"{args.content} in several styles, {args.iterations} L-BFGS iterations")
+        title=exp.title(f"{args.content} in several styles"))
     claims = [
         common.claim(
             "content_and_style_combined", "Each result keeps the photo's content and takes the "
@@ -84,7 +88,7 @@ def main(argv=None) -> dict:
             "lambda 1e-3 -> 1e-4: " + "; ".join(lam_summaries), lam_ok),
     ]
     return exp.finish(claims, results, grid, baselines=baselines, one_program={
-        "images": len(result_images), "batch_size": run["batch_size"], "chunks": run["chunks"]})
+        "images": len(result.images), "batch_size": result.batch_size, "chunks": result.chunks})
 
 
 if __name__ == "__main__":

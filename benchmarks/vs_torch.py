@@ -1,21 +1,21 @@
-"""Speed against PyTorch (issue 5, items 3 and 4): one loss+gradient evaluation, and a full run.
+"""Speed against PyTorch: one loss+gradient evaluation, and a full run.
 
-1. One evaluation of the Gatys objective (loss and its gradient with respect to the image:
-   VGG19 through conv5_1, content at conv4_2, Gram matrices on conv1_1 ... conv5_1) at each
-   --sizes long side (tubingen.jpg + starry_night.jpg, plain weights, white noise): JAX in
-   float32 and in bfloat16 (VGG in bfloat16, Gram matrices and losses in float32; --dtypes),
-   and PyTorch eager (scripts/torch_reference.py, on CUDA when available) in NCHW and in
-   channels_last. Every case is timed interleaved with the others and with a float32
-   --matmul-size^3 matmul in JAX (the machine's measured float32 peak, default precision):
-   one warm-up call each, then --repeats rounds; medians. Compile time (JAX) and the first,
-   warm-up, call (PyTorch) are reported apart. GFLOP/s from the analytic FLOP model of
-   bench_common.objective_flops (convolutions forward and input gradient, Gram matrices and
-   their gradients). Peak memory: each case again in a fresh process (this script with
-   --child), so that cases do not pollute each other: on CPU the peak RSS
-   (getrusage ru_maxrss) and its increase over the process after imports, weights and images
-   were loaded; on GPU also the device peak (JAX memory_stats()['peak_bytes_in_use'],
-   torch.cuda.max_memory_allocated()).
-2. A full run at --full-size: torch.optim.LBFGS (history 100, lr 1, no line search; the
+1. One evaluation of the Gatys objective (loss and its gradient with respect to the image; by
+   default VGG19 through conv5_1, content at conv4_2, Gram matrices on conv1_1 ... conv5_1) at
+   each --sizes long side (--content and --style, by default the samples chelsea and
+   starry_night; plain weights; white noise from --seed): JAX in float32 and in bfloat16 (VGG
+   in bfloat16, Gram matrices and losses in float32; --dtypes), and PyTorch eager
+   (benchmarks/torch_reference.py, on CUDA when available) in NCHW and in channels_last. Every
+   case is timed interleaved with the others and with a float32 --matmul-size^3 matmul in JAX
+   (the machine's measured float32 peak, default precision): one warm-up call each, then
+   --repeats rounds; medians. Compile time (JAX) and the first, warm-up, call (PyTorch) are
+   reported apart. GFLOP/s from the FLOP model of gatys_jax.plan.evaluation_flops
+   (convolutions forward and input gradient, Gram matrices and their gradients). Peak memory:
+   each case again in a fresh process (`python -m benchmarks.vs_torch --child`), so that cases
+   do not pollute each other: on CPU the peak RSS (getrusage ru_maxrss) and its increase over
+   the process after imports, weights and images were loaded; on GPU also the device peak
+   (JAX memory_stats()['peak_bytes_in_use'], torch.cuda.max_memory_allocated()).
+2. A full run at --size: torch.optim.LBFGS (history --history, lr 1, no line search; the
    faster PyTorch layout at that size) for --full-evaluations evaluations; its final loss is
    the target. The project's L-BFGS in float32 and in bfloat16 (gatys_jax.stylize, same x_0,
    preconditioner exponent --precondition) for as many evaluations: wall time, time to reach
@@ -25,20 +25,19 @@
    bfloat16 run's is compared with the float32 run's: bfloat16 is called worth it when it
    is faster and that loss is at most 2% higher.
 
-Writes to --out (default results/bench_vs_torch): table.md, evals.csv (one row per size and
+Writes to --out (default results/vs_torch): table.md, evals.csv (one row per size and
 implementation), full_run.csv (loss curves of the full run) and chart.png (ms per
 evaluation by size; loss against seconds of the full run); and, unless --no-docs, the same
 Markdown with the machine, versions and date to docs/benchmarks.md. Prints the tables.
 
-    .venv/bin/python scripts/bench_vs_torch.py --sizes 256,512,1024 --repeats 5 \\
-        --full-size 512 --full-evaluations 500
+    python -m benchmarks.vs_torch --sizes 256,512,1024 --repeats 5 --size 512 \\
+        --full-evaluations 500
 """
 
 from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import csv
 import importlib.util
 import json
 import math
@@ -50,17 +49,24 @@ import sys
 import time
 from pathlib import Path
 
-import bench_common as common
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gatys_jax import images, losses
+from gatys_jax import plan
 from gatys_jax import weights as weights_io
+from gatys_jax.config import StyleConfig
 from gatys_jax.errors import GatysError
-from gatys_jax.optimize import Optimizer
-from gatys_jax.precondition import DEFAULT_EXPONENT as DEFAULT_PRECONDITION
+from gatys_jax.objective import Problem
+from gatys_jax.stylize import stylize
 
+from . import common
+
+MODULE = "benchmarks.vs_torch"
+DEFAULTS = common.defaults()
+# the evaluations are timed from white noise in both precisions; the full run is L-BFGS
+SKIP = ("iterations", "optimizer", "learning_rate", "init", "dtype", "max_batch", "save_every",
+        "max_megapixels")
 DTYPES = ("float32", "bfloat16")
 LAYOUTS = ("nchw", "channels_last")
 LOSS_RTOL = 1e-4  # JAX float32 and PyTorch must agree on the loss of x_0
@@ -70,42 +76,26 @@ BF16_LOSS_TOLERANCE = 0.02
 # ---------------------------------------------------------------- one case, one process
 
 
-def torch_device() -> str:
-    import torch
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def torch_sync(device: str):
-    import torch
-    return torch.cuda.synchronize if device == "cuda" else (lambda: None)
-
-
-def jax_evaluator(vgg, setting: common.Setting, dtype: str, args):
-    """(compiled value_and_grad, its arguments, compile seconds) for this setting."""
-    config = losses.LossConfig(pooling=args.pooling, dtype=dtype)
-    net = jax.device_put(vgg.params)
-    targets = jax.jit(losses.make_targets, static_argnums=3)(
-        net, jnp.asarray(setting.content_x), jnp.asarray(setting.style_x), config)
-    count = len(config.style_layers)
-    weights = losses.make_loss_weights(args.content_weight, [1.0 / count] * count)
-    x = jnp.asarray(setting.x0("noise", args.seed))
+def jax_evaluator(problem: Problem, config: StyleConfig):
+    """(compiled value_and_grad of the total loss, its arguments, compile seconds); x is the
+    noise x_0 of `config`."""
+    x = jnp.asarray(problem.x0(config))
+    arguments = (x, *common.device_arguments(problem, config))
     start = time.perf_counter()
-    compiled = jax.jit(losses.value_and_grad(config)).lower(x, net, targets, weights).compile()
-    return compiled, (x, net, targets, weights), time.perf_counter() - start
+    compiled = jax.jit(jax.value_and_grad(problem.objective.total)).lower(*arguments).compile()
+    return compiled, arguments, time.perf_counter() - start
 
 
-def torch_evaluator(vgg, setting: common.Setting, layout: str, args):
+def torch_evaluator(vgg, problem: Problem, config: StyleConfig, layout: str):
     """A function that evaluates loss and input gradient once (synchronized); x stays on
     the device between calls, as the JAX case's does."""
     import torch
-    import torch_reference as ref
-    device = torch_device()
-    objective = common.torch_objective(vgg, setting.content_x, setting.style_x,
-                                       content_weight=args.content_weight,
-                                       pooling=args.pooling, memory_format=layout,
-                                       device=device)
-    x0 = ref.tensor_hwc(objective, setting.x0("noise", args.seed))
-    sync = torch_sync(device)
+
+    from . import torch_reference as ref
+    device = common.torch_device()
+    objective = common.torch_objective(vgg, problem, config, layout, device)
+    x0 = ref.tensor_hwc(objective, problem.x0(config))
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
 
     def run():
         x = x0.detach().requires_grad_(True)
@@ -142,52 +132,56 @@ def peak_rss_mb() -> float:
     return hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def config_json(config: StyleConfig) -> dict:
+    """The settings as JSON, to hand them to a fresh process (StyleConfig(**them))."""
+    return {k: v for k, v in config.to_json().items() if k != "layer_weights"}
+
+
 def child(spec: dict) -> dict:
     """Memory of one case in this fresh process: load the weights and images, then (peak
     RSS reset where Linux allows) build the model, compile and evaluate twice."""
-    vgg = weights_io.load(spec["weights"])
-    args = argparse.Namespace(**spec["args"])
-    setting = common.setting(spec["content"], spec["style"], spec["size"], vgg)
+    config = StyleConfig(**spec["config"])
+    vgg = weights_io.load(config.weights)
+    if spec["impl"] == "jax":
+        config = config.replace(dtype=spec["variant"])
+    problem = common.problem(config, spec["content"], spec["style"], vgg)
     reset = reset_peak_rss()
     base = proc_status_mb("VmRSS") if reset else peak_rss_mb()
     result = {"rss_base_mb": base, "peak_reset": reset}
     if spec["impl"] == "jax":
-        compiled, call_args, _ = jax_evaluator(vgg, setting, spec["variant"], args)
+        compiled, arguments, _ = jax_evaluator(problem, config)
         for _ in range(2):
-            jax.block_until_ready(compiled(*call_args))
+            jax.block_until_ready(compiled(*arguments))
         device = jax.devices()[0]
         if device.platform != "cpu":
             stats = device.memory_stats() or {}
             result["device_peak_mb"] = stats.get("peak_bytes_in_use", float("nan")) / 2**20
     else:
         import torch
-        import torch_reference as ref
-        ref.set_threads(args.threads)
-        run = torch_evaluator(vgg, setting, spec["variant"], args)
+
+        from . import torch_reference as ref
+        ref.set_threads(spec["threads"])
+        run = torch_evaluator(vgg, problem, config, spec["variant"])
         for _ in range(2):
             run()
-        if torch_device() == "cuda":
+        if common.torch_device() == "cuda":
             result["device_peak_mb"] = torch.cuda.max_memory_allocated() / 2**20
     result["rss_peak_mb"] = peak_rss_mb()
     return result
 
 
-def measure_memory(impl: str, variant: str, size: int, args) -> dict:
+def measure_memory(impl: str, variant: str, config: StyleConfig, args) -> dict:
     """Run `child` in a fresh interpreter; {} (and a note on stderr) if it fails."""
-    spec = {"impl": impl, "variant": variant, "size": size, "content": args.content,
-            "style": args.style, "weights": args.weights,
-            "args": {"pooling": args.pooling, "content_weight": args.content_weight,
-                     "seed": args.seed, "threads": args.threads}}
-    env = dict(os.environ, XLA_PYTHON_CLIENT_PREALLOCATE="false",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(common.ROOT),
-                                                        os.environ.get("PYTHONPATH")])))
-    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child",
-                           json.dumps(spec)], capture_output=True, text=True, env=env,
-                          check=False)
+    spec = {"impl": impl, "variant": variant, "config": config_json(config),
+            "content": args.content, "style": args.style, "threads": args.threads}
+    env = dict(os.environ, XLA_PYTHON_CLIENT_PREALLOCATE="false")
+    proc = subprocess.run([sys.executable, "-m", MODULE, "--child", json.dumps(spec)],
+                          capture_output=True, text=True, env=env, cwd=common.ROOT, check=False)
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        print(f"  memory of {impl} {variant} at {size} px not measured: {last}", file=sys.stderr)
+        print(f"  memory of {impl} {variant} at {config.size} px not measured: {last}",
+              file=sys.stderr)
         return {}
     return json.loads(lines[-1])
 
@@ -195,29 +189,32 @@ def measure_memory(impl: str, variant: str, size: int, args) -> dict:
 # ---------------------------------------------------------------- per-evaluation timing
 
 
-def time_size(size: int, args, vgg) -> tuple[list[common.Case], common.Case]:
-    """Cases (JAX per dtype, PyTorch per layout) and the matmul, timed interleaved."""
-    setting = common.setting(args.content, args.style, size, vgg)
-    height, width = setting.content.shape[:2]
+def time_size(config: StyleConfig, args, vgg) -> tuple[list[common.Case], common.Case]:
+    """Cases (JAX per dtype, PyTorch per layout) at config.size and the matmul, timed
+    interleaved."""
     cases = []
-    for dtype in args.dtypes:
-        compiled, call_args, seconds = jax_evaluator(vgg, setting, dtype, args)
-        (total, _), _ = compiled(*call_args)
+    problems = {dtype: common.problem(config.replace(dtype=dtype), args.content, args.style, vgg)
+                for dtype in args.dtypes}
+    for dtype, problem in problems.items():
+        compiled, arguments, seconds = jax_evaluator(problem, config)
+        total, _ = compiled(*arguments)
         cases.append(common.Case(
             f"JAX {dtype}", "loss + gradient",
-            lambda c=compiled, a=call_args: jax.block_until_ready(c(*a)), seconds,
+            lambda c=compiled, a=arguments: jax.block_until_ready(c(*a)), seconds,
             extra={"impl": "jax", "variant": dtype, "loss": float(total)}))
+    problem = problems["float32"]
     for layout in LAYOUTS:
-        run = torch_evaluator(vgg, setting, layout, args)
+        run = torch_evaluator(vgg, problem, config, layout)
         start = time.perf_counter()
         loss, _ = run()
         cases.append(common.Case(
             f"PyTorch {layout}", "loss + gradient", run, time.perf_counter() - start,
             extra={"impl": "torch", "variant": layout, "loss": float(loss.detach())}))
-    config = losses.LossConfig(pooling=args.pooling)
-    flops = common.objective_flops(height, width, config.layers, config.style_layers)
+    height, width = problem.shape
+    flops = plan.evaluation_flops(problem.objective, height, width)
     for case in cases:
-        case.extra.update(size=size, height=height, width=width, flops=flops)
+        case.extra.update(size=config.size, height=height, width=width, flops=flops,
+                          config=config)
     matmul = common.matmul_case(args.matmul_size)
     common.time_round_robin(cases + [matmul], args.repeats)
     return cases, matmul
@@ -302,34 +299,44 @@ def ratio_table(ratios: list[dict]) -> str:
 # ---------------------------------------------------------------- the full run
 
 
-def full_run(args, vgg, layout: str) -> dict:
+def run_jax(content, style, config: StyleConfig, evaluations: int) -> dict:
+    """The project's L-BFGS through the public API for exactly `evaluations` evaluations
+    (stylize's initial evaluation plus evaluations - 1 steps)."""
+    result = stylize(content, style, config.replace(iterations=evaluations - 1))
+    (entry,) = result.images
+    name = (f"gatys_jax L-BFGS (history {config.history}, "
+            + (f"preconditioned, e {config.precondition:g})" if config.precondition
+               else "H0 = gamma I)"))
+    if config.dtype != "float32":
+        name += f", {config.dtype}"
+    return {"name": name, "history": entry.history, "evaluations": entry.evaluations,
+            "wall_seconds": result.wall_seconds, "compile_seconds": result.compile_seconds,
+            "compile_kind": "compile", "image": entry.image}
+
+
+def full_run(args, config: StyleConfig, vgg, layout: str) -> dict:
     """torch L-BFGS, then the project's L-BFGS per dtype, from the same x_0."""
     n = args.full_evaluations
-    setting = common.setting(args.content, args.style, args.full_size, vgg)
-    x0 = setting.x0("noise", args.seed)
-    objective = common.torch_objective(vgg, setting.content_x, setting.style_x,
-                                       content_weight=args.content_weight,
-                                       pooling=args.pooling, memory_format=layout,
-                                       device=torch_device())
-    runs = {"torch": common.run_torch("lbfgs", objective, x0, n)}
+    problem = common.problem(config, args.content, args.style, vgg)
+    x0 = problem.x0(config)
+    objective = common.torch_objective(vgg, problem, config, layout)
+    runs = {"torch": common.run_torch("lbfgs", objective, x0, n, history=config.history)}
     runs["torch"]["name"] += f", {layout}"
     for dtype in args.dtypes:
-        runs[dtype] = common.run_jax(args.content, args.style, size=args.full_size,
-                                     evaluations=n, content_weight=args.content_weight,
-                                     pooling=args.pooling, weights=vgg, seed=args.seed,
-                                     dtype=dtype, precondition=args.precondition)
+        runs[dtype] = run_jax(args.content, args.style, config.replace(dtype=dtype, weights=vgg),
+                              n)
     # the saved 8-bit images (clipped to 0..255 and rounded: what the user keeps) under the
     # float32 objective, so that every run is judged the same way
-    compiled, (_, net, targets, weights), _ = jax_evaluator(vgg, setting, "float32", args)
-    runs["torch"]["image"] = setting.to_rgb(runs["torch"]["x"])
+    compiled, (_, *arguments), _ = jax_evaluator(problem, config)
+    runs["torch"]["image"] = problem.to_rgb(runs["torch"]["x"])
     for r in runs.values():
-        x = jnp.asarray(images.to_network(r["image"], setting.convention))
-        r["float32_loss"] = float(compiled(x, net, targets, weights)[0][0])
+        x = jnp.asarray(problem.to_network(r["image"]))
+        r["float32_loss"] = float(compiled(x, *arguments)[0])
     target = runs["torch"]["history"][-1]["total_loss"]
     firsts = [r["history"][0]["total_loss"] for key, r in runs.items() if key != "bfloat16"]
     if max(abs(f / firsts[0] - 1) for f in firsts) > LOSS_RTOL:
         raise GatysError(f"full run: initial losses differ ({firsts}): not the same x_0")
-    height, width = setting.content.shape[:2]
+    height, width = problem.shape
     return {"runs": runs, "target": target, "evaluations": n, "label": f"{width}x{height}",
             "layout": layout}
 
@@ -433,15 +440,9 @@ def plot(path: Path, rows: list[dict], full: dict | None) -> None:
     plt.close(fig)
 
 
-def write_csv(path: Path, rows: list[dict]) -> None:
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-
-
 def goals(ratios: list[dict], full_rows_: list[dict] | None, size: int) -> list[str]:
-    """The issue's goals, reported (not asserted) at the full-run size or the largest one."""
+    """The project's speed goals, reported (not asserted) at the full-run size or the
+    largest one."""
     at = next((r for r in ratios if r["size"] == size), ratios[-1])
     lines = [(f"- one evaluation at {at['label']}: JAX float32 / faster PyTorch layout = "
              f"{at['jax_over_faster_torch']:.2f} (goal <= 0.85), "
@@ -456,26 +457,15 @@ def goals(ratios: list[dict], full_rows_: list[dict] | None, size: int) -> list[
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    common.add_problem_arguments(p)
+    p = common.parser(__doc__, DEFAULTS, SKIP)
     p.add_argument("--sizes", default="256,512,1024",
                    help="long sides for one evaluation (default 256,512,1024)")
     p.add_argument("--repeats", type=int, default=5,
                    help="timed rounds per size after one warm-up (default 5)")
     p.add_argument("--dtypes", default="float32,bfloat16",
                    help="JAX VGG precisions to time (default float32,bfloat16)")
-    p.add_argument("--full-size", type=int, default=512,
-                   help="long side of the full run (default 512)")
     p.add_argument("--full-evaluations", type=int, default=500,
-                   help="evaluations of the full run, 0 to skip it (default 500)")
-    p.add_argument("--content-weight", type=float, default=1e-3, help="lambda (default 1e-3)")
-    p.add_argument("--pooling", default="avg", choices=("avg", "max"))
-    p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
-    p.add_argument("--precondition", type=float, default=DEFAULT_PRECONDITION,
-                   help="exponent of the project's L-BFGS preconditioner in the full run "
-                        f"(default {DEFAULT_PRECONDITION:g}, none; 0.5 reaches PyTorch's loss "
-                        "sooner on the plain weights)")
+                   help="evaluations of the full run at --size, 0 to skip it (default 500)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
     p.add_argument("--matmul-size", type=int, default=common.MATMUL_N,
                    help=f"n of the n^3 matmul that measures the peak (default {common.MATMUL_N})")
@@ -483,19 +473,22 @@ def parse_args(argv=None):
                    help="skip the peak-memory measurement (one fresh process per case)")
     p.add_argument("--memory-jobs", type=int, default=2,
                    help="memory processes run at a time, after all timing (default 2)")
-    p.add_argument("--out", default=str(common.ROOT / "results" / "bench_vs_torch"),
-                   help="output folder (default results/bench_vs_torch)")
+    p.add_argument("--out", default=str(common.RESULTS / "vs_torch"),
+                   help="output folder (default results/vs_torch)")
     common.add_docs_arguments(p, common.ROOT / "docs" / "benchmarks.md")
     p.add_argument("--child", help=argparse.SUPPRESS)
-    args = p.parse_args(argv)
+    args, config = common.parse(p, argv, DEFAULTS)
     if args.child:
-        return args
+        return args, config
     try:
-        args.sizes = list(dict.fromkeys(int(s) for s in args.sizes.split(",") if s.strip()))
+        sizes = list(dict.fromkeys(int(s) for s in args.sizes.split(",") if s.strip()))
+        args.sizes = [config.replace(size=size).size for size in sizes]
     except ValueError:
         p.error(f"--sizes {args.sizes!r}: expected comma-separated integers, e.g. 256,512")
-    if not args.sizes or min(args.sizes) < 16:
+    except GatysError:
         p.error("--sizes: every size must be at least 16 px (VGG19's minimum)")
+    if not args.sizes:
+        p.error("--sizes: give at least one size")
     args.dtypes = list(dict.fromkeys(d.strip() for d in args.dtypes.split(",") if d.strip()))
     if any(d not in DTYPES for d in args.dtypes) or "float32" not in args.dtypes:
         p.error(f"--dtypes must list float32 and optionally bfloat16, got {args.dtypes}")
@@ -503,51 +496,39 @@ def parse_args(argv=None):
         p.error("--repeats must be at least 1")
     if args.full_evaluations < 0 or args.full_evaluations == 1:
         p.error("--full-evaluations must be 0 (skip) or at least 2")
-    try:  # the project's own check of the exponent
-        Optimizer(precondition=args.precondition)
-    except GatysError as e:
-        p.error(f"--precondition: {e}")
-    if args.full_size < 16:
-        p.error("--full-size must be at least 16 px")
     if args.memory_jobs < 1:
         p.error("--memory-jobs must be at least 1")
     if args.matmul_size < 1:
         p.error("--matmul-size must be positive")
-    if not (math.isfinite(args.content_weight) and args.content_weight >= 0):
-        p.error("--content-weight must be non-negative and finite")
-    for flag, path in (("--content", args.content), ("--style", args.style),
-                       ("--weights", args.weights)):
-        if not Path(path).is_file():
-            p.error(f"{flag} {path}: no such file")
     if importlib.util.find_spec("torch") is None:
         p.error("torch is not installed: pip install -e '.[torch]'")
-    return args
+    return args, config
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
+    args, config = parse_args(argv)
     if args.child:
         print(json.dumps(child(json.loads(args.child))))
         return 0
-    import torch_reference as ref
+    from . import torch_reference as ref
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        vgg = weights_io.load(args.weights)
+        vgg = weights_io.load(config.weights)
     except (GatysError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     ref.set_threads(args.threads)
     gpu = jax.default_backend() != "cpu"
-    command = common.command_line("bench_vs_torch.py", argv)
-    print(f"bench_vs_torch: sizes {args.sizes}, {args.repeats} rounds, JAX {args.dtypes}, "
-          f"PyTorch on {torch_device()}\n{common.machine()}", flush=True)
+    command = common.command_line(MODULE, argv)
+    print(f"vs_torch: sizes {args.sizes}, {args.repeats} rounds, JAX {args.dtypes}, "
+          f"PyTorch on {common.torch_device()}\n{common.machine()}", flush=True)
 
     timed = []
     for size in args.sizes:
         print(f"timing one evaluation at {size} px ...", flush=True)
         load = os.getloadavg()[0]
-        cases, matmul = time_size(size, args, vgg)
+        cases, matmul = time_size(config.replace(size=size), args, vgg)
         f32 = next(c for c in cases if c.extra["variant"] == "float32").extra["loss"]
         for case in cases:
             case.run = None  # free the compiled programs and models
@@ -564,7 +545,7 @@ def main(argv=None) -> int:
               flush=True)
         with concurrent.futures.ThreadPoolExecutor(args.memory_jobs) as pool:
             memories = pool.map(lambda c: measure_memory(c.extra["impl"], c.extra["variant"],
-                                                         c.extra["size"], args), all_cases)
+                                                         c.extra["config"], args), all_cases)
             for case, memory in zip(all_cases, memories):
                 case.extra["memory"] = memory
     rows = [row for cases, matmul in timed for row in eval_rows(cases, matmul)]
@@ -572,12 +553,12 @@ def main(argv=None) -> int:
 
     full, f_rows = None, None
     if args.full_evaluations:
-        measured = next((r for r in ratios if r["size"] == args.full_size), None)
+        measured = next((r for r in ratios if r["size"] == config.size), None)
         layout = measured["faster_torch"] if measured else "channels_last"
-        print(f"full run: {args.full_evaluations} evaluations at {args.full_size} px "
+        print(f"full run: {args.full_evaluations} evaluations at {config.size} px "
               f"(PyTorch {layout}) ...", flush=True)
         try:
-            full = full_run(args, vgg, layout)
+            full = full_run(args, config, vgg, layout)
         except GatysError as e:
             print(f"error: {e}", file=sys.stderr)
             return 1
@@ -604,28 +585,28 @@ def main(argv=None) -> int:
                          "evaluations"), "",
                      (f"Target: PyTorch's loss after {full['evaluations']} evaluations, "
                      f"{full['target']:.6g}."), "", full_table(f_rows, full)]
-        verdict = bf16_verdict(f_rows, ratios, args.full_size)
+        verdict = bf16_verdict(f_rows, ratios, config.size)
         if verdict:
             sections += ["", verdict]
     sections += ["", "## Goals (reported, not asserted)", "",
-                 *goals(ratios, f_rows, args.full_size)]
+                 *goals(ratios, f_rows, config.size)]
     body = "\n".join(sections)
-    header = (f"{common.machine()}; lambda {args.content_weight:g}, {args.pooling} pooling, "
-              f"{Path(args.weights).name}, {Path(args.content).name} + "
-              f"{Path(args.style).name}, noise seed {args.seed}.\n\n`{command}`")
-    report = f"# bench_vs_torch\n\n{header}\n\n{body}\n"
+    header = (f"{common.machine()}; lambda {config.content_weight:g}, {config.pooling} pooling, "
+              f"{Path(config.weights).name}, {args.content} + {args.style}, noise seed "
+              f"{config.seed}.\n\n`{command}`")
+    report = f"# vs_torch\n\n{header}\n\n{body}\n"
     (out / "table.md").write_text(report)
-    write_csv(out / "evals.csv", rows)
+    common.write_csv(out / "evals.csv", rows)
     if full:
-        write_csv(out / "full_run.csv", [
+        common.write_csv(out / "full_run.csv", [
             {"run": key, "evaluations": row["evaluations"], "seconds": row["seconds"],
              "total_loss": row["total_loss"]}
             for key, r in full["runs"].items() for row in r["history"]])
     plot(out / "chart.png", rows, full)
     written = [out / "table.md", out / "evals.csv", out / "chart.png"] + \
         ([out / "full_run.csv"] if full else [])
-    docs = common.write_docs(args, "Benchmarks: gatys_jax against PyTorch",
-                             "bench_vs_torch.py", header + "\n\n" + body)
+    docs = common.write_docs(args, "Benchmarks: gatys_jax against PyTorch", MODULE,
+                             header + "\n\n" + body)
     written += [docs] if docs else []
     print()
     print(report)

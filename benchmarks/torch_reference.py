@@ -1,8 +1,9 @@
-"""A PyTorch implementation of exactly the objective of gatys_jax (the reference to compare with).
+"""A PyTorch implementation of exactly the objective of gatys_jax: the independent reference the
+benchmarks and tests compare with.
 
 Same weight file (the project's h5, read with gatys_jax.weights.load; HWIO kernels -> OIHW),
-same network input convention (the caller passes network-space arrays made with
-gatys_jax.images.to_network), same layers, pooling (2x2, stride 2, floor) and losses:
+same network input convention (the caller passes network inputs made with
+gatys_jax.convention.to_network), same layers, pooling (2x2, stride 2, floor) and losses:
 
     L_content = 1/2 sum (F_x - F_c)^2                      at conv4_2
     E_l       = sum (G_x - G_s)^2 / (4 N_l^2 M_l^2)        G = F F^T, unnormalized
@@ -18,7 +19,7 @@ The model, targets and optimized tensor live on the model's device (`build_model
 device="cuda")` for eager PyTorch on a GPU; the default is the CPU); numpy goes in and
 comes out.
 
-Only scripts and tests import this module; nothing in gatys_jax/ imports torch.
+Only the benchmarks and the tests import this module: gatys_jax itself never imports torch.
 """
 
 from __future__ import annotations
@@ -33,20 +34,17 @@ import torch
 import torch.nn.functional as F
 
 from gatys_jax import weights as weights_io
-from gatys_jax.weights import LAYERS, layer_block
+from gatys_jax.config import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS
+from gatys_jax.vgg import LAYERS, POOLINGS, layer_block
 
-DEFAULT_CONTENT_LAYER = "conv4_2"
-DEFAULT_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
+from .common import cores
+
 MEMORY_FORMATS = ("nchw", "channels_last")
-POOLINGS = ("avg", "max")
 
 
 def set_threads(count: int | None = None) -> int:
     """torch intra-op threads: `count`, or all cores available to this process."""
-    import os
-    if not count:
-        count = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                 else os.cpu_count() or 1)
+    count = count or cores()
     torch.set_num_threads(count)
     return count
 

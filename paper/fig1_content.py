@@ -7,21 +7,25 @@ Measured: PSNR and SSIM of each reconstruction against the photo at the same siz
 correlation of heavily blurred luminances (arrangement).
 
 The conv1_2 reconstruction converges slowly in the fine, high-frequency pixel directions
-conv1_2 hardly responds to: at 64 px it passes 30 dB only after about 4000 L-BFGS iterations
-(tests/test_paper_scripts.py), so at the default budget the "almost exactly" claim falls short
-and is reported so (with the content loss reached, as a fraction of the initial one).
-L-BFGS's optional spatial-frequency preconditioner (--precondition 0.5) damps exactly those
-fine directions (measured at 64 px, 4500 iterations: 26.8 dB with it, 30.7 dB without).
+conv1_2 hardly responds to: it takes thousands of L-BFGS iterations to pass 30 dB
+(tests/test_paper_scripts.py checks that it does at 64 px), so at the default budget the
+"almost exactly" claim falls short and is reported so (with the content loss reached, as a
+fraction of the initial one). L-BFGS's spatial-frequency preconditioner (--precondition)
+damps exactly those fine directions, so it slows this reconstruction down.
 
-    python scripts/paper/fig1_content.py [--size 256] [--iterations N] [--layers conv1_2,...]
+    python -m paper.fig1_content [--size 256] [--iterations N] [--layers conv1_2,...]
 """
 
 from __future__ import annotations
 
-import common
+from gatys_jax import quality
+from gatys_jax.config import StyleConfig
+
+from . import common
 
 NAME = "fig1_content"
-ITERATIONS = 100
+DEFAULTS = StyleConfig(size=256, iterations=100)
+SKIP = ("content_layer", "style_layers", "style_weights", "content_weight")
 PSNR_ALMOST_EXACT = 30.0  # dB
 SSIM_ALMOST_EXACT = 0.9
 PSNR_NOT_PIXELS = 20.0  # dB: at most this for the two highest layers
@@ -29,32 +33,34 @@ LAYOUT_KEPT = 0.5  # blurred-luminance correlation at least this for the two hig
 
 
 def main(argv=None) -> dict:
-    p = common.parser(__doc__.splitlines()[0], ITERATIONS)
+    p = common.parser(__doc__.splitlines()[0], DEFAULTS, SKIP, style=False)
     p.add_argument("--layers", default=",".join(common.CONTENT_LAYERS),
                    help="content layers to reconstruct from (default conv1_2..conv5_2)")
-    args = p.parse_args(argv)
+    args, config = common.parse(p, argv, DEFAULTS)
     layers = [l for l in args.layers.split(",") if l]
+    # content only: no style layers, lambda 1 (the total loss is the content loss)
     exp = common.Experiment(NAME, "content reconstructions from white noise (Fig. 1, a-e)",
-                            args, layers=layers, content_weight=1.0, init="noise")
-    content, _ = common.prepare(exp, [])
+                            args, config.replace(style_layers=(), content_weight=1.0),
+                            layers=layers)
+    content, _ = exp.prepare([])
     blur = max(content.shape[:2]) / 32.0
 
     results, row = [], [content]
     for layer in layers:
-        (image,), run = exp.stylize(layer, content, content, content_layer=layer,
-                                    style_layers=(), content_weights=(1.0,))
-        entry = run["images"][0]
+        # the photo stands in as the style image: with no style layers it sets nothing
+        (entry,) = exp.stylize(layer, [args.content], content_layer=layer).images
+        image = entry.image
         results.append({
             "layer": layer, "image": exp.save_image(image, layer),
-            "psnr_db": common.psnr(image, content), "ssim": common.ssim(image, content),
-            "layout_correlation": common.layout_correlation(image, content, blur),
-            "content_loss": entry["content_loss"], "evaluations": entry["evaluations"],
-            "initial_content_loss": entry["history"][0]["total_loss"]})
+            "psnr_db": quality.psnr(image, content), "ssim": quality.ssim(image, content),
+            "layout_correlation": quality.layout_correlation(image, content, blur),
+            "content_loss": entry.losses["content_loss"], "evaluations": entry.evaluations,
+            "initial_content_loss": entry.history[0]["total_loss"]})
         row.append(image)
     grid = common.save_grid(
         exp.folder / "grid.png", [row], col_labels=["photo"] + [
             f"{r['layer']}\n{r['psnr_db']:.1f} dB, SSIM {r['ssim']:.2f}" for r in results],
-        title=f"Content reconstructions from white noise, {args.iterations} L-BFGS iterations")
+        title=exp.title("Content reconstructions from white noise"))
 
     by = {r["layer"]: r for r in results}
     psnrs, ssims = [r["psnr_db"] for r in results], [r["ssim"] for r in results]
@@ -64,7 +70,7 @@ def main(argv=None) -> dict:
         claims.append(common.claim(
             "low_layer_exact", "The lowest layer (conv1_2) reproduces the photo's pixels almost "
             "exactly", f"PSNR >= {PSNR_ALMOST_EXACT} dB and SSIM >= {SSIM_ALMOST_EXACT} at conv1_2",
-            {"psnr_db": low["psnr_db"], "ssim": low["ssim"], "iterations": args.iterations,
+            {"psnr_db": low["psnr_db"], "ssim": low["ssim"], "iterations": config.iterations,
              "content_loss_vs_initial": low["content_loss"] / low["initial_content_loss"]},
             f"conv1_2: {low['psnr_db']:.1f} dB, SSIM {low['ssim']:.3f}",
             low["psnr_db"] >= PSNR_ALMOST_EXACT and low["ssim"] >= SSIM_ALMOST_EXACT))

@@ -1,8 +1,8 @@
 """The measured claims of all paper experiments as one Markdown table (results/claims.md).
 
-Reads results/<experiment>/metrics.json as written by the scripts in scripts/paper/.
+Reads results/<experiment>/metrics.json as written by the other modules of this package.
 
-    python scripts/paper/summary.py [--out results]
+    python -m paper.summary [--out results]
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
-import common
+from . import common
 
 ORDER = ("fig1_content", "fig1_style", "fig3", "fig4", "fig5", "init")
 

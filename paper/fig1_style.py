@@ -3,63 +3,71 @@ representation (Gram matrices) of a painting on conv1_1; conv1_1+conv2_1; ... co
 
 Claim (paper, Fig. 1): matching the style representation on more (higher) layers reproduces
 the painting's style at increasingly large scales. Measured for each reconstruction: the
-style loss on all five layers (gatys_jax.losses on the final image, not only on the layers it
-matched) and the spatial scale of its structures (autocorrelation length and power-spectrum
-wavelength of the luminance), with their rank correlation against the number of layers.
+style loss on all five layers (on the final image, not only on the layers it matched) and
+the spatial scale of its structures (autocorrelation length and power-spectrum wavelength of
+the luminance), with their rank correlation against the number of layers.
 
-    python scripts/paper/fig1_style.py [--size 256] [--iterations N] [--style starry_night.jpg]
+    python -m paper.fig1_style [--size 256] [--iterations N] [--style starry_night]
 """
 
 from __future__ import annotations
 
-import common
+from scipy.stats import spearmanr
+
+from gatys_jax import quality
+from gatys_jax.config import StyleConfig
+
+from . import common
 
 NAME = "fig1_style"
-ITERATIONS = 100
+DEFAULTS = StyleConfig(size=256, iterations=100)
+SKIP = ("content_layer", "style_layers", "style_weights", "content_weight")
 RANK_CORRELATION = 0.8  # |Spearman rho| at least this counts as a trend
 
 
 def main(argv=None) -> dict:
-    p = common.parser(__doc__.splitlines()[0], ITERATIONS)
-    p.add_argument("--style", default="starry_night.jpg", help="painting in --images")
-    p.add_argument("--subsets", default="1,2,3,4,5",
+    p = common.parser(__doc__.splitlines()[0], DEFAULTS, SKIP)
+    p.add_argument("--subsets", type=common.style_subsets, default="1,2,3,4,5",
                    help="numbers of layers of the subsets conv1_1..convK_1 (default 1,2,3,4,5)")
-    args = p.parse_args(argv)
-    subsets = [common.STYLE_SUBSETS[int(k) - 1] for k in args.subsets.split(",")]
+    args, config = common.parse(p, argv, DEFAULTS)
+    subsets = args.subsets
+    # style only: the content image sets the size, no content loss
     exp = common.Experiment(NAME, "style reconstructions from white noise (Fig. 1, a-e)", args,
-                            style=args.style, subsets=[list(s) for s in subsets], init="noise")
-    content, (style,) = common.prepare(exp, [args.style])
-    evaluate = common.Evaluator(exp.vgg, content, style, content_layer=None)
+                            config.replace(content_layer=None, content_weight=0.0),
+                            style=args.style, subsets=[list(s) for s in subsets])
+    content, (style,) = exp.prepare([args.style])
+    evaluate = common.Evaluator(exp.vgg, content, style,
+                                exp.config.replace(style_layers=common.STYLE_LAYERS))
 
     results, row = [], []
     for layers in subsets:
         label = common.subset_label(layers)
-        # the content image only sets the size; content_layer=None: no content loss
-        (image,), run = exp.stylize(label, content, style, content_layer=None,
-                                    style_layers=layers, content_weights=(0.0,))
+        (entry,) = exp.stylize(label, [args.style], style_layers=layers).images
+        image = entry.image
         all_layers = evaluate(image)
         results.append({
             "layers": list(layers), "label": label, "image": exp.save_image(image, label),
-            "matched_style_loss": run["images"][0]["style_loss"],
+            "matched_style_loss": entry.losses["style_loss"],
             "style_loss_all_layers": all_layers["style_loss"],
             "style_layer_losses_all_layers": all_layers["style_layer_losses"],
-            **common.scale_measures(image)})
+            **quality.scale_measures(image)})
         row.append(image)
     painting = {"style_loss_all_layers": evaluate(style)["style_loss"],
-                **common.scale_measures(style)}
+                **quality.scale_measures(style)}
     grid = common.save_grid(
-        exp.folder / "grid.png", [row + [style.astype("uint8")]], col_labels=[
+        exp.folder / "grid.png", [row + [style]], col_labels=[
             f"{r['label']}\nacl {r['autocorrelation_length_px']:.1f} px, "
             f"L5 {r['style_loss_all_layers']:.2g}" for r in results] + ["painting"],
-        title=f"Style reconstructions from white noise, {args.iterations} L-BFGS iterations "
-              "(acl: autocorrelation length; L5: style loss on all 5 layers)")
+        title=exp.title("Style reconstructions from white noise")
+        + " (acl: autocorrelation length; L5: style loss on all 5 layers)")
 
     counts = [len(r["layers"]) for r in results]
     acl = [r["autocorrelation_length_px"] for r in results]
     wavelength = [r["spectral_wavelength_px"] for r in results]
     loss5 = [r["style_loss_all_layers"] for r in results]
-    rho_acl, rho_wave = common.spearman(counts, acl), common.spearman(counts, wavelength)
-    rho_loss = common.spearman(counts, loss5)
+    rho_acl = float(spearmanr(counts, acl).statistic)
+    rho_wave = float(spearmanr(counts, wavelength).statistic)
+    rho_loss = float(spearmanr(counts, loss5).statistic)
     claims = [
         common.claim(
             "larger_scale_with_more_layers", "Matching more layers reproduces the style at "

@@ -6,45 +6,45 @@ Claims (paper, Fig. 5): with content at conv2_2 much of the photo's fine structu
 with the style (its fine detail follows the painting). Measured: PSNR and SSIM against the
 photo, and the style loss, of both results.
 
-    python scripts/paper/fig5.py [--size 256] [--iterations N] [--style ...] [--content-weight 1e-3]
+    python -m paper.fig5 [--size 256] [--iterations N] [--style ...] [--content-weight 1e-3]
 """
 
 from __future__ import annotations
 
-import common
+from gatys_jax import quality
+from gatys_jax.config import StyleConfig
+
+from . import common
 
 NAME = "fig5"
-ITERATIONS = 80
+DEFAULTS = StyleConfig(size=256, iterations=80)
+SKIP = ("content_layer",)  # the two compared
 LAYERS = ("conv2_2", "conv4_2")
 
 
 def main(argv=None) -> dict:
-    p = common.parser(__doc__.splitlines()[0], ITERATIONS)
-    p.add_argument("--style", default="starry_night.jpg", help="painting in --images")
-    p.add_argument("--content-weight", type=float, default=1e-3, help="lambda (default 1e-3)")
-    args = p.parse_args(argv)
-    exp = common.Experiment(NAME, "content layer conv2_2 vs conv4_2 (Fig. 5)", args,
-                            style=args.style, content_layers=list(LAYERS),
-                            content_weight=args.content_weight, init="noise")
-    content, (style,) = common.prepare(exp, [args.style])
+    p = common.parser(__doc__.splitlines()[0], DEFAULTS, SKIP)
+    args, config = common.parse(p, argv, DEFAULTS)
+    exp = common.Experiment(NAME, "content layer conv2_2 vs conv4_2 (Fig. 5)", args, config,
+                            style=args.style, content_layers=list(LAYERS))
+    content, (style,) = exp.prepare([args.style])
 
-    results, row = {}, [content.astype("uint8")]
+    results, row = {}, [content]
     for layer in LAYERS:
-        (image,), run = exp.stylize(layer, content, style, content_layer=layer,
-                                    content_weights=(args.content_weight,))
-        entry = run["images"][0]
+        (entry,) = exp.stylize(layer, [args.style], content_layer=layer).images
+        image = entry.image
         results[layer] = {
             "content_layer": layer, "image": exp.save_image(image, layer),
-            "psnr_db": common.psnr(image, content), "ssim": common.ssim(image, content),
-            "content_loss": entry["content_loss"], "style_loss": entry["style_loss"],
-            "total_loss": entry["total_loss"]}
+            "psnr_db": quality.psnr(image, content), "ssim": quality.ssim(image, content),
+            "content_loss": entry.losses["content_loss"],
+            "style_loss": entry.losses["style_loss"], "total_loss": entry.losses["total_loss"]}
         row.append(image)
     low, high = results["conv2_2"], results["conv4_2"]
     grid = common.save_grid(
-        exp.folder / "grid.png", [row + [style.astype("uint8")]], col_labels=[
+        exp.folder / "grid.png", [row + [style]], col_labels=[
             "photo", f"content conv2_2\n{low['psnr_db']:.1f} dB, SSIM {low['ssim']:.2f}",
             f"content conv4_2\n{high['psnr_db']:.1f} dB, SSIM {high['ssim']:.2f}", "painting"],
-        title=f"Content layer, lambda {args.content_weight:g}, {args.iterations} L-BFGS iterations")
+        title=exp.title(f"Content layer, lambda {config.content_weight:g}"))
     claims = [
         common.claim(
             "conv2_2_keeps_detail", "Content matched at conv2_2 keeps more of the photo's fine "

@@ -7,56 +7,60 @@ Claims: in every row a larger lambda trades style for content (content loss fall
 rises); matching style on higher layers gives larger-scale structures (style-dominated
 columns); each row is one compiled program (one batch, one chunk).
 
-    python scripts/paper/fig4.py [--size 256] [--iterations N] [--rows 1,2,3,4,5]
+    python -m paper.fig4 [--size 256] [--iterations N] [--rows 1,2,3,4,5]
 """
 
 from __future__ import annotations
 
-import common
+from scipy.stats import spearmanr
+
+from gatys_jax import quality
+from gatys_jax.config import StyleConfig
+
+from . import common
 
 NAME = "fig4"
-ITERATIONS = 40
+DEFAULTS = StyleConfig(size=256, iterations=40)
+SKIP = ("style_layers", "style_weights", "content_weight")  # the rows and the columns
 CONTENT_WEIGHTS = (1e-5, 1e-4, 1e-3, 1e-2)
 STYLE_COLUMNS = (1e-5, 1e-4)  # where the scale claim is checked: style dominates there
 RANK_CORRELATION = 0.8
 
 
 def main(argv=None) -> dict:
-    p = common.parser(__doc__.splitlines()[0], ITERATIONS)
-    p.add_argument("--style", default="starry_night.jpg", help="painting in --images")
-    p.add_argument("--rows", default="1,2,3,4,5",
+    p = common.parser(__doc__.splitlines()[0], DEFAULTS, SKIP)
+    p.add_argument("--rows", type=common.style_subsets, default="1,2,3,4,5",
                    help="numbers of style layers of the rows conv1_1..convK_1 (default 1,2,3,4,5)")
     p.add_argument("--content-weights", default=",".join(f"{w:g}" for w in CONTENT_WEIGHTS),
                    help="the columns' lambdas, ascending (default 1e-5,1e-4,1e-3,1e-2)")
-    args = p.parse_args(argv)
-    subsets = [common.STYLE_SUBSETS[int(k) - 1] for k in args.rows.split(",")]
+    args, config = common.parse(p, argv, DEFAULTS)
+    subsets = args.rows
     lambdas = tuple(float(w) for w in args.content_weights.split(","))
-    exp = common.Experiment(NAME, "style layers x lambda grid (Fig. 4)", args, style=args.style,
-                            rows=[list(s) for s in subsets], content_weights=list(lambdas),
-                            content_layer="conv4_2", init="noise")
-    content, (style,) = common.prepare(exp, [args.style])
+    exp = common.Experiment(NAME, "style layers x lambda grid (Fig. 4)", args, config,
+                            style=args.style, rows=[list(s) for s in subsets],
+                            content_weights=list(lambdas))
 
     results, rows, programs = [], [], []
     for layers in subsets:
         label = common.subset_label(layers)
-        row_images, run = exp.stylize(label, content, style, style_layers=layers,
-                                      content_weights=lambdas)
-        programs.append({"row": label, "images": len(row_images), "batch_size": run["batch_size"],
-                         "chunks": run["chunks"], "compile_seconds": run["compile_seconds"]})
-        for image, entry in zip(row_images, run["images"]):
-            lam = entry["content_weight"]
+        result = exp.stylize(label, [args.style], content_weights=lambdas, style_layers=layers)
+        programs.append({"row": label, "images": len(result.images),
+                         "batch_size": result.batch_size, "chunks": result.chunks,
+                         "compile_seconds": result.compile_seconds})
+        for entry in result.images:
+            lam = entry.config.content_weight
             results.append({
                 "layers": list(layers), "label": label, "content_weight": lam,
-                "image": exp.save_image(image, f"{label}_cw{lam:g}"),
-                "content_loss": entry["content_loss"], "style_loss": entry["style_loss"],
-                "total_loss": entry["total_loss"], "evaluations": entry["evaluations"],
-                "history_total_loss": [h["total_loss"] for h in entry["history"]],
-                **common.scale_measures(image)})
-        rows.append(row_images)
+                "image": exp.save_image(entry.image, f"{label}_cw{lam:g}"),
+                "content_loss": entry.losses["content_loss"],
+                "style_loss": entry.losses["style_loss"],
+                "total_loss": entry.losses["total_loss"], "evaluations": entry.evaluations,
+                "history_total_loss": [h["total_loss"] for h in entry.history],
+                **quality.scale_measures(entry.image)})
+        rows.append([entry.image for entry in result.images])
     grid = common.save_grid(
         exp.folder / "grid.png", rows, row_labels=[common.subset_label(s) for s in subsets],
-        col_labels=[f"lambda = {w:g}" for w in lambdas],
-        title=f"Style layers x lambda, {args.iterations} L-BFGS iterations")
+        col_labels=[f"lambda = {w:g}" for w in lambdas], title=exp.title("Style layers x lambda"))
 
     trade_ok, trade = True, {}
     for layers in subsets:
@@ -73,7 +77,7 @@ def main(argv=None) -> dict:
     for lam in lambdas:
         acl = [next(r["autocorrelation_length_px"] for r in results
                     if r["content_weight"] == lam and r["layers"] == list(s)) for s in subsets]
-        rho = common.spearman(counts, acl)
+        rho = float(spearmanr(counts, acl).statistic)
         scale[f"{lam:g}"] = {"autocorrelation_length_px": acl, "spearman": rho}
         if lam in STYLE_COLUMNS:
             checked += 1

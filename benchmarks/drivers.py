@@ -1,0 +1,60 @@
+"""How to drive solver steps on this backend: one compiled call per step from Python, or
+several steps per call in a `lax.scan`. Prints median ms per step for each choice, compile
+time apart; gatys_jax.driver.steps_per_call encodes the result (docs/benchmarks.md).
+
+    python -m benchmarks.drivers --size 512 --chunks 1,5,10,25 --optimizer lbfgs
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import jax
+import jax.numpy as jnp
+
+from gatys_jax import driver, solvers
+from gatys_jax import weights as weights_io
+
+from . import common
+
+DEFAULTS = common.defaults(size=256)
+SKIP = ("iterations", "max_batch", "save_every", "max_megapixels")  # --steps are timed
+
+
+def main(argv=None) -> None:
+    parser = common.parser(__doc__, DEFAULTS, SKIP)
+    parser.add_argument("--chunks", default="1,5,10",
+                        help="steps per compiled call to time (default 1,5,10)")
+    parser.add_argument("--steps", type=int, default=50, help="timed steps per choice")
+    args, config = common.parse(parser, argv, DEFAULTS)
+
+    problem = common.problem(config, args.content, args.style,
+                             weights_io.resolve(config.weights))
+    arguments = common.device_arguments(problem, config)
+    x0 = jnp.asarray(problem.x0(config))
+    solver = solvers.resolve(config.optimizer, config.learning_rate, config.history,
+                             config.precondition)
+
+    height, width = problem.shape
+    print(f"backend {jax.default_backend()} ({jax.devices()[0].device_kind}), "
+          f"{width}x{height} px, {config.optimizer_name}")
+    print("| steps per call | compile s | median ms/step | min ms/step |")
+    print("| --- | --- | --- | --- |")
+    for chunk in (int(c) for c in args.chunks.split(",")):
+        compiled = driver.compile(solver, problem.objective, x0, *arguments, chunk=chunk)
+        state = compiled.init(x0, *arguments)
+        state = compiled.step(state, *arguments)  # warm-up
+        jax.block_until_ready(state)
+        per_step = []
+        for _ in range(max(1, args.steps // chunk)):
+            start = time.perf_counter()
+            state = compiled.step(state, *arguments)
+            jax.block_until_ready(state.value)
+            per_step.append((time.perf_counter() - start) / chunk * 1e3)
+        print(f"| {chunk} | {compiled.seconds:.1f} | {statistics.median(per_step):.1f} | "
+              f"{min(per_step):.1f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,254 @@
+"""What the paper scripts share: their arguments and StyleConfig, the runs and metrics.json of
+an experiment, claims, the losses of any image (Evaluator) and labelled image grids.
+
+Every module of this package regenerates one figure of Gatys et al. (2016) into
+results/<name>/ (a PNG grid, the single images and a metrics.json) and measures the claim the
+figure makes, with the image statistics of gatys_jax.quality. A claim is a dict written
+before the numbers are seen:
+
+    {"id", "claim", "criterion", "measured": {...}, "summary": "short text", "supported": bool}
+
+and is reported as measured, supported or not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+from typing import Sequence
+
+import jax
+import numpy as np
+
+import benchmarks.common
+from gatys_jax import cli, images, inputs, paths, weights
+from gatys_jax.config import DEFAULT_STYLE_LAYERS, StyleConfig
+from gatys_jax.convention import to_uint8
+from gatys_jax.objective import Objective, build_problem, loss_weights
+from gatys_jax.outputs import Result
+from gatys_jax.stylize import stylize_batch
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "results"
+CONTENT, STYLE = "chelsea", "starry_night"  # a photograph and a painting (gatys-jax samples)
+CONTENT_LAYERS = ("conv1_2", "conv2_2", "conv3_2", "conv4_2", "conv5_2")
+STYLE_LAYERS = DEFAULT_STYLE_LAYERS
+# Figure 1 and 4 rows: conv1_1; conv1_1+conv2_1; ... conv1_1..conv5_1
+STYLE_SUBSETS = tuple(STYLE_LAYERS[: k + 1] for k in range(len(STYLE_LAYERS)))
+# every experiment fixes its initialization; the scripts save their images themselves
+SKIP = ("init", "save_every")
+# flags -> (args, StyleConfig), with the benchmarks' one-line errors for bad settings and inputs
+parse = benchmarks.common.parse
+
+
+def subset_label(layers: Sequence[str]) -> str:
+    return layers[0] if len(layers) == 1 else f"{layers[0]}..{layers[-1]}"
+
+
+def style_subsets(text: str) -> list[tuple[str, ...]]:
+    """'1,3' -> [conv1_1], [conv1_1..conv3_1]: the subsets by their numbers of layers."""
+    return [STYLE_SUBSETS[int(k) - 1] for k in text.split(",")]
+
+
+# ------------------------------------------------------------------------------- arguments
+
+def parser(description: str, defaults: StyleConfig, skip: Sequence[str] = (),
+           style: bool = True) -> argparse.ArgumentParser:
+    """--content, --style (unless not `style`), --out and the StyleConfig flags a paper script
+    takes; `defaults` holds the script's own (a size and iteration count fitted to the 256 px,
+    30-minute CPU budget of scripts/reproduce_paper.sh), `skip` the settings its experiment
+    fixes."""
+    p = cli.Parser(description=description)
+    p.add_argument("--content", default=CONTENT,
+                   help=f"content photo: a file or a sample name (default {CONTENT})")
+    if style:
+        p.add_argument("--style", default=STYLE,
+                       help=f"painting: a file or a sample name (default {STYLE})")
+    p.add_argument("--out", type=Path, default=RESULTS, help="results root (default results/)")
+    cli.add_config_arguments(p, defaults, SKIP + tuple(skip))
+    return p
+
+
+class Experiment:
+    """One script's run: its folder, settings, weights, timing, the runs it made and its
+    metrics.json."""
+
+    def __init__(self, name: str, description: str, args: argparse.Namespace,
+                 config: StyleConfig, **settings):
+        self.name, self.description, self.args, self.config = name, description, args, config
+        self.start = time.perf_counter()
+        self.folder = Path(args.out) / name
+        (self.folder / "images").mkdir(parents=True, exist_ok=True)
+        self.vgg = weights.resolve(config.weights)
+        self.runs: list[dict] = []
+        self.settings = {**config.to_json(), "content": args.content,
+                         "weights": str(config.weights or paths.normalized_weights()),
+                         **settings}
+
+    def prepare(self, styles: Sequence) -> tuple[np.ndarray, list[np.ndarray]]:
+        """(content, styles) as RGB float arrays exactly as stylize_batch prepares them."""
+        return inputs.prepare(self.args.content, list(styles), self.config.size,
+                              self.config.max_megapixels)
+
+    def stylize(self, label: str, styles: Sequence, *, content_weights=None, seeds=None,
+                **changes) -> Result:
+        """stylize_batch of the content with `styles`, the experiment's settings with
+        `changes`; the run's summary (times, batch layout, settings) is recorded."""
+        start = time.perf_counter()
+        result = stylize_batch(self.args.content, list(styles),
+                               self.config.replace(weights=self.vgg, **changes),
+                               content_weights=content_weights, seeds=seeds)
+        self.runs.append({
+            "label": label, "images": len(result.images), "wall_seconds": result.wall_seconds,
+            "compile_seconds": result.compile_seconds, "batch_size": result.batch_size,
+            "chunks": result.chunks, "evaluations": result.evaluations,
+            "seconds_with_setup": time.perf_counter() - start,
+            "settings": result.to_json()["settings"]})
+        print(f"[{self.name}] {label}: {len(result.images)} image(s), {result.evaluations} "
+              f"evaluations, {result.wall_seconds:.1f} s (+{result.compile_seconds:.1f} s "
+              "compile)", flush=True)
+        return result
+
+    def title(self, what: str) -> str:
+        """A grid's title: `what` and the optimization budget."""
+        name = "L-BFGS" if self.config.optimizer == "lbfgs" else self.config.optimizer_name
+        return f"{what}, {self.config.iterations} {name} iterations"
+
+    def save_image(self, image: np.ndarray, name: str) -> str:
+        path = self.folder / "images" / f"{name}.png"
+        images.save(image, path)
+        return str(path.relative_to(self.folder))
+
+    def finish(self, claims: list[dict], results, grid: Path, **extra) -> dict:
+        metrics = {
+            "experiment": self.name, "description": self.description,
+            "settings": self.settings, "claims": claims, "results": results,
+            "grid": str(Path(grid).relative_to(self.folder)), "runs": self.runs,
+            "wall_seconds": time.perf_counter() - self.start,
+            "backend": jax.default_backend(), "device": str(jax.devices()[0].device_kind),
+            **extra}
+        metrics = jsonable(metrics)
+        (self.folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        for c in claims:
+            verdict = "SUPPORTED" if c["supported"] else "NOT SUPPORTED"
+            print(f"[{self.name}] {verdict}: {c['claim']} -- {c['summary']}", flush=True)
+        print(f"[{self.name}] wrote {self.folder} in {metrics['wall_seconds']:.0f} s", flush=True)
+        return metrics
+
+
+def claim(id: str, text: str, criterion: str, measured: dict, summary: str,
+          supported: bool) -> dict:
+    return {"id": id, "claim": text, "criterion": criterion, "measured": measured,
+            "summary": summary, "supported": bool(supported)}
+
+
+def jsonable(value):
+    """numpy scalars/arrays and Paths -> plain JSON values (non-finite floats -> None)."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+# ---------------------------------------------------------------------------- measurements
+
+def strictly_decreasing(values: Sequence[float]) -> bool:
+    return all(a > b for a, b in zip(values, values[1:]))
+
+
+def strictly_increasing(values: Sequence[float]) -> bool:
+    return all(a < b for a, b in zip(values, values[1:]))
+
+
+def mean_abs_difference(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.mean(np.abs(np.asarray(a, np.float32) - np.asarray(b, np.float32))))
+
+
+# one compiled program per objective and image size
+_losses = jax.jit(lambda objective, *args: objective.losses(*args), static_argnums=0)
+
+
+class Evaluator:
+    """The losses of any RGB image against a content and a style image under `config`'s
+    objective (layers, pooling, precision) with lambda = 1 and its w_l: what the optimizer
+    computes, so that a result can be measured on layers it was not optimized on and a
+    painting or photo can serve as a baseline."""
+
+    def __init__(self, vgg, content_rgb: np.ndarray, style_rgb: np.ndarray, config: StyleConfig):
+        self.params = jax.device_put(vgg.params)
+        self.problem = build_problem(Objective.from_config(config), vgg, content_rgb,
+                                     [style_rgb], self.params)
+        self.weights = loss_weights(1.0, config.layer_weights)
+
+    def __call__(self, rgb: np.ndarray) -> dict:
+        objective = self.problem.objective
+        parts = jax.device_get(_losses(objective, self.params, self.problem.to_network(rgb),
+                                       self.problem.targets[0], self.weights))
+        out = {"style_loss": float(parts.style),
+               "style_layer_losses": {l: float(v) for l, v in
+                                      zip(objective.style_layers, parts.style_layers)}}
+        if objective.content_layer:
+            out["content_loss"] = float(parts.content)
+        return out
+
+
+# ------------------------------------------------------------------------------------ grids
+
+def save_grid(path: Path, rows: list[list[np.ndarray | None]], row_labels: Sequence[str] = (),
+              col_labels: Sequence[str] = (), title: str | None = None) -> Path:
+    """A labelled grid of RGB images in 0..255 (None leaves a cell empty), each shown at about
+    its pixel size (at least 1.4 inches wide so that labels fit)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    first = next(im for row in rows for im in row if im is not None)
+    h, w = first.shape[:2]
+    panel_w = max(w / 100.0, 1.4)
+    panel_h = panel_w * h / w
+    nrows, ncols = len(rows), max(len(r) for r in rows)
+    title_h = 0.3 if title else 0.0
+    fig_h = nrows * panel_h + 0.35 + title_h
+    fig, axes = plt.subplots(nrows, ncols, squeeze=False,
+                             figsize=(ncols * panel_w + (0.4 if row_labels else 0), fig_h))
+    for i, row in enumerate(rows):
+        for j in range(ncols):
+            ax = axes[i, j]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            image = row[j] if j < len(row) else None
+            if image is None:
+                ax.axis("off")
+            else:
+                ax.imshow(to_uint8(image), interpolation="nearest")
+            if i == 0 and j < len(col_labels):
+                ax.set_title(col_labels[j], fontsize=7)
+            if j == 0 and i < len(row_labels):
+                ax.axis("on")
+                ax.set_xticks([])
+                ax.set_yticks([])
+                ax.set_ylabel(row_labels[i], fontsize=7)
+                if image is None:
+                    for spine in ax.spines.values():
+                        spine.set_visible(False)
+    if title:
+        fig.suptitle(title, fontsize=8)
+    fig.tight_layout(pad=0.3, rect=(0, 0, 1, 1 - title_h / fig_h))
+    path = Path(path)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

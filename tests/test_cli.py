@@ -10,9 +10,6 @@ import math
 import os
 import signal
 import subprocess
-import sys
-import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -23,10 +20,9 @@ from PIL import Image
 import gatys_jax
 from gatys_jax import images, samples
 
-from conftest import CONTENT, STYLE
+from conftest import CLI, CONTENT, STYLE, signalled
 
 TIMEOUT = 600
-CLI = [sys.executable, "-m", "gatys_jax.cli"]
 
 # name: (arguments after `stylize`, with {content} {style} {text} {truncated} {tmp}, extra env,
 #        words the one-line message must contain). StyleConfig's own checks are unit tests
@@ -56,35 +52,6 @@ BAD_INPUTS = {
 def run_cli(args: list[str], cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(CLI + args, cwd=cwd, env={**os.environ, **(env or {})},
                           capture_output=True, text=True, timeout=TIMEOUT)
-
-
-def interrupted_run(args: list[str], cwd: Path) -> dict:
-    """Start a long run, wait until its progress bar shows evaluations, send SIGINT."""
-    process = subprocess.Popen(CLI + args, cwd=cwd, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
-    stderr: list[str] = []
-    started = threading.Event()
-
-    def read():
-        while chunk := process.stderr.read(1):
-            stderr.append(chunk)
-            if "evals=3" in "".join(stderr[-200:]):
-                started.set()
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    try:
-        if not started.wait(TIMEOUT):
-            raise AssertionError("no progress within the timeout: " + "".join(stderr))
-        time.sleep(0.5)
-        process.send_signal(signal.SIGINT)
-        stdout = process.stdout.read()
-        returncode = process.wait(timeout=120)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    reader.join(timeout=10)
-    return {"returncode": returncode, "stdout": stdout, "stderr": "".join(stderr)}
 
 
 @pytest.fixture(scope="module")
@@ -119,9 +86,9 @@ def results(workspace, normalized_weights_path):
 
     # Slow ones first, so that they overlap with the many quick failures.
     tmp = folder("interrupt")
-    futures["interrupt"] = pool.submit(interrupted_run, [
+    futures["interrupt"] = pool.submit(signalled, [
         "stylize", str(names["content"]), str(names["style"]), "-o", str(tmp / "out.png"),
-        "--size", "32", "--iterations", "100000"], tmp)
+        "--size", "32", "--iterations", "100000"], tmp, signal.SIGINT, "evals=3", 0.5)
     tmp = folder("demo")
     futures["demo"] = pool.submit(run_cli, ["demo", "-o", str(tmp / "demo"), "--iterations", "3",
                                             "-q"], tmp)

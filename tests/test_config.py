@@ -1,7 +1,6 @@
 """StyleConfig: defaults defined once, every field validated in API terms, and the CLI flags
 generated from its fields naming the flag in their errors."""
 
-import argparse
 import dataclasses
 import math
 

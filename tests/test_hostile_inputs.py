@@ -8,8 +8,6 @@ import pickle
 import signal
 import struct
 import subprocess
-import sys
-import threading
 import time
 import zipfile
 import zlib
@@ -24,9 +22,7 @@ from gatys_jax import cli, convert, files, images, interrupts, torch_pickle, wei
 from gatys_jax.errors import GatysError
 from gatys_jax.files import sha256_file
 
-from conftest import CONTENT, STYLE, random_weights
-
-CLI = [sys.executable, "-m", "gatys_jax.cli"]
+from conftest import CLI, CONTENT, STYLE, random_weights, signalled
 
 
 def run(capsys, *argv) -> tuple[int, str, str]:
@@ -438,37 +434,10 @@ def test_absurd_numbers_are_clean_errors(tmp_path, capsys, argv, words):
 # ---------------------------------------------------------------- signals sent to a running CLI
 
 
-def signalled(argv: list[str], cwd: Path, signum: int, after: str) -> dict:
-    """Start the CLI, send `signum` once stderr shows `after`; (exit status, stderr)."""
-    process = subprocess.Popen(CLI + argv, cwd=cwd, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
-    stderr: list[str] = []
-    seen = threading.Event()
-
-    def read():
-        while chunk := process.stderr.read(1):
-            stderr.append(chunk)
-            if after in "".join(stderr[-300:]):
-                seen.set()
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    try:
-        assert seen.wait(300), "".join(stderr)
-        process.send_signal(signum)
-        process.stdout.read()
-        code = process.wait(timeout=120)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    reader.join(timeout=10)
-    return {"code": code, "stderr": "".join(stderr)}
-
-
 def test_sigterm_mid_run_keeps_the_latest_image(tmp_path):
     result = signalled(["stylize", CONTENT, STYLE, "-o", str(tmp_path / "out.png"), "--size",
                         "32", "--iterations", "100000"], tmp_path, signal.SIGTERM, "evals=3")
-    assert result["code"] == 128 + signal.SIGTERM, result["stderr"][-2000:]
+    assert result["returncode"] == 128 + signal.SIGTERM, result["stderr"][-2000:]
     assert "Traceback" not in result["stderr"] and "interrupted" in result["stderr"]
     assert [p.name for p in tmp_path.iterdir()] == ["out.png"]
     with Image.open(tmp_path / "out.png") as image:
@@ -478,7 +447,7 @@ def test_sigterm_mid_run_keeps_the_latest_image(tmp_path):
 def test_ctrl_c_while_compiling_exits_130_without_a_traceback(tmp_path):
     result = signalled(["stylize", CONTENT, STYLE, "-o", str(tmp_path / "out.png"), "--size",
                         "96", "--iterations", "5"], tmp_path, signal.SIGINT, "compiling")
-    assert result["code"] == 130, result["stderr"][-2000:]
+    assert result["returncode"] == 130, result["stderr"][-2000:]
     assert "Traceback" not in result["stderr"]
     assert result["stderr"].strip().splitlines()[-1] == "gatys-jax: interrupted (SIGINT)"
     assert list(tmp_path.iterdir()) == []

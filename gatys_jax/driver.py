@@ -32,9 +32,13 @@ class State(NamedTuple):
     x: jnp.ndarray  # (H, W, 3) the image being optimized, network input units
     value: jnp.ndarray  # total loss at x
     grad: jnp.ndarray  # its gradient
-    iteration: jnp.ndarray  # int32 steps taken
+    iteration: jnp.ndarray  # int32 steps taken: one scalar, shared by every image of a batch
     evaluations: jnp.ndarray  # int32 loss+gradient evaluations so far
     opt: Any  # the solver's state
+
+
+# how a batched State is vmapped: every field along axis 0 but the shared step count
+BATCH_AXES = State(0, 0, 0, None, 0, 0)
 
 
 def init_function(solver: Solver, objective: Objective) -> Callable:
@@ -53,7 +57,8 @@ def step_function(solver: Solver, objective: Objective) -> Callable:
 
     def step(state: State, params, targets, weights) -> State:
         point, opt, made = solver.update(Point(state.x, state.value, state.grad), state.opt,
-                                         objective.loss(params, targets, weights))
+                                         objective.loss(params, targets, weights),
+                                         state.iteration)
         return State(*point, state.iteration + 1, state.evaluations + made, opt)
 
     return step
@@ -97,14 +102,19 @@ def compile(solver: Solver, objective: Objective, x, params, targets, weights, *
     chunk = chunk or steps_per_call()
     init, step = init_function(solver, objective), step_function(solver, objective)
     if batched:
-        init = jax.vmap(init, in_axes=(0, None, 0, 0))
-        step = jax.vmap(step, in_axes=(0, None, 0, 0))
+        init = jax.vmap(init, in_axes=(0, None, 0, 0), out_axes=BATCH_AXES)
+        step = jax.vmap(step, in_axes=(BATCH_AXES, None, 0, 0), out_axes=BATCH_AXES)
     start = time.perf_counter()
-    init_c = jax.jit(init, out_shardings=sharding).lower(x, params, targets, weights).compile()
+    state_shape = jax.eval_shape(init, x, params, targets, weights)
+    layout = None
+    if sharding is not None:  # the batch axis split over devices, the step count replicated
+        replicated = jax.sharding.NamedSharding(sharding.mesh, jax.sharding.PartitionSpec())
+        layout = jax.tree.map(lambda _: sharding, state_shape)._replace(iteration=replicated)
+    init_c = jax.jit(init, out_shardings=layout).lower(x, params, targets, weights).compile()
     state_shape = jax.tree.map(
-        lambda shape, layout: jax.ShapeDtypeStruct(shape.shape, shape.dtype, sharding=layout),
-        jax.eval_shape(init, x, params, targets, weights), init_c.output_shardings)
-    jitted = lambda f: jax.jit(f, donate_argnums=0, out_shardings=sharding).lower(
+        lambda shape, placed: jax.ShapeDtypeStruct(shape.shape, shape.dtype, sharding=placed),
+        state_shape, init_c.output_shardings)
+    jitted = lambda f: jax.jit(f, donate_argnums=0, out_shardings=layout).lower(
         state_shape, params, targets, weights).compile()
     step_c = jitted(multi_step(step, chunk))
     tail_c = jitted(step) if chunk > 1 else None

@@ -1,10 +1,10 @@
 """L-BFGS with one function evaluation per step, as pure functions on flat vectors, and its
 `init`/`update` pair (wrapped as a solver in solvers.py).
 
-The direction is the classic two-loop recursion (Nocedal & Wright, alg. 7.4) over the last
-m pairs (s, y), with initial Hessian scaling gamma = s'y / y'y, and the trial step is 1, as in
-torch.optim.LBFGS (lr 1, no line search), what the classic style-transfer implementations
-run. Pairs with s'y <= 1e-10 are not stored. The first step (no history yet) moves the largest
+The direction is the classic two-loop recursion (Nocedal & Wright, alg. 7.4) over the pairs
+(s, y) of the last m steps, with initial Hessian scaling gamma = s'y / y'y, and the trial step
+is 1, as in torch.optim.LBFGS (lr 1, no line search), what the classic style-transfer
+implementations run. Pairs with s'y <= 1e-10, and rejected trials, are not stored. The first step (no history yet) moves the largest
 pixel by one unit of the network input (1/max|g|) rather than torch's min(1, 1/|g|_1), which
 on this objective is a step too small to give a well-measured first curvature pair.
 
@@ -47,22 +47,31 @@ IDENTITY = Preconditioner(lambda v: v, lambda v: v)
 
 
 class History(NamedTuple):
+    """Pairs in a buffer of m slots: step k writes slot k % m if its pair is kept (taken, with
+    s'y > eps), else leaves the slot as it is. Every image of a batch writes the same slot at
+    the same step, so the buffer is updated in place even when the step is vmapped; `age`
+    orders the recursion."""
+
     b: jnp.ndarray  # (2m, n): rows 0..m-1 are steps s_i, rows m..2m-1 are P y_i (gradient changes)
     sy: jnp.ndarray  # (m, m) sy[i, j] = s_i . y_j
     ypy: jnp.ndarray  # (m, m) ypy[i, j] = y_i . P y_j
     bg: jnp.ndarray  # (2m,) B g for the current gradient g
-    head: jnp.ndarray  # int: slot the next pair goes to (circular)
-    count: jnp.ndarray  # int: number of stored pairs (<= m)
+    age: jnp.ndarray  # (m,) int32: the step that wrote each slot, -1 while empty
 
 
 def empty_history(size: int, n: int, dtype=jnp.float32) -> History:
     return History(jnp.zeros((2 * size, n), dtype), jnp.zeros((size, size), dtype),
                    jnp.zeros((size, size), dtype), jnp.zeros((2 * size,), dtype),
-                   jnp.zeros((), jnp.int32), jnp.zeros((), jnp.int32))
+                   jnp.full((size,), -1, jnp.int32))
 
 
 def size(history: History) -> int:
     return history.sy.shape[0]
+
+
+def kept(history: History) -> jnp.ndarray:
+    """(m,) bool: which slots hold a pair."""
+    return history.age >= 0
 
 
 def direction(grad: jnp.ndarray, history: History,
@@ -70,60 +79,55 @@ def direction(grad: jnp.ndarray, history: History,
     """-H grad (two-loop recursion); -P grad for an empty history. `history.bg` must be B grad."""
     m = size(history)
     sg, yg = history.bg[:m], history.bg[m:]
-    diag = jnp.diagonal(history.sy)
-    rho = jnp.where(diag > 0, 1.0 / jnp.where(diag > 0, diag, 1.0), 0.0)
+    rho = jnp.where(kept(history), 1.0 / jnp.where(kept(history), jnp.diagonal(history.sy), 1.0),
+                    0.0)  # 0 skips an empty slot
+    newest_first = jnp.argsort(-history.age)
 
-    def newest_first(k, alpha):
-        i = (history.head - 1 - k) % m
-        value = rho[i] * (sg[i] - history.sy[i] @ alpha)
-        return alpha.at[i].set(jnp.where(k < history.count, value, 0.0))
+    def newer_to_older(k, alpha):
+        i = newest_first[k]
+        return alpha.at[i].set(rho[i] * (sg[i] - history.sy[i] @ alpha))
 
-    alpha = jax.lax.fori_loop(0, m, newest_first, jnp.zeros((m,), grad.dtype))
-    newest = (history.head - 1) % m
-    gamma = jnp.where(history.count > 0,
+    alpha = jax.lax.fori_loop(0, m, newer_to_older, jnp.zeros((m,), grad.dtype))
+    newest = newest_first[0]
+    gamma = jnp.where(kept(history)[newest],
                       history.sy[newest, newest] / history.ypy[newest, newest], 1.0)
     y_dot_q = yg - history.ypy @ alpha  # y_i . P (g - sum_j alpha_j y_j)
 
-    def oldest_first(k, coef):
-        i = (history.head - history.count + k) % m
+    def older_to_newer(k, coef):
+        i = newest_first[m - 1 - k]
         beta = rho[i] * (gamma * y_dot_q[i] + coef @ history.sy[:, i])
-        return coef.at[i].set(jnp.where(k < history.count, alpha[i] - beta, 0.0))
+        return coef.at[i].set(alpha[i] - beta)
 
-    coef = jax.lax.fori_loop(0, m, oldest_first, jnp.zeros((m,), grad.dtype))
+    coef = jax.lax.fori_loop(0, m, older_to_newer, jnp.zeros((m,), grad.dtype))
     r = gamma * precond.apply(grad) + jnp.concatenate([coef, -gamma * alpha]) @ history.b
     return -r
 
 
-def _set_row_if(matrix: jnp.ndarray, row: jnp.ndarray, value: jnp.ndarray, keep) -> jnp.ndarray:
-    """matrix with `row` set to `value` if keep. Written as slice-select-update so that XLA
-    updates the (donated) matrix in place; `.at[row].set(where(...))` made it copy all of B."""
+def _set_row_if(matrix: jnp.ndarray, row, value: jnp.ndarray, keep) -> jnp.ndarray:
+    """matrix with `row` set to `value` if keep, as slice-select-update: XLA updates the
+    (donated) matrix in place, where `.at[row].set(where(...))` copied all of it."""
     old = jax.lax.dynamic_slice_in_dim(matrix, row, 1)[0]
     return jax.lax.dynamic_update_slice_in_dim(matrix, jnp.where(keep, value, old)[None], row, 0)
 
 
-def push(history: History, s: jnp.ndarray, y: jnp.ndarray, new_grad: jnp.ndarray,
+def push(history: History, step, s: jnp.ndarray, y: jnp.ndarray, grad: jnp.ndarray,
          taken=True, precond: Preconditioner = IDENTITY) -> History:
-    """After a step s (taken, or a rejected trial): store (s, y) in the oldest slot if taken
-    and s'y > eps, and keep B g up to date for the gradient at the current point."""
+    """After step `step` (s, and y the change of gradient it gave, taken or a rejected trial):
+    slot step % m takes (s, y) if it was taken with s'y > eps; B g is brought up to date for
+    `grad`, the gradient at the point the step leaves."""
     m = size(history)
-    slot = history.head
-    ys = jnp.vdot(y, s)
-    keep = taken & (ys > CURVATURE_EPS)
+    slot = step % m
+    keep = taken & (jnp.vdot(y, s) > CURVATURE_EPS)
+    s, y = jnp.where(keep, s, 0.0), jnp.where(keep, y, 0.0)  # a rejected trial's may be inf
     b = _set_row_if(history.b, slot, s, keep)
     b = _set_row_if(b, m + slot, precond.apply(y), keep)
     # (2m, 3), one pass over B; rows m.. of B P^-1 s are y_j . s
-    products = b @ jnp.stack([new_grad, y, precond.inverse(s)], axis=1)
+    products = b @ jnp.stack([grad, y, precond.inverse(s)], axis=1)
     bg, b_y, b_s = products[:, 0], products[:, 1], products[:, 2]
     sy = history.sy.at[:, slot].set(b_y[:m]).at[slot, :].set(b_s[m:])
     ypy = history.ypy.at[:, slot].set(b_y[m:]).at[slot, :].set(b_y[m:])
-    return History(
-        b=b,
-        sy=jnp.where(keep, sy, history.sy),
-        ypy=jnp.where(keep, ypy, history.ypy),
-        bg=jnp.where(taken, bg, history.bg),
-        head=jnp.where(keep, (slot + 1) % m, slot),
-        count=jnp.where(keep, jnp.minimum(history.count + 1, m), history.count),
-    )
+    return History(b=b, sy=jnp.where(keep, sy, history.sy), ypy=jnp.where(keep, ypy, history.ypy),
+                   bg=bg, age=jnp.where(keep, history.age.at[slot].set(step), history.age))
 
 
 def first_step(direction: jnp.ndarray) -> jnp.ndarray:
@@ -147,12 +151,13 @@ def empty_search(size: int, n: int, dtype=jnp.float32) -> Search:
 
 def trial(grad: jnp.ndarray, search: Search, lr: float,
           precond: Preconditioner = IDENTITY) -> tuple[jnp.ndarray, jnp.ndarray]:
-    """(direction, step) to evaluate next: a fresh L-BFGS direction, or the rejected one again
-    with its shortened step. A fresh direction that is not a descent direction is replaced by
-    (preconditioned) steepest descent -P grad with the first-iteration step."""
+    """(direction, length) to evaluate next: a fresh L-BFGS direction, or the rejected one
+    again with its shortened length. A fresh direction that is not a descent
+    direction is replaced by (preconditioned) steepest descent -P grad with the first
+    step's length."""
     fresh = direction(grad, search.history, precond)
     descent = jnp.vdot(grad, fresh) < 0
-    first = (search.history.count == 0) | ~descent
+    first = ~kept(search.history).any() | ~descent
     fresh = jnp.where(descent, fresh, -precond.apply(grad))
     fresh_step = lr * jnp.where(first, first_step(fresh), 1.0)
     return (jnp.where(search.retrying, search.direction, fresh),
@@ -181,19 +186,19 @@ def init(x: jnp.ndarray, history_size: int) -> Search:
 
 
 def update(x: jnp.ndarray, value: jnp.ndarray, grad: jnp.ndarray, search: Search,
-           value_and_grad: Callable, lr: float = 1.0,
+           value_and_grad: Callable, step, lr: float = 1.0,
            precond: Preconditioner = IDENTITY) -> tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray, Search]:
-    """One step from x (with its loss and gradient): one evaluation at the trial point.
-
-    Returns (x, value, grad) at the trial if it is taken, else unchanged, and the new state."""
+    """Step `step` (the number of steps so far) from x, with its loss and gradient: one
+    evaluation at the trial point. Returns (x, value, grad) at the trial if it is taken, else
+    unchanged, and the new state."""
     flat_grad = grad.reshape(-1)
     direction_, length = trial(flat_grad, search, lr, precond)
     move = length * direction_
     x_trial = x + move.reshape(x.shape)
     value_trial, grad_trial = value_and_grad(x_trial)
     taken, retry = accept(value, jnp.vdot(flat_grad, direction_), length, value_trial)
-    history = push(search.history, move, (grad_trial - grad).reshape(-1), grad_trial.reshape(-1),
-                   taken, precond)
     pick = lambda new, old: jnp.where(taken, new, old)
-    return (pick(x_trial, x), pick(value_trial, value), pick(grad_trial, grad),
-            Search(history, direction_, retry, ~taken))
+    x, value, grad_new = pick(x_trial, x), pick(value_trial, value), pick(grad_trial, grad)
+    history = push(search.history, step, move, (grad_trial - grad).reshape(-1),
+                   grad_new.reshape(-1), taken, precond)
+    return x, value, grad_new, Search(history, direction_, retry, ~taken)

@@ -21,7 +21,7 @@ from . import losses
 from .config import StyleConfig
 from .convention import from_network, to_network, to_uint8
 from .solvers import Loss
-from .vgg import VGG19, variables
+from .vgg import VGG19, matmul_conv_positions, variables
 from .weights import VGGWeights
 
 
@@ -71,7 +71,8 @@ class Objective:
         return tuple(dict.fromkeys(content + tuple(self.style_layers)))
 
     def model(self) -> VGG19:
-        return VGG19(pooling=self.pooling, dtype=jnp.dtype(self.dtype))
+        return VGG19(pooling=self.pooling, dtype=jnp.dtype(self.dtype),
+                     matmul_positions=matmul_conv_positions())
 
     def features(self, params: dict, x: jnp.ndarray) -> dict[str, jnp.ndarray]:
         """Activations of one image x (H, W, 3) at the objective's layers: {layer: (H_l, W_l, N_l)}."""

@@ -3,10 +3,11 @@
 A `Solver` is a pure `init`/`update` pair on the image x being optimized:
 
     state = solver.init(x)                             # no evaluation
-    point, state, made = solver.update(point, state, loss)
+    point, state, made = solver.update(point, state, loss, step)
 
 where `point` is x with its loss and gradient (`Point`), `loss` gives the objective as
-`loss.value(x)` and `loss.value_and_grad(x)`, and `made` counts the evaluations the step made
+`loss.value(x)` and `loss.value_and_grad(x)`, `step` is the number of updates so far (the
+same for every image of a batch), and `made` counts the evaluations the update made
 (one for L-BFGS and plain optax transforms; a line search's trials for optax's line-search
 methods). The driver runs every solver the same way.
 """
@@ -41,7 +42,7 @@ class Loss(NamedTuple):
 class Solver(NamedTuple):
     name: str
     init: Callable[[jnp.ndarray], Any]
-    update: Callable[[Point, Any, Loss], tuple[Point, Any, jnp.ndarray]]
+    update: Callable[[Point, Any, Loss, jnp.ndarray], tuple[Point, Any, jnp.ndarray]]
     learning_rate: float | None = None  # the step size in effect, where there is one
 
 
@@ -50,9 +51,9 @@ def lbfgs_solver(history: int = 100, learning_rate: float = 1.0,
     """The project's L-BFGS (lbfgs.py): one evaluation per step; `precondition` is the
     exponent of the spatial-frequency preconditioner (0: none)."""
 
-    def update(point: Point, state: lbfgs.Search, loss: Loss):
+    def update(point: Point, state: lbfgs.Search, loss: Loss, step):
         precond = frequency_preconditioner(point.x.shape, precondition)
-        x, value, grad, state = lbfgs.update(*point, state, loss.value_and_grad,
+        x, value, grad, state = lbfgs.update(*point, state, loss.value_and_grad, step,
                                              learning_rate, precond)
         return Point(x, value, grad), state, jnp.ones((), jnp.int32)
 
@@ -68,7 +69,7 @@ def from_optax(transform: optax.GradientTransformation, name: str = "optax",
     `num_linesearch_steps` counts its evaluations."""
     transform = optax.with_extra_args_support(transform)
 
-    def update(point: Point, state, loss: Loss):
+    def update(point: Point, state, loss: Loss, step):
         updates, state = transform.update(point.grad, state, point.x, value=point.value,
                                           grad=point.grad, value_fn=loss.value)
         x = optax.apply_updates(point.x, updates)

@@ -148,7 +148,7 @@ def stylize_batch(content, styles, config: StyleConfig | None = None, *,
         saver = IntermediateSaver(files, config.save_every, to_rgb) if config.save_every else None
 
         def progress(state, row, index=index, saver=saver, count=len(chunk_jobs)):
-            iteration = int(np.max(batch.to_host(state.iteration)))
+            iteration = int(batch.to_host(state.iteration))
             if saver:
                 saver(iteration, state.x)
             if on_update:
@@ -181,7 +181,7 @@ def stylize_batch(content, styles, config: StyleConfig | None = None, *,
          "seeds": list(dict.fromkeys(j.config.seed for j in jobs)),
          "learning_rate": solver.learning_rate, "weights": vgg.metadata.get("source", ""),
          "normalized": vgg.normalization is not None},
-        (height, width), int(np.max(batch.to_host(run.state.iteration))),
+        (height, width), int(batch.to_host(run.state.iteration)),
         time.perf_counter() - start, compiled.seconds, chunk, len(chunks), compiled.chunk,
         run.interrupted,
         {"backend": jax.default_backend(), "device": str(jax.devices()[0].device_kind),

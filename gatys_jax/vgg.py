@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 
 from .errors import GatysError
@@ -60,6 +61,39 @@ def deepest(layers: Sequence[str]) -> str:
     return max(layers, key=LAYERS.index)
 
 
+def matmul_conv_positions(backend: str | None = None) -> int:
+    """Up to how many positions a wide (>= 256 channels in) layer runs as one matrix product
+    over its 3x3 patches instead of a convolution: on XLA:CPU the convolution is several times
+    slower on small, deep maps (docs/benchmarks.md, `python -m benchmarks.features`); on
+    accelerators never."""
+    return 1024 if (backend or jax.default_backend()) == "cpu" else 0
+
+
+class Conv3x3(nn.Module):
+    """3x3 convolution, SAME padding, with bias; as a product over 3x3 patches (im2col) when
+    `as_matmul`. Parameters: kernel (3, 3, C_in, C_out), bias (C_out,)."""
+
+    features: int
+    dtype: jnp.dtype
+    as_matmul: bool = False
+
+    @nn.compact
+    def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
+        kernel = self.param("kernel", nn.initializers.lecun_normal(),
+                            (3, 3, x.shape[-1], self.features), jnp.float32).astype(self.dtype)
+        bias = self.param("bias", nn.initializers.zeros, (self.features,), jnp.float32)
+        if self.as_matmul:
+            height, width = x.shape[1:3]
+            padded = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+            patches = jnp.concatenate([padded[:, i:i + height, j:j + width]
+                                       for i in range(3) for j in range(3)], axis=-1)
+            y = patches @ kernel.reshape(-1, self.features)
+        else:
+            y = jax.lax.conv_general_dilated(x, kernel, (1, 1), "SAME",
+                                             dimension_numbers=("NHWC", "HWIO", "NHWC"))
+        return y + bias.astype(self.dtype)
+
+
 class VGG19(nn.Module):
     """Post-ReLU activations of VGG19 by the paper's names.
 
@@ -70,6 +104,7 @@ class VGG19(nn.Module):
 
     pooling: str = "avg"
     dtype: jnp.dtype = jnp.float32  # compute precision; parameters stay float32
+    matmul_positions: int = 0  # wide layers this small run as matrix products (Conv3x3)
 
     @nn.compact
     def __call__(self, x: jnp.ndarray, layers: Sequence[str] = LAYERS) -> dict[str, jnp.ndarray]:
@@ -85,8 +120,8 @@ class VGG19(nn.Module):
         for index, layer in enumerate(LAYERS[: last + 1]):
             if index > 0 and layer_block(layer) != layer_block(LAYERS[index - 1]):
                 x = pool(x, (2, 2), strides=(2, 2), padding="VALID")
-            x = nn.Conv(WIDTHS[layer_block(layer)], (3, 3), padding="SAME", dtype=self.dtype,
-                        param_dtype=jnp.float32, name=layer)(x)
+            as_matmul = x.shape[-1] >= 256 and x.shape[1] * x.shape[2] <= self.matmul_positions
+            x = Conv3x3(WIDTHS[layer_block(layer)], self.dtype, as_matmul, name=layer)(x)
             x = nn.relu(x)
             if layer in wanted:
                 out[layer] = x

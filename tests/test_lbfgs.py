@@ -14,15 +14,15 @@ def minimize(f, x0, history: int, max_iterations: int, gtol: float, dtype=jnp.fl
     """Drive lbfgs.init / update as the solver does (one evaluation per iteration, rejected
     trials included). Returns (x, f(x), iterations)."""
     value_and_grad = jax.value_and_grad(f)
-    step = jax.jit(lambda x, value, grad, search: lbfgs.update(x, value, grad, search,
-                                                               value_and_grad))
+    step = jax.jit(lambda x, value, grad, search, k: lbfgs.update(x, value, grad, search,
+                                                                  value_and_grad, k))
     x = jnp.asarray(x0, dtype)
     value, grad = jax.jit(value_and_grad)(x)
     search = lbfgs.init(x, history)
     for iteration in range(max_iterations):
         if float(jnp.linalg.norm(grad)) <= gtol:
             return np.asarray(x, np.float64), float(value), iteration
-        x, value, grad, search = step(x, value, grad, search)
+        x, value, grad, search = step(x, value, grad, search, iteration)
     return np.asarray(x, np.float64), float(value), max_iterations
 
 
@@ -122,10 +122,11 @@ def two_loop(grad: np.ndarray, pairs: list[tuple[np.ndarray, np.ndarray]],
 
 
 @pytest.mark.parametrize("preconditioned", [False, True], ids=["identity", "spd"])
-def test_history_wraps_like_the_last_pairs(preconditioned):
-    """History of 3, 10 pairs pushed (two of them without positive curvature): after every push
-    the direction equals the numpy two-loop recursion over the last (up to) 3 kept pairs, with
-    H0 = gamma I or gamma P for a random symmetric positive definite P."""
+def test_history_holds_the_pairs_of_the_last_m_steps(preconditioned):
+    """History of 3, 10 steps pushed (two of them without positive curvature, one rejected):
+    after every push the direction equals the numpy two-loop recursion over the pairs the
+    slots hold (step k writes slot k % 3 when its pair is kept), oldest first, with H0 =
+    gamma I or gamma P for a random symmetric positive definite P."""
     n, m = 12, 3
     rng = np.random.default_rng(0)
     a = rng.standard_normal((n, n))
@@ -133,13 +134,14 @@ def test_history_wraps_like_the_last_pairs(preconditioned):
     c = rng.standard_normal((n, n))
     p = c @ c.T + 0.5 * np.eye(n) if preconditioned else np.eye(n)
     bad = {3, 7}  # pushes with s'y <= 0: y = -s (negative), and y orthogonal to s (zero)
+    rejected = {5}
     with jax.enable_x64(True):
         precond = lbfgs.Preconditioner(lambda v: jnp.asarray(p) @ v,
                                        lambda v: jnp.linalg.solve(jnp.asarray(p), v))
         hist = lbfgs.empty_history(m, n, jnp.float64)
         direction = jax.jit(lambda g, h: lbfgs.direction(g, h, precond))
-        push = jax.jit(lambda h, s, y, g: lbfgs.push(h, s, y, g, True, precond))
-        kept = []
+        push = jax.jit(lambda h, k, s, y, g, taken: lbfgs.push(h, k, s, y, g, taken, precond))
+        slots = {}  # slot: (step, s, y) of the pair it holds
         for k in range(10):
             s = rng.standard_normal(n)
             if k == 3:
@@ -151,15 +153,15 @@ def test_history_wraps_like_the_last_pairs(preconditioned):
                 y = spd @ s + 0.1 * rng.standard_normal(n)
                 assert y @ s > 0
             g = rng.standard_normal(n)
-            hist = push(hist, jnp.asarray(s), jnp.asarray(y), jnp.asarray(g))
-            if k not in bad:
-                kept.append((s, y))
-            expected = two_loop(g, kept[-m:], p)
+            hist = push(hist, k, jnp.asarray(s), jnp.asarray(y), jnp.asarray(g), k not in rejected)
+            if k not in bad | rejected:
+                slots[k % m] = (k, s, y)
+            kept = [(s_, y_) for _, s_, y_ in sorted(slots.values(), key=lambda v: v[0])]
+            expected = two_loop(g, kept, p)
             np.testing.assert_allclose(np.asarray(direction(jnp.asarray(g), hist)), expected,
                                        rtol=1e-9, atol=1e-11, err_msg=f"after push {k}")
-            assert int(hist.count) == min(len(kept), m)
-            assert int(hist.head) == len(kept) % m
-    assert len(kept) == 8  # wrapped more than twice
+            assert int(lbfgs.kept(hist).sum()) == len(kept)
+    assert slots[1][0] == 4  # step 7 was not kept: slot 1 still holds step 4's pair
 
 
 def test_pairs_without_positive_curvature_are_skipped():
@@ -172,27 +174,26 @@ def test_pairs_without_positive_curvature_are_skipped():
         np.testing.assert_allclose(np.asarray(lbfgs.direction(jnp.asarray(g), hist)), -g)
         s = rng.standard_normal(n)
         y = 2.0 * s
-        hist = lbfgs.push(hist, jnp.asarray(s), jnp.asarray(y), jnp.asarray(g))
-        assert int(hist.count) == 1 and int(hist.head) == 1
+        hist = lbfgs.push(hist, 0, jnp.asarray(s), jnp.asarray(y), jnp.asarray(g))
         before = hist
         e0, e1 = np.eye(n)[0], np.eye(n)[1]
         t = rng.standard_normal(n)
-        for s_bad, y_bad in [(t, -t),  # s'y < 0
-                             (t, -0.5 * t),
-                             (t, np.zeros(n)),  # s'y == 0
-                             (e0, e1)]:  # s'y == 0, both non-zero
+        for k, (s_bad, y_bad) in enumerate([(t, -t),  # s'y < 0
+                                            (t, -0.5 * t),
+                                            (t, np.full(n, np.nan)),  # a non-finite trial
+                                            (e0, e1)], start=1):  # s'y == 0, both non-zero
             g = rng.standard_normal(n)
-            hist = lbfgs.push(hist, jnp.asarray(s_bad), jnp.asarray(y_bad), jnp.asarray(g))
-            assert int(hist.count) == 1 and int(hist.head) == 1
-            for field in ("sy", "ypy"):
+            hist = lbfgs.push(hist, k, jnp.asarray(s_bad), jnp.asarray(y_bad), jnp.asarray(g))
+            assert int(lbfgs.kept(hist).sum()) == 1  # step 4 leaves slot 0 with step 0's pair
+            for field in ("b", "sy", "ypy", "age"):
                 np.testing.assert_array_equal(np.asarray(getattr(hist, field)),
                                               np.asarray(getattr(before, field)))
             np.testing.assert_allclose(np.asarray(lbfgs.direction(jnp.asarray(g), hist)),
                                        two_loop(g, [(s, y)]), rtol=1e-12)
-        # The next pair with s'y > 0 goes into the slot after the first one.
+        # The next pair with s'y > 0 goes into its step's slot.
         s2, y2 = e0, e0 * 1e-3 + e1
-        hist = lbfgs.push(hist, jnp.asarray(s2), jnp.asarray(y2), jnp.asarray(g))
-        assert int(hist.count) == 2 and int(hist.head) == 2
+        hist = lbfgs.push(hist, 5, jnp.asarray(s2), jnp.asarray(y2), jnp.asarray(g))
+        assert int(lbfgs.kept(hist).sum()) == 2 and int(hist.age[1]) == 5
         np.testing.assert_allclose(np.asarray(lbfgs.direction(jnp.asarray(g), hist)),
                                    two_loop(g, [(s, y), (s2, y2)]), rtol=1e-12)
 

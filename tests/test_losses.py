@@ -175,11 +175,13 @@ def test_losses_and_value_and_grad_match_numpy_on_random_network():
     np.testing.assert_allclose(float(aux.content), content, rtol=1e-4)
     assert grad.shape == x.shape and grad.dtype == jnp.float32
     assert np.all(np.isfinite(np.asarray(grad))) and float(jnp.abs(grad).max()) > 0
-    # what the solvers see: the same value and gradient
+    # what the solvers see: the same value and gradient (another compiled program: rounding)
     loss = config.loss(vgg.params, targets, weights)
     value2, grad2 = jax.jit(loss.value_and_grad)(jnp.asarray(x))
-    assert float(value2) == float(value) == float(jax.jit(loss.value)(jnp.asarray(x)))
-    np.testing.assert_array_equal(np.asarray(grad2), np.asarray(grad))
+    np.testing.assert_allclose([float(value2), float(jax.jit(loss.value)(jnp.asarray(x)))],
+                               float(value), rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(grad2), np.asarray(grad), rtol=1e-4,
+                               atol=1e-5 * float(jnp.abs(grad).max()))
 
     # Lambda enters only the total.
     parts2 = losses_fn(vgg.params, jnp.asarray(x), targets, loss_weights(10 * lam, ws))

@@ -147,3 +147,33 @@ def test_bfloat16_runs_and_is_close_to_float32(tiny_weights):
         # the error grows with depth but stays at the percent level.
         assert relative < 0.05, f"{layer}: relative error {relative:.3g}"
         assert relative > 0, f"{layer}: bfloat16 gave exactly float32: not computed in bf16?"
+
+
+@pytest.mark.parametrize("shape", [(1, 2, 3, 256), (2, 5, 4, 512), (1, 1, 1, 256)])
+def test_the_matrix_product_conv_equals_the_convolution(shape):
+    """Conv3x3 over 3x3 patches (what CPU runs on small, deep maps) against
+    lax.conv_general_dilated: outputs and input gradients."""
+    from gatys_jax.vgg import Conv3x3
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(shape).astype(np.float32)
+    params = {"params": {"kernel": rng.standard_normal((3, 3, shape[-1], 64)).astype(np.float32)
+                         / 40, "bias": rng.standard_normal(64).astype(np.float32)}}
+    outputs, grads = [], []
+    for as_matmul in (False, True):
+        layer = Conv3x3(64, jnp.float32, as_matmul)
+        f = lambda x: layer.apply(params, x)
+        outputs.append(np.asarray(f(x)))
+        grads.append(np.asarray(jax.grad(lambda x: jnp.sum(jnp.sin(f(x))))(x)))
+    np.testing.assert_allclose(outputs[1], outputs[0], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-5, atol=1e-5)
+
+
+def test_the_objective_uses_matrix_products_only_for_small_deep_maps_on_cpu(tiny_weights):
+    from gatys_jax.objective import Objective
+    from gatys_jax.vgg import matmul_conv_positions
+    assert matmul_conv_positions("cpu") > 0 and matmul_conv_positions("gpu") == 0
+    objective = Objective("conv4_2", ("conv1_1", "conv5_1"))
+    hlo = jax.jit(lambda p, x: objective.features(p, x)).lower(
+        tiny_weights.params, np.zeros((32, 48, 3), np.float32)).as_text()
+    convolutions = hlo.count("stablehlo.convolution")
+    assert 0 < convolutions < 13  # conv1_1 .. conv3_x convolve; conv4_x, conv5_1 multiply

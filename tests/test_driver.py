@@ -1,0 +1,86 @@
+"""The driver: any solver through one compile/run, the batched step equal to the unbatched one,
+the history updated in place under vmap, evaluation budgets, and non-finite stops."""
+
+import re
+
+import jax
+import numpy as np
+import optax
+import pytest
+
+from gatys_jax import batch, driver, solvers
+from gatys_jax.config import StyleConfig
+from gatys_jax.objective import Objective, build_problem, loss_weights
+
+from conftest import random_weights
+
+SHAPE = (24, 32)
+
+
+@pytest.fixture(scope="module")
+def problem():
+    """A random VGG19 and random images: the driver's behaviour, not the pictures."""
+    rng = np.random.default_rng(0)
+    content, style = (rng.uniform(0, 255, SHAPE + (3,)).astype(np.float32) for _ in range(2))
+    objective = Objective("conv3_2", ("conv1_1", "conv2_1", "conv3_1"))
+    return build_problem(objective, random_weights(1), content, [style])
+
+
+def arrays(problem, seeds):
+    """(x0, targets, weights) for each seed, stacked when several."""
+    per_seed = [(problem.x0(StyleConfig(seed=seed)), problem.targets[0],
+                 loss_weights(1e-3, (1 / 3,) * 3)) for seed in seeds]
+    return per_seed[0] if len(seeds) == 1 else batch.stack(per_seed)
+
+
+def run(problem, solver, seeds, iterations=6, **options):
+    x0, targets, weights = arrays(problem, seeds)
+    params = problem.vgg.params
+    compiled = driver.compile(solver, problem.objective, x0, params, targets, weights,
+                              batched=len(seeds) > 1)
+    return driver.run(compiled, x0, (params, targets, weights), iterations, **options)
+
+
+@pytest.mark.parametrize("solver", [solvers.lbfgs_solver(5), solvers.resolve("adam"),
+                                    solvers.resolve("optax:adabelief", 2.0),
+                                    solvers.from_optax(optax.sgd(1e-3))],
+                         ids=["lbfgs", "adam", "adabelief", "sgd"])
+def test_an_image_alone_equals_its_place_in_a_batch(problem, solver):
+    alone = run(problem, solver, [1])
+    together = run(problem, solver, [0, 1])
+    assert alone.state.x.shape == SHAPE + (3,) and together.state.x.shape == (2,) + SHAPE + (3,)
+    assert int(alone.state.iteration) == int(together.state.iteration) == 6
+    np.testing.assert_allclose(np.asarray(together.state.value)[1], float(alone.state.value),
+                               rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(together.state.x)[1], np.asarray(alone.state.x),
+                               rtol=1e-4, atol=1e-3)
+    assert [row["total_loss"] for row in alone.trace.history()] == pytest.approx(
+        [row["total_loss"] for row in together.trace.history(1)], rel=1e-5)
+    assert alone.trace.history()[-1]["total_loss"] < alone.trace.history()[0]["total_loss"]
+
+
+def test_the_batched_history_is_updated_in_place(problem):
+    """Under vmap the L-BFGS history (2 x history x pixels floats per image) is written with
+    dynamic-update-slice at a slot shared by the batch, never scattered or copied whole."""
+    x0, targets, weights = arrays(problem, [0, 1])
+    compiled = driver.compile(solvers.lbfgs_solver(5), problem.objective, x0,
+                              problem.vgg.params, targets, weights, batched=True)
+    text = compiled.step.as_text()
+    history = rf"f32\[2,10,{SHAPE[0] * SHAPE[1] * 3}\]"
+    assert re.search(history + r"\{[^}]*\} dynamic-update-slice\(", text)
+    for op in ("scatter", "copy"):
+        assert not re.search(history + r"\{[^}]*\} " + op + r"\(", text), op
+
+
+def test_line_search_evaluations_are_counted_and_budgets_stop_the_run(problem):
+    result = run(problem, solvers.resolve("optax:lbfgs", history=5), [0], iterations=50,
+                 max_evaluations=12)
+    evaluations = [row["evaluations"] for row in result.trace.history()]
+    assert evaluations[0] == 1 and evaluations == sorted(evaluations)
+    assert evaluations[-1] >= 12 and evaluations[-2] < 12  # stops at the first past the budget
+    assert len(evaluations) - 1 < evaluations[-1]  # some steps made several evaluations
+
+
+def test_a_non_finite_loss_stops_the_run(problem):
+    with pytest.raises(driver.NonFiniteLoss, match="non-finite after"):
+        run(problem, solvers.from_optax(optax.sgd(1e30)), [0])

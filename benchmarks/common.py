@@ -28,7 +28,7 @@ import numpy as np
 from gatys_jax import cli, inputs, paths
 from gatys_jax.config import StyleConfig
 from gatys_jax.errors import ConfigError, GatysError
-from gatys_jax.objective import Objective, Problem, build_problem, loss_weights
+from gatys_jax.objective import Objective, Problem, build_problem, config_weights
 from gatys_jax.solvers import DEFAULT_LEARNING_RATE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -165,7 +165,7 @@ def device_arguments(problem: Problem, config: StyleConfig) -> tuple:
     """(params, targets, loss weights) of the problem's style on the default device: the
     arguments of the objective and of gatys_jax.driver's compiled steps."""
     return (jax.device_put(problem.vgg.params), jax.device_put(problem.targets[0]),
-            loss_weights(config.content_weight, config.layer_weights))
+            config_weights(config))
 
 
 # ---------------------------------------------------------------- loss curves

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import re
 import sys
 from pathlib import Path
 
-from . import interrupts, paths
+from . import images, interrupts, paths
 from .config import StyleConfig
 from .errors import ConfigError, GatysError
 
@@ -112,16 +113,21 @@ class Progress:
             if self.enabled:
                 from .plan import human_bytes
                 height, width = event["shape"]
+                scales = (f", coarse to fine from {event['scales'][0][1]}x{event['scales'][0][0]}"
+                          if len(event["scales"]) > 1 else "")
                 print(f"gatys-jax: {event['images']} image(s) of {width}x{height} px in "
-                      f"{event['chunks']} batch(es) of {event['batch_size']}, "
+                      f"{event['chunks']} batch(es) of {event['batch_size']}{scales}, "
                       f"{human_bytes(event['memory_per_image'])} per image; compiling ...",
                       file=sys.stderr, flush=True)
+                for note in event["notes"]:
+                    print(f"gatys-jax: to fit in memory, {note}", file=sys.stderr)
             return
         if self.bar is None:
             from tqdm import tqdm
-            self.bar = tqdm(total=self.iterations * event["chunks"], unit="it",
+            self.bar = tqdm(total=self.iterations * event["scales"] * event["chunks"], unit="it",
                             disable=not self.enabled, dynamic_ncols=True)
-        position = event["chunk"] * self.iterations + event["iteration"]
+        position = ((event["chunk"] * event["scales"] + event["scale"]) * self.iterations
+                    + event["iteration"])
         self.bar.update(position - self.position)
         self.position = position
         self.bar.set_postfix(evals=event["evaluations"], loss=f"{event['total_loss']:.4g}")
@@ -133,7 +139,8 @@ class Progress:
 
 def _confirm(args, content, styles, config, content_weights, seeds) -> None:
     """A run of more than CONFIRM_IMAGES images states its plan and goes ahead only with --yes."""
-    count = len(styles) * len(content_weights or [0]) * len(seeds or [0])
+    count = ((1 if config.blend else len(styles)) * len(content_weights or [0])
+             * len(seeds or [0]))
     if count <= CONFIRM_IMAGES or args.yes:
         return
     from . import plan
@@ -152,7 +159,9 @@ def _confirm(args, content, styles, config, content_weights, seeds) -> None:
 def _run_stylize(args, content, styles: list, output: Path, metrics: Path | None,
                  defaults: StyleConfig) -> int:
     from .stylize import stylize_batch
-    config, content_weights = config_from_args(args, defaults)
+    config, content_weights = config_from_args(
+        args, StyleConfig.paper(**{k: getattr(defaults, k) for k in ("size", "iterations")})
+        if args.paper else defaults)
     seeds = parse_seeds(args.seeds) if args.seeds is not None else None
     _confirm(args, content, styles, config, content_weights, seeds)
     progress = Progress(config.iterations, not args.quiet)
@@ -162,10 +171,17 @@ def _run_stylize(args, content, styles: list, output: Path, metrics: Path | None
     finally:
         progress.close()
     losses = [entry.losses["total_loss"] for entry in result.images]
+    if not losses:  # one of several processes, holding none of the images
+        return 128 + result.interrupted if result.interrupted else 0
     where = output if len(result.images) == 1 else output.parent
     print(f"wrote {len(result.images)} image(s) ({where}): total loss {min(losses):.6g}"
           f"{'' if len(losses) == 1 else f'..{max(losses):.6g}'} after {result.evaluations} "
           f"evaluations in {result.wall_seconds:.1f} s (+{result.compile_seconds:.1f} s compile)")
+    if len(result.images) == 1:
+        entry = result.images[0]
+        print(_yardstick_line("result", entry.quality))
+        for what, values in result.references[entry.style].items():
+            print(_yardstick_line(what.replace("_", " "), values))
     if result.interrupted:
         print(f"interrupted after {result.iterations} iterations; kept the latest image(s)",
               file=sys.stderr)
@@ -173,7 +189,85 @@ def _run_stylize(args, content, styles: list, output: Path, metrics: Path | None
     return 0
 
 
+def _yardstick_line(name: str, values: dict) -> str:
+    return (f"  {name:14} style distance {values['style_distance']:8.3f}   content distance "
+            f"{values['content_distance']:7.3f}   speckle {values['speckle']:6.1f}")
+
+
+def _score(args) -> int:
+    from . import inputs, outputs, quality, weights
+    vgg = weights.resolve(args.weights)
+    content, style = inputs.read(args.content), inputs.read(args.style)
+    rows = {}
+    for image_path in args.images:
+        image = inputs.read(image_path)
+        yardstick = quality.Yardstick(vgg, images.resize(content, *image.shape[:2]), [style])
+        rows[str(image_path)] = {"image": yardstick(image), **yardstick.references()}
+        print(f"{image_path}: {image.shape[1]}x{image.shape[0]} px")
+        for what, values in rows[str(image_path)].items():
+            print(_yardstick_line(what.replace("_", " "), values))
+    if args.json:
+        outputs.write_json(rows, args.json)
+    return 0
+
+
+def _join_cluster(args) -> None:
+    """Join a jax.distributed run of several processes, before anything touches devices."""
+    given = [args.coordinator, args.num_processes, args.process_id]
+    if not args.cluster and all(value is None for value in given):
+        return
+    if not args.cluster and any(value is None for value in given):
+        raise GatysError("--coordinator, --num-processes and --process-id go together "
+                         "(or --cluster to detect them)")
+    if args.cluster and any(value is not None for value in given):
+        raise GatysError("--cluster detects the cluster's settings: give it alone, or "
+                         "--coordinator, --num-processes and --process-id without it")
+    import jax
+    try:
+        jax.distributed.initialize(*(given if not args.cluster else ()))
+    except (RuntimeError, ValueError) as e:
+        raise GatysError(f"cannot join the cluster: {str(e).splitlines()[0]}") from None
+
+
+def _add_cluster_arguments(parser) -> None:
+    group = parser.add_argument_group(
+        "several processes", "every process runs the same command; the batch is sharded over "
+        "all their devices and each writes the images its devices hold")
+    group.add_argument("--coordinator", metavar="HOST:PORT",
+                       help="address of process 0 (jax.distributed coordinator)")
+    group.add_argument("--num-processes", type=int, help="how many processes take part")
+    group.add_argument("--process-id", type=int, help="this process's index, 0..N-1")
+    group.add_argument("--cluster", action="store_true",
+                       help="take those from the cluster's environment (SLURM, Open MPI, TPU "
+                            "pods: jax.distributed.initialize's auto-detection)")
+
+
+def _sweep(args) -> int:
+    from tqdm import tqdm
+
+    from . import sweep
+    _join_cluster(args)
+    base, content_weights = config_from_args(args, StyleConfig())
+    if content_weights:
+        raise GatysError("--content-weight takes one value as the sweep's default; give lists "
+                         "as one job per value")
+    jobs = sweep.read_jobs(args.jobs, base)
+    if not args.output.is_dir():
+        raise GatysError(f"output folder {args.output} does not exist: make it first")
+    remaining = len(sweep.pending(jobs, args.output))
+    with tqdm(total=remaining, unit="job", disable=args.quiet, dynamic_ncols=True) as bar:
+        summary = sweep.run(jobs, args.output, on_job=lambda line: bar.update(1))
+    print(f"{summary['run']} job(s) run, {summary['skipped']} already done, of "
+          f"{summary['jobs']}; results in {Path(args.output) / sweep.RESULTS}")
+    if summary["interrupted"]:
+        print("interrupted: the batch in flight was dropped; run the sweep again to finish",
+              file=sys.stderr)
+        return 128 + summary["interrupted"]
+    return 0
+
+
 def _stylize(args) -> int:
+    _join_cluster(args)
     styles = ([args.style] if args.style else []) + (args.extra_styles or [])
     if not styles:
         raise GatysError("no style image: give STYLE or --style FILE")
@@ -246,6 +340,10 @@ def _weights_normalize(args) -> None:
 
 
 def _add_run_arguments(parser, defaults: StyleConfig) -> None:
+    parser.add_argument("--paper", action="store_true",
+                        help="start from exactly the paper's settings (the normalized network, "
+                             "lambda 1e-3, white noise over 0..255, one scale, L-BFGS, no "
+                             "total variation); other flags still apply")
     add_config_arguments(parser, defaults)
     parser.add_argument("--seeds", metavar="LIST",
                         help="several noise seeds, e.g. 0,1,2,3 or 0-7: one image per seed "
@@ -281,16 +379,50 @@ def build_parser() -> argparse.ArgumentParser:
     stylize_parser.add_argument("--metrics", type=Path,
                                 help="write losses, evaluations, timings and the loss history as JSON")
     _add_run_arguments(stylize_parser, StyleConfig())
+    _add_cluster_arguments(stylize_parser)
     stylize_parser.set_defaults(run=_stylize)
 
+    sweep_parser = commands.add_parser(
+        "sweep", help="run a job list (JSON lines), resumable, on one or several hosts",
+        description="Each line of JOBS is a JSON object: content, style (or styles with "
+                    "blend), an optional name, and any setting (the flags' names with "
+                    "underscores: content_weight, seed, size, style_layers...). The flags "
+                    "below are the defaults of every job. Jobs that share a compiled shape "
+                    "run as one batch; OUT_DIR gets <name>.png per job and results.jsonl; "
+                    "rerunning skips finished jobs and reruns changed ones.")
+    sweep_parser.add_argument("jobs", type=Path, help="job file, one JSON object per line")
+    sweep_parser.add_argument("-o", "--output", type=Path, required=True,
+                              help="output folder (must exist)")
+    sweep_parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_config_arguments(sweep_parser, StyleConfig())
+    _add_cluster_arguments(sweep_parser)
+    sweep_parser.set_defaults(run=_sweep)
+
     demo_parser = commands.add_parser(
-        "demo", help="style scikit-image's cat photo with its stained-tissue micrograph "
-                     "(no input needed; about three minutes on a 2-core CPU)")
+        "demo", help="scikit-image's cat photograph in the style of The Starry Night at 384 "
+                     "px (no input needed; under three minutes on a 2-core CPU)")
     demo_parser.add_argument("-o", "--output", type=Path, default=Path("out/demo"),
                              help="folder for content.png, style.png, stylized.png, metrics.json "
                                   "(default: out/demo)")
     _add_run_arguments(demo_parser, demo.CONFIG)
     demo_parser.set_defaults(run=_demo)
+
+    score_parser = commands.add_parser(
+        "score", help="the quality yardstick of images against a content and a style image: "
+                      "style distance, content distance, speckle (and the inputs' own)",
+        description="Style distance: sum over conv1_1..conv5_1 of |G(x) - G(s)|^2 / |G(s)|^2 "
+                    "(Gram matrices per position); content distance: |F(x) - F(c)|^2 / "
+                    "|F(c)|^2 at conv4_2; both on the plain Caffe VGG19, the content and style "
+                    "resized to each image. Speckle: mean absolute Laplacian of the luminance "
+                    "(0..255).")
+    score_parser.add_argument("images", nargs="+", help="images to score (files or samples)")
+    score_parser.add_argument("--content", required=True, help="content image")
+    score_parser.add_argument("--style", required=True, help="style image")
+    score_parser.add_argument("--weights", type=Path,
+                              help="weight file (default: weights/vgg19.h5; a normalized file "
+                                   "is scored un-normalized)")
+    score_parser.add_argument("--json", type=Path, help="also write the scores as JSON")
+    score_parser.set_defaults(run=_score)
 
     samples_parser = commands.add_parser(
         "samples", help="list the sample images usable by name (paintings shipped with "
@@ -322,7 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     normalize_parser = weights_commands.add_parser(
         "normalize", help="rescale filters so each has mean activation 1 on a fixed calibration "
-                          "set (paper, section 2); stylize uses the result by default")
+                          "set (paper, section 2); --paper runs use the result")
     normalize_parser.add_argument("input", nargs="?", type=Path,
                                   help=f"default: weights/{paths.PLAIN_NAME}")
     normalize_parser.add_argument("-o", "--output", type=Path,
@@ -357,5 +489,17 @@ def main(argv: list[str] | None = None) -> int:
         return 128 + e.signum
 
 
+def entry() -> None:
+    """The console script: `main`, then exit. After an interrupt the process ends at once,
+    without tearing down the interpreter under threads XLA may still run (a compilation in
+    flight); every file is complete by then, as writes are atomic."""
+    code = main()
+    if code >= 128:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

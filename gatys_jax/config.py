@@ -12,6 +12,9 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from . import paths
 from .errors import ConfigError, GatysError
 from .images import MAX_MEGAPIXELS
 from .solvers import optax_alias
@@ -20,6 +23,7 @@ from .vgg import LAYERS, MIN_SIDE, POOLINGS
 DEFAULT_CONTENT_LAYER = "conv4_2"
 DEFAULT_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
 INITS = ("noise", "content", "style")
+COLOR_MODES = ("luminance", "histogram")
 DTYPES = ("float32", "bfloat16")
 OPTIMIZERS = ("lbfgs", "adam")  # and "optax:<alias>", or any optax.GradientTransformation
 OPTAX_PREFIX = "optax:"
@@ -63,9 +67,19 @@ class StyleConfig:
         512, "long side of the output in px; the content image is resized to it, the style "
         "image to the content's size; 0 keeps the content's size",
         lambda text: _integer(text) or None, "PX")
+    start_size: int | None = _option(
+        128, "coarse to fine: optimize at this long side first, then at doubling sizes up "
+        "to size, each scale starting from the last one's image, upsampled; 0 (None) or "
+        "size itself: one scale", lambda text: _integer(text) or None, "PX")
     iterations: int = _option(
-        500, "optimizer steps; each costs one loss+gradient evaluation (line searches count "
+        150, "optimizer steps at each coarse-to-fine scale; each costs one loss+gradient evaluation (line searches count "
         "theirs), plus one for the initial image", _integer, "N")
+    stop_tolerance: float | None = _option(
+        None, "stop once every image's total loss fell by less than this fraction over its "
+        "last stop_window evaluations (iterations is then the cap); none: run every "
+        "iteration", _number, "F")
+    stop_window: int = _option(100, "evaluations over which stop_tolerance is judged",
+                               _integer, "N")
     optimizer: Any = _option(
         "lbfgs", "lbfgs (one evaluation per step), adam (optax), or any optax optimizer by "
         "name, e.g. optax:adabelief (it needs a learning rate)", str, "NAME")
@@ -78,7 +92,7 @@ class StyleConfig:
         "spatial frequency f by (f + 0.02)^-e; 0 is the classic gamma*I of torch.optim.LBFGS",
         _number, "E")
     content_weight: float = _option(
-        1e-3, "lambda = alpha/beta, the content loss's weight relative to the style loss; "
+        9e-4, "lambda = alpha/beta, the content loss's weight relative to the style loss; "
         "a comma-separated list makes one image per value, optimized together",
         _number, "LAMBDA", batch=True)
     content_layer: str | None = _option(
@@ -90,9 +104,36 @@ class StyleConfig:
     style_weights: tuple[float, ...] | None = _option(
         None, "comma-separated w_l, one per style layer (default: 1/number of layers)",
         lambda text: tuple(_number(v) for v in text.split(",")), "W1,W2,...")
+    tv_weight: float = _option(
+        0.0, "tau, the weight of the total variation of the image (a smoothness prior "
+        "against pixel noise; 0: none, as in the paper), measured on the network's input: "
+        "0..255 pixel units with Caffe weights", _number, "TAU")
+    style_scale: float = _option(
+        1.0, "the style image is resized to this times the content's size before its Gram "
+        "matrices are taken: its brush strokes come out larger above 1, smaller below",
+        _number, "F")
+    blend: tuple[float, ...] | None = _option(
+        None, "comma-separated weights, one per style image: one image whose style target "
+        "mixes the styles' Gram matrices (normalized to sum 1), instead of one image per style",
+        lambda text: tuple(_number(v) for v in text.split(",")), "W1,W2,...")
+    preserve_colors: str | None = _option(
+        None, "keep the content's colours: luminance (transfer on luminance, the content's "
+        "chroma put back) or histogram (the style's colours matched to the content's first)",
+        lambda text: text.strip() or None, "|".join(COLOR_MODES))
+    content_mask: Any = _option(
+        None, "regions of the content image, one flat colour each; region r of the output "
+        "takes its style from the same colour in the style masks; black: no style there",
+        str, "IMAGE")
+    style_mask: tuple | None = _option(
+        None, "masks of the style images, one per style (comma-separated), in the content "
+        "mask's colours", _text_list, "IMAGE,...")
     init: str = _option(
-        "noise", "initial image: white noise (uniform over 0..255) from the seed, or the "
-        "content or style image", str, "|".join(INITS))
+        "noise", "initial image: white noise from the seed (uniform, around mid-grey, "
+        "noise_scale x 255 levels wide), or the content or style image", str,
+        "|".join(INITS))
+    noise_scale: float = _option(
+        0.004, "width of the white-noise start as a fraction of 0..255 (1: uniform over "
+        "0..255, as in the paper)", _number, "S")
     seed: int = _option(0, "noise seed; the same seed and settings give the same image bit "
                         "for bit on the same machine", _integer, "N")
     pooling: str = _option("avg", "VGG pooling; the paper uses avg for synthesis", str,
@@ -101,8 +142,8 @@ class StyleConfig:
         "float32", "VGG compute precision; Gram matrices and losses stay float32", str,
         "|".join(DTYPES))
     weights: Any = _option(
-        None, "weight file (default: weights/vgg19_normalized.h5, made by `gatys-jax weights "
-        "normalize`); preprocessing follows the input convention it records", Path, "FILE")
+        None, "weight file (default: weights/vgg19.h5, the Caffe VGG19 fetched by `gatys-jax "
+        "weights fetch`); preprocessing follows the input convention it records", Path, "FILE")
     max_batch: int | None = _option(
         None, "images per compiled batch (default: as many as fit in memory)", _integer, "N")
     save_every: int | None = _option(
@@ -115,11 +156,28 @@ class StyleConfig:
         set_ = lambda name, value: object.__setattr__(self, name, value)
         if self.content_layer == "":
             set_("content_layer", None)
+        for name in LIST_FIELDS:
+            value = getattr(self, name)
+            if name == "style_mask" and isinstance(value, (str, Path, np.ndarray)):
+                set_(name, (value,))  # the mask of a single style
+            elif name == "style_layers" and isinstance(value, str):
+                set_(name, _text_list(value))
+            elif value is not None and not isinstance(value, (list, tuple)):
+                raise ConfigError(name, f"must be a list, got {type(value).__name__}")
         set_("style_layers", tuple(self.style_layers))
         if self.style_weights is not None:
             set_("style_weights", tuple(_finite(w, "style_weights") for w in self.style_weights))
         set_("content_weight", _finite(self.content_weight, "content_weight"))
-        for name in ("learning_rate", "precondition", "max_megapixels"):
+        if self.blend is not None:
+            blend = tuple(_finite(w, "blend") for w in self.blend)
+            if min(blend) < 0 or sum(blend) <= 0:
+                raise ConfigError("blend", f"must be non-negative with a positive sum, got "
+                                           f"{list(blend)}")
+            set_("blend", tuple(w / sum(blend) for w in blend))
+        if self.style_mask is not None:
+            set_("style_mask", tuple(self.style_mask))
+        for name in ("learning_rate", "precondition", "max_megapixels", "tv_weight",
+                     "noise_scale", "style_scale", "stop_tolerance"):
             if getattr(self, name) is not None:
                 set_(name, _finite(getattr(self, name), name))
         self._check()
@@ -127,8 +185,13 @@ class StyleConfig:
     def _check(self) -> None:
         _integer_at_least(self, "size", MIN_SIDE, optional=True,
                           why=f"VGG19 needs at least {MIN_SIDE} px per side")
+        _integer_at_least(self, "start_size", MIN_SIDE, optional=True,
+                          why=f"VGG19 needs at least {MIN_SIDE} px per side")
         _integer_at_least(self, "iterations", 0)
         _integer_at_least(self, "history", 1)
+        _integer_at_least(self, "stop_window", 1)
+        if self.stop_tolerance is not None and self.stop_tolerance <= 0:
+            raise ConfigError("stop_tolerance", f"must be positive, got {self.stop_tolerance:g}")
         _integer_at_least(self, "max_batch", 1, optional=True)
         _integer_at_least(self, "save_every", 1, optional=True)
         _integer_at_least(self, "seed", 0)
@@ -144,6 +207,16 @@ class StyleConfig:
                                               f"[0, 2], got {self.precondition:g}")
         if self.max_megapixels <= 0:
             raise ConfigError("max_megapixels", f"must be positive, got {self.max_megapixels:g}")
+        if self.tv_weight < 0:
+            raise ConfigError("tv_weight", f"must be finite and non-negative, got {self.tv_weight:g}")
+        if not 0 <= self.noise_scale <= 1:
+            raise ConfigError("noise_scale", f"must be in [0, 1], got {self.noise_scale:g}")
+        if not 0.1 <= self.style_scale <= 10:
+            raise ConfigError("style_scale", f"must be in [0.1, 10], got {self.style_scale:g}")
+        if self.preserve_colors is not None:
+            _choice(self, "preserve_colors", COLOR_MODES)
+        if (self.content_mask is None) != (self.style_mask is None):
+            raise ConfigError("content_mask", "and a style mask go together: give both or neither")
         _choice(self, "init", INITS)
         _choice(self, "pooling", POOLINGS)
         _choice(self, "dtype", DTYPES)
@@ -191,9 +264,31 @@ class StyleConfig:
             return self.style_weights
         return tuple(1.0 / len(self.style_layers) for _ in self.style_layers)
 
+    def scales(self, content_shape: tuple[int, int]) -> list[int]:
+        """Long sides of the coarse-to-fine scales for a content image of `content_shape`:
+        start_size, doubling while at most the output's long side / 1.5 (a scale closer to
+        the output's size adds a pass that changes little), then that side. Scales whose
+        short side would be under the network's minimum are left out."""
+        final = self.size or max(content_shape)
+        aspect = min(content_shape) / max(content_shape)
+        sizes = []
+        side = self.start_size
+        while side is not None and side * 1.5 <= final:
+            if round(side * aspect) >= MIN_SIDE:
+                sizes.append(side)
+            side *= 2
+        return sizes + [final]
+
     @property
     def optimizer_name(self) -> str:
         return self.optimizer if isinstance(self.optimizer, str) else "optax transform"
+
+    @classmethod
+    def paper(cls, **changes) -> "StyleConfig":
+        """Exactly the paper's settings: the normalized VGG19, content at conv4_2, style at
+        conv1_1 ... conv5_1 with w_l = 1/5, lambda 1e-3, white noise over the whole pixel
+        range, one scale, L-BFGS, no total variation; then `changes`."""
+        return cls(**{**PAPER, "weights": str(paths.normalized_weights()), **changes})
 
     def replace(self, **changes) -> "StyleConfig":
         """A copy with some fields changed (and validated again)."""
@@ -213,11 +308,27 @@ class StyleConfig:
             elif field.name == "weights" and value is not None:
                 value = (str(value) if isinstance(value, (str, Path))
                          else value.metadata.get("source", "VGGWeights"))
+            elif field.name in ("content_mask", "style_mask") and value is not None:
+                value = ([_source_name(v) for v in value] if field.name == "style_mask"
+                         else _source_name(value))
             elif isinstance(value, tuple):
                 value = list(value)
             out[field.name] = value
         out["layer_weights"] = list(self.layer_weights)
         return out
+
+
+LIST_FIELDS = ("style_layers", "style_weights", "blend", "style_mask")
+
+PAPER = {"content_weight": 1e-3, "content_layer": DEFAULT_CONTENT_LAYER,
+         "style_layers": DEFAULT_STYLE_LAYERS, "style_weights": None, "pooling": "avg",
+         "init": "noise", "noise_scale": 1.0, "start_size": None, "optimizer": "lbfgs",
+         "learning_rate": None, "precondition": 0.0, "tv_weight": 0.0}
+
+
+def _source_name(source) -> str:
+    """An image given as a path or name as text; an array as its shape."""
+    return str(source) if isinstance(source, (str, Path)) else f"array {np.shape(source)}"
 
 
 def _finite(value, name: str) -> float:

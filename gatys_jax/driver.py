@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import interrupts
-from .batch import to_host
+from .batch import agreed_signal, to_host
 from .errors import GatysError
 from .objective import Objective
 from .solvers import Point, Solver
@@ -140,7 +140,7 @@ class NonFiniteLoss(GatysError):
 
 class Trace:
     """The loss after every compiled call: per image, evaluations so far and total loss, and
-    the seconds since `start`."""
+    the seconds since the run started."""
 
     def __init__(self, start: float):
         self.start = start
@@ -161,6 +161,15 @@ class Trace:
         return [{"evaluations": int(e[index]), "total_loss": float(t[index]), "seconds": s}
                 for e, t, s in self.rows]
 
+    def converged(self, tolerance: float, window: int) -> np.ndarray:
+        """(B,) bool: each image's total loss fell by less than `tolerance` (relative) over
+        its last `window` evaluations (at least `window` made)."""
+        evaluations = np.stack([row[0] for row in self.rows])  # (rows, B), non-decreasing
+        totals = np.stack([row[1] for row in self.rows])
+        back = (evaluations <= evaluations[-1] - window).sum(axis=0) - 1  # row `window` ago
+        earlier = totals[np.maximum(back, 0), np.arange(totals.shape[1])]
+        return (back >= 0) & (earlier - totals[-1] <= tolerance * np.abs(totals[-1]))
+
 
 class Run(NamedTuple):
     state: State
@@ -169,29 +178,34 @@ class Run(NamedTuple):
 
 
 def run(compiled: Compiled, x0, args: tuple, iterations: int,
-        on_update: Callable[[State, tuple], None] | None = None, start: float | None = None,
-        max_evaluations: int | None = None) -> Run:
+        on_update: Callable[[State, tuple], None] | None = None,
+        max_evaluations: int | None = None, tolerance: float | None = None,
+        window: int = 100) -> Run:
     """Evaluate x0 (`compiled.init`), then take `iterations` steps, or fewer: stop once every
-    image has made `max_evaluations` evaluations (a line search's step may go past it).
+    image has made `max_evaluations` evaluations (a line search's step may go past it), or,
+    with `tolerance`, once every image's loss changed by less than that (relative) over its
+    last `window` evaluations (Trace.converged).
 
     args: (params, targets, weights). Calls `on_update(state, trace row)` after the initial
     evaluation and every compiled call; stops with NonFiniteLoss as soon as any loss is not
     finite. SIGINT or SIGTERM ends the run after the call in flight (the state is kept).
     """
-    trace = Trace(time.perf_counter() if start is None else start)
+    trace = Trace(time.perf_counter())
     state = compiled.init(x0, *args)
     row = trace.record(state)
     if on_update:
         on_update(state, row)
-    done = 0
+    done = signum = 0
     with interrupts.deferred() as pending:
-        while (done < iterations and not pending.signum
-               and (max_evaluations is None or row[0].min() < max_evaluations)):
+        while (done < iterations and not signum
+               and (max_evaluations is None or row[0].min() < max_evaluations)
+               and (tolerance is None or not trace.converged(tolerance, window).all())):
             use_chunk = iterations - done >= compiled.chunk
             state = (compiled.step if use_chunk else compiled.tail)(state, *args)
             done += compiled.chunk if use_chunk else 1
             row = trace.record(state)
             if on_update:
                 on_update(state, row)
+            signum = agreed_signal(pending.signum)
         pending.consumed = True
-    return Run(state, trace, pending.signum)
+    return Run(state, trace, signum or pending.signum)

@@ -96,6 +96,15 @@ def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
     return np.clip(np.stack([np.asarray(c) for c in channels], -1), 0, 255).astype(np.float32)
 
 
+def resize_area(channel: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Area-averaging resize of one float channel (H, W): each output pixel is the mean of the
+    input pixels it covers."""
+    if channel.shape == (height, width):
+        return np.asarray(channel, np.float32)
+    return np.asarray(Image.fromarray(np.asarray(channel, np.float32), mode="F")
+                      .resize((width, height), Image.BOX), np.float32)
+
+
 def size_for_long_side(height: int, width: int, long_side: int | None) -> tuple[int, int]:
     """(height, width) scaled so that the longer side is `long_side` (None: unchanged)."""
     if long_side is None:

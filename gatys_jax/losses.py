@@ -1,4 +1,5 @@
-"""The paper's loss terms as pure functions (Gatys et al. 2016, eqs. 1-7).
+"""The paper's loss terms as pure functions (Gatys et al. 2016, eqs. 1-7), and a total
+variation prior.
 
 Features F^l of one image are arrays (H_l, W_l, N_l); M_l = H_l * W_l. Gram matrices and
 losses are computed in at least float32, whatever the features' precision.
@@ -28,3 +29,34 @@ def style_layer_loss(gram_x: jnp.ndarray, gram_s: jnp.ndarray, num_positions: in
     n = gram_x.shape[0]
     diff = gram_x - gram_s
     return jnp.sum(diff * diff) / (4.0 * n * n * float(num_positions) ** 2)
+
+
+def position_grams(features: jnp.ndarray, masks: jnp.ndarray | None = None) -> jnp.ndarray:
+    """Gram matrices per position: (H, W, N) -> G / M (N, N); with region weights masks
+    (R, H, W), the guided Gram matrices (F m_r)(F m_r)^T / sum m_r^2, (R, N, N). Per position,
+    an image's Gram matrix does not depend on its size, so a style image of any size (or any
+    region) gives a target."""
+    if masks is None:
+        return gram(features) / (features.shape[0] * features.shape[1])
+    f = features.reshape(-1, features.shape[-1])
+    f = f.astype(jnp.promote_types(f.dtype, jnp.float32))
+    m = masks.reshape(masks.shape[0], -1, 1).astype(f.dtype)
+    weighted = m * f[None]
+    grams = jnp.einsum("rmn,rmk->rnk", weighted, weighted)
+    return grams / jnp.maximum(jnp.sum(m * m, axis=(1, 2)), 1.0)[:, None, None]
+
+
+def gram_distance(grams_x: jnp.ndarray, grams_s: jnp.ndarray) -> jnp.ndarray:
+    """E_l from Gram matrices per position: sum (G_x/M - G_s/M)^2 / (4 N_l^2), which is eq. 4
+    for one region; guided Gram matrices (R, N, N) sum their regions' terms."""
+    n = grams_x.shape[-1]
+    diff = grams_x - grams_s
+    return jnp.sum(diff * diff) / (4.0 * n * n)
+
+
+def total_variation(x: jnp.ndarray) -> jnp.ndarray:
+    """1/2 sum of squared differences between neighbouring pixels (H, W, C), per channel: a
+    smoothness prior whose gradient is the negative Laplacian, against pixel noise."""
+    x = x.astype(jnp.promote_types(x.dtype, jnp.float32))
+    dy, dx = x[1:] - x[:-1], x[:, 1:] - x[:, :-1]
+    return 0.5 * (jnp.sum(dy * dy) + jnp.sum(dx * dx))

@@ -32,11 +32,14 @@ class ImageResult:
     losses: dict  # content_loss, style_loss, total_loss, style_layer_losses {layer: E_l}
     evaluations: int
     history: list[dict]  # [{evaluations, total_loss, seconds}] after every compiled call
+    quality: dict  # quality.Yardstick: style_distance, content_distance, speckle
     output: Path | None = None
+    converged: bool | None = None  # by the config's stop_tolerance (None: not asked)
 
     def to_json(self) -> dict:
         return {"style": self.style, "content_weight": self.config.content_weight,
-                "seed": self.config.seed, **self.losses, "evaluations": self.evaluations,
+                "seed": self.config.seed, **self.losses, "quality": self.quality,
+                "evaluations": self.evaluations, "converged": self.converged,
                 "history": self.history, "output": str(self.output) if self.output else None}
 
 
@@ -55,6 +58,7 @@ class Result:
     batch_size: int  # images per compiled batch
     chunks: int  # compiled batches run one after another
     steps_per_call: int
+    references: dict  # {style name: the yardstick of the content and of that style image}
     interrupted: int = 0  # the signal that stopped the run, 0 for none
     devices: dict = dataclasses.field(default_factory=dict)  # backend, device, devices, ...
 
@@ -67,7 +71,7 @@ class Result:
 
     @property
     def evaluations(self) -> int:
-        return max(entry.evaluations for entry in self.images)
+        return max((entry.evaluations for entry in self.images), default=0)
 
     def to_json(self) -> dict:
         """Plain JSON values: run facts, settings, and `images` (one entry per image); for a
@@ -79,13 +83,13 @@ class Result:
             "size": list(self.size), "interrupted": bool(self.interrupted),
             "signal": signal.Signals(self.interrupted).name if self.interrupted else None,
             "batch_size": self.batch_size, "chunks": self.chunks,
-            "steps_per_call": self.steps_per_call,
+            "steps_per_call": self.steps_per_call, "quality_references": self.references,
             "settings": {**self.config.to_json(), **self.settings}, **self.devices,
         }
         if len(self.images) == 1:
             entry = out["images"][0]
             out.update({key: entry[key] for key in ("content_loss", "style_loss", "total_loss",
-                                                    "style_layer_losses", "history")})
+                                                    "style_layer_losses", "quality", "history")})
         return _finite_or_none(out)
 
 
@@ -192,7 +196,8 @@ def check_paths(images_out: list[Path], metrics: Path | None, sources: Sequence,
 
 class IntermediateSaver:
     """Writes OUT_<iteration>.png for every image whenever the iteration passes a multiple of
-    `every` (an on_update callback of the driver's run)."""
+    `every` (an on_update callback of the driver's run). to_rgb(x) gives {image index: uint8}
+    of the images this process holds."""
 
     def __init__(self, paths: list[Path], every: int, to_rgb):
         self.paths, self.every, self.to_rgb = paths, every, to_rgb
@@ -201,5 +206,5 @@ class IntermediateSaver:
     def __call__(self, iteration: int, x) -> None:
         if iteration // self.every > self.saved:
             self.saved = iteration // self.every
-            for image, path in zip(self.to_rgb(x), self.paths):
-                images.save(image, intermediate_path(path, iteration))
+            for index, image in self.to_rgb(x).items():
+                images.save(image, intermediate_path(self.paths[index], iteration))

@@ -4,6 +4,7 @@ alone), how many images fit in one compiled batch, FLOPs per evaluation and a ti
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import time
@@ -13,13 +14,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import solvers
+from .config import StyleConfig
 from .errors import GatysError
 from .objective import Objective
 from .solvers import Solver
-from .vgg import LAYERS, deepest, kernel_shape, layer_scale, variables
+from .vgg import LAYERS, deepest, kernel_shape, layer_block, layer_scale, variables
 
 MEMORY_FRACTION = 0.6  # of the free memory a batch may plan to use
 IMAGE_VECTORS = 6  # image-sized arrays besides the solver's state: x, gradient, trial, ...
+# Peak bytes of a loss+gradient evaluation per byte of the layers' outputs (each kept for the
+# backward pass, with the gradients in flight); calibrated against the peak memory of real
+# runs (docs/benchmarks.md), with a margin
+ACTIVATION_FACTOR = 3
+MIN_HISTORY = 5  # L-BFGS pairs below which fitting a large image is refused instead
 
 
 def _param_shapes() -> dict:
@@ -31,7 +39,7 @@ def _param_shapes() -> dict:
 class Memory(NamedTuple):
     """Estimated peak bytes of one image of a batch."""
 
-    activations: int  # each layer's conv and ReLU output and their gradients
+    activations: int  # the layers' outputs kept for the backward pass, and gradients
     solver: int  # the solver's state (L-BFGS: its history)
     images: int  # x, its gradient, the trial point...
 
@@ -40,31 +48,56 @@ class Memory(NamedTuple):
         return self.activations + self.solver + self.images
 
 
-def memory_per_image(objective: Objective, solver: Solver, height: int, width: int) -> Memory:
-    """From `jax.eval_shape` only: nothing is computed or allocated."""
+def activation_bytes(objective: Objective, height: int, width: int) -> int:
+    """From `jax.eval_shape` only. With objective.remat only each block's input is kept, and
+    one block at a time is recomputed."""
     last = LAYERS.index(deepest(objective.layers))
     x = jax.ShapeDtypeStruct((1, height, width, 3), jnp.float32)
     shapes = jax.eval_shape(
         lambda p, x: objective.model().apply(variables(p), x, LAYERS[: last + 1]),
         _param_shapes(), x)
     itemsize = jnp.dtype(objective.dtype).itemsize
-    activations = sum(math.prod(s.shape) for s in shapes.values()) * itemsize * 4
+    sizes = {layer: math.prod(shape.shape) * itemsize for layer, shape in shapes.items()}
+    if not objective.remat:
+        return ACTIVATION_FACTOR * sum(sizes.values())
+    blocks: dict[int, list[int]] = {}
+    for layer, size in sizes.items():
+        blocks.setdefault(layer_block(layer), []).append(size)
+    inputs_kept = sum(block[-1] // 4 for block in list(blocks.values())[:-1])
+    return inputs_kept + ACTIVATION_FACTOR * max(sum(block) for block in blocks.values())
+
+
+def memory_per_image(objective: Objective, solver: Solver, height: int, width: int) -> Memory:
+    """From shapes only: nothing is computed or allocated."""
     state = jax.eval_shape(solver.init, jax.ShapeDtypeStruct((height, width, 3), jnp.float32))
     solver_bytes = sum(math.prod(s.shape) * s.dtype.itemsize for s in jax.tree.leaves(state))
-    return Memory(activations, solver_bytes, height * width * 3 * 4 * IMAGE_VECTORS)
+    return Memory(activation_bytes(objective, height, width), solver_bytes,
+                  height * width * 3 * 4 * IMAGE_VECTORS)
 
 
-def available_bytes(device=None) -> int:
-    """Free memory of a device: accelerator statistics, or the host's available RAM on CPU."""
-    device = device or jax.devices()[0]
+def available_bytes() -> int:
+    """Free memory of this process's first device: accelerator statistics, or the host's
+    available RAM on CPU. Across several processes, the least of theirs, so that every
+    process plans the same batches (their collectives must match)."""
+    device = jax.local_devices()[0]
     stats = device.memory_stats() if hasattr(device, "memory_stats") else None
     if stats and "bytes_limit" in stats:
-        return int(stats["bytes_limit"] - stats.get("bytes_in_use", 0))
-    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        free = int(stats["bytes_limit"] - stats.get("bytes_in_use", 0))
+    else:
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+        free = int(np.min(multihost_utils.process_allgather(np.int64(free))))
+    return free
 
 
 def human_bytes(n: float) -> str:
     return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
+
+
+def lbfgs_pair_bytes(height: int, width: int) -> int:
+    """Bytes of one L-BFGS history pair (s and Py) for an image of this size."""
+    return 2 * height * width * 3 * 4
 
 
 def batch_size(num_jobs: int, memory: Memory, num_devices: int, max_batch: int | None,
@@ -89,6 +122,37 @@ def batch_size(num_jobs: int, memory: Memory, num_devices: int, max_batch: int |
             f"{human_bytes(available)} is free, of which {MEMORY_FRACTION:.0%} may be planned: try "
             + ", or ".join(hints) + " (or max_batch 1 to try anyway)")
     return min(padded, per_device * num_devices)
+
+
+def fit(config: StyleConfig, objective: Objective, height: int, width: int,
+        available: int) -> tuple[StyleConfig, Objective, list[str]]:
+    """Settings under which one image of this size fits in MEMORY_FRACTION of `available`:
+    as given; else with each VGG block recomputed in the backward pass; else also with the
+    L-BFGS history shortened (to no fewer than MIN_HISTORY pairs). Returns (config, objective,
+    notes saying what changed); unchanged when nothing fits (`batch_size` then refuses), or
+    when config.max_batch says to try anyway."""
+    budget = available * MEMORY_FRACTION
+
+    def memory(history: int, objective: Objective) -> Memory:
+        solver = solvers.resolve(config.optimizer, config.learning_rate, history,
+                                 config.precondition)
+        return memory_per_image(objective, solver, height, width)
+
+    if config.max_batch is not None or memory(config.history, objective).total <= budget:
+        return config, objective, []
+    remat = dataclasses.replace(objective, remat=True)
+    note = (f"each VGG block is recomputed in the backward pass ({human_bytes(available)} "
+            "free)")
+    if memory(config.history, remat).total <= budget:
+        return config, remat, [note]
+    if config.optimizer == "lbfgs":
+        pair = lbfgs_pair_bytes(height, width)
+        history = int((budget - memory(0, remat).total) // pair) if pair else 0
+        if history >= MIN_HISTORY:
+            return (config.replace(history=history), remat,
+                    [note, f"the L-BFGS history is shortened from {config.history} to "
+                           f"{history} pairs to fit"])
+    return config, objective, []
 
 
 def evaluation_flops(objective: Objective, height: int, width: int) -> int:

@@ -24,19 +24,26 @@ PHOTOS = {  # scikit-image's data module: name -> description (licences in data/
     "coffee": "a cup of coffee (600x400)",
     "rocket": "launch of DSCOVR on a Falcon 9 (640x427)",
 }
-NAMES = tuple(PAINTINGS) + tuple(PHOTOS)
+MASKS = {  # shipped beside the paintings: a spatial-control example (masks.py)
+    "rocket_mask": ("rocket_mask.png", "regions of rocket: sky (red), ground (blue)"),
+    "starry_night_mask": ("starry_night_mask.png",
+                          "regions of starry_night: sky (red), village (blue)"),
+}
+NAMES = tuple(PAINTINGS) + tuple(PHOTOS) + tuple(MASKS)
 
 
 def describe() -> list[tuple[str, str, str]]:
     """(name, kind, description) of every sample."""
     return ([(name, "painting", text) for name, (_, text) in PAINTINGS.items()]
-            + [(name, "photograph", text) for name, text in PHOTOS.items()])
+            + [(name, "photograph", text) for name, text in PHOTOS.items()]
+            + [(name, "mask", text) for name, (_, text) in MASKS.items()])
 
 
 def load(name: str) -> np.ndarray:
     """A sample as float32 RGB (H, W, 3) in 0..255."""
-    if name in PAINTINGS:
-        with resources.as_file(resources.files(__package__) / "data" / PAINTINGS[name][0]) as path:
+    if name in PAINTINGS or name in MASKS:
+        file = (PAINTINGS.get(name) or MASKS[name])[0]
+        with resources.as_file(resources.files(__package__) / "data" / file) as path:
             return images.load(path)
     if name in PHOTOS:
         from skimage import data as skdata

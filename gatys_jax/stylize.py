@@ -1,12 +1,13 @@
 """`stylize` and `stylize_batch`: the Python API, orchestration only.
 
 Data flows one way: settings (StyleConfig) -> outputs checked and memory planned (from image
-headers, before anything is loaded) -> images and weights loaded -> problem (targets, once) ->
-compiled steps run by the driver -> Result -> files.
+headers, before anything is loaded) -> images and weights loaded -> problem (targets, once per
+scale) -> compiled steps run by the driver, scale after scale -> Result -> files.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Callable, NamedTuple, Sequence
@@ -14,9 +15,11 @@ from typing import Callable, NamedTuple, Sequence
 import jax
 import numpy as np
 
-from . import batch, driver, inputs, outputs, plan, solvers, weights
+from . import (batch, controls, driver, images, inputs, outputs, plan, quality, solvers,
+               weights)
 from .config import StyleConfig
-from .objective import Objective, build_problem, loss_weights
+from .convention import from_network, to_uint8
+from .objective import Objective, Problem, config_weights
 from .outputs import ImageResult, IntermediateSaver, Result
 
 
@@ -51,39 +54,160 @@ class RunPlan(NamedTuple):
     """A batch run as planned before anything is loaded."""
 
     jobs: list[batch.Job]
-    shape: tuple[int, int]  # (height, width) of every image
+    shape: tuple[int, int]  # (height, width) of every output image
+    scales: list[tuple[int, int]]  # (height, width) of each coarse-to-fine scale, the last = shape
     objective: Objective
     solver: solvers.Solver
-    memory: plan.Memory  # per image
+    memory: plan.Memory  # per image, at full size
     batch_size: int  # images per compiled batch
+    notes: list[str]  # what the memory plan changed to fit (plan.fit)
 
     @property
     def batches(self) -> int:
         return -(-len(self.jobs) // self.batch_size)
 
     def evaluation_flops(self) -> int:
+        """FLOPs of one evaluation at full size."""
         return plan.evaluation_flops(self.objective, *self.shape)
+
+
+def plan_jobs(content, config: StyleConfig, jobs: list[batch.Job]) -> RunPlan:
+    """Image sizes, memory and batching of `jobs` (whose static settings are `config`'s), from
+    the content image's header alone. An image too large for the memory is fitted (plan.fit:
+    the jobs then carry the fitted settings) or refused."""
+    content_shape = inputs.shape_of(content, config.max_megapixels)
+    scales = [inputs.output_shape(content_shape, side) for side in config.scales(content_shape)]
+    height, width = scales[-1]
+    available = plan.available_bytes()
+    fitted, objective, notes = plan.fit(config, Objective.from_config(config), height, width,
+                                        available)
+    if fitted.history != config.history:
+        jobs = [dataclasses.replace(job, config=job.config.replace(history=fitted.history))
+                for job in jobs]
+    solver = solvers.resolve(fitted.optimizer, fitted.learning_rate, fitted.history,
+                             fitted.precondition)
+    memory = plan.memory_per_image(objective, solver, height, width)
+    # one image alone runs unbatched on one device, unless several hosts share the run
+    spread = len(jobs) > 1 or jax.process_count() > 1
+    num_devices = len(jax.devices()) if spread else 1
+    size = plan.batch_size(len(jobs), memory, num_devices, fitted.max_batch, available, height,
+                           width)
+    return RunPlan(jobs, (height, width), scales, objective, solver, memory, size, notes)
 
 
 def plan_batch(content, styles, config: StyleConfig | None = None, *,
                content_weights: Sequence[float] | None = None,
                seeds: Sequence[int] | None = None, **settings) -> RunPlan:
-    """The jobs, image size, memory and batching of a `stylize_batch` call with the same
-    arguments, from the content image's header alone."""
+    """The plan (plan_jobs) of a `stylize_batch` call with the same arguments."""
     config = _settings(config, settings)
-    jobs = batch.product(config, len(_styles_list(styles)),
+    targets = 1 if config.blend is not None else len(_styles_list(styles))
+    jobs = batch.product(config, targets,
                          (config.content_weight,) if content_weights is None else content_weights,
                          (config.seed,) if seeds is None else seeds)
-    height, width = inputs.output_shape(inputs.shape_of(content, config.max_megapixels),
-                                        config.size)
-    objective = Objective.from_config(config)
-    solver = solvers.resolve(config.optimizer, config.learning_rate, config.history,
-                             config.precondition)
-    memory = plan.memory_per_image(objective, solver, height, width)
-    num_devices = len(jax.devices()) if len(jobs) > 1 else 1
-    size = plan.batch_size(len(jobs), memory, num_devices, config.max_batch,
-                           plan.available_bytes(), height, width)
-    return RunPlan(jobs, (height, width), objective, solver, memory, size)
+    return plan_jobs(content, config, jobs)
+
+
+class _Scale(NamedTuple):
+    """One scale of a run: its problem and its compiled steps (shared by every chunk)."""
+
+    problem: Problem
+    compiled: driver.Compiled
+
+
+class _Runner:
+    """Runs chunks of jobs through every scale: the batch layout, the problems and the
+    compiled programs, each made once."""
+
+    def __init__(self, planned: RunPlan, config: StyleConfig, source: controls.Images, vgg,
+                 on_update):
+        self.planned, self.config, self.on_update = planned, config, on_update
+        self.batched = planned.batch_size > 1 or jax.process_count() > 1
+        self.mesh = batch.mesh() if self.batched else None
+        self.params = (batch.replicate(vgg.params, self.mesh) if self.batched
+                       else jax.device_put(vgg.params))
+        self.problems = [controls.problem(config, source, planned.objective, vgg, self.params,
+                                          shape)
+                         for shape in planned.scales]
+        self.scales: list[_Scale] = []
+        self.compile_seconds = 0.0
+        self.optimizing_seconds = 0.0  # in driver.run: compiling, scoring and saving apart
+
+    def _arrays(self, problem: Problem, jobs: list, x0s: list[np.ndarray]) -> tuple:
+        per_job = [(x0, problem.targets[job.style], config_weights(job.config))
+                   for job, x0 in zip(jobs, x0s)]
+        if not self.batched:
+            return per_job[0]
+        return batch.shard(batch.pad_batch(batch.stack(per_job), self.planned.batch_size),
+                           self.mesh)
+
+    def _scale(self, index: int, arrays: tuple) -> _Scale:
+        """The compiled steps of scale `index` (compiled at its first use)."""
+        if index == len(self.scales):
+            x0, targets, weights_ = arrays
+            compiled = driver.compile(
+                self.planned.solver, self.planned.objective, x0, self.params, targets, weights_,
+                batched=self.batched,
+                sharding=batch.batch_sharding(self.mesh) if self.batched else None)
+            self.compile_seconds += compiled.seconds
+            self.scales.append(_Scale(self.problems[index], compiled))
+        return self.scales[index]
+
+    def rgb(self, problem: Problem, x, count: int) -> dict[int, np.ndarray]:
+        """{job index: (H, W, 3) float RGB} of a state's x for the jobs whose images this
+        process holds (all of them on one host), padding left out; not rounded (the next
+        scale starts from it)."""
+        indices, rows = batch.local_rows(x if self.batched else x[None])
+        rows = from_network(np.reshape(rows, (-1,) + problem.shape + (3,)), problem.vgg.convention)
+        return {i: row for i, row in zip(indices, rows) if i < count}
+
+    def run(self, index: int, chunk_jobs: list, saver) -> tuple:
+        """Every scale for one chunk (the last one that ran, if interrupted): (driver.Run, its
+        _Scale, its arrays (x0, targets, weights), {job index: RGB image (float) at full
+        size} of the images this process holds, the history of every image across scales)."""
+        histories = [[] for _ in chunk_jobs]
+        rgb = None
+        for k, problem in enumerate(self.problems):
+            # another host's images are never read here: zeros stand in for them
+            x0s = ([problem.x0(job.config, job.style) for job in chunk_jobs] if rgb is None
+                   else [problem.to_network(images.resize(rgb[i], *problem.shape)) if i in rgb
+                         else np.zeros(problem.shape + (3,), np.float32)
+                         for i in range(len(chunk_jobs))])
+            arrays = self._arrays(problem, chunk_jobs, x0s)
+            scale = self._scale(k, arrays)
+            last = k == len(self.problems) - 1
+            progress = self._progress(index, k, len(chunk_jobs), saver if last else None)
+            start = time.perf_counter()
+            run = driver.run(scale.compiled, arrays[0], (self.params, *arrays[1:]),
+                             self.config.iterations, progress,
+                             tolerance=self.config.stop_tolerance,
+                             window=self.config.stop_window)
+            self.optimizing_seconds += time.perf_counter() - start
+            offset = [h[-1]["evaluations"] if h else 0 for h in histories]
+            for i, history in enumerate(histories):
+                history.extend({**row, "evaluations": row["evaluations"] + offset[i],
+                                "size": list(problem.shape)} for row in run.trace.history(i))
+            rgb = self.rgb(problem, run.state.x, len(chunk_jobs))
+            if run.interrupted:
+                break
+        final_shape = self.problems[-1].shape
+        return run, scale, arrays, {i: images.resize(image, *final_shape)
+                                    for i, image in rgb.items()}, histories
+
+    def _progress(self, chunk: int, scale: int, count: int, saver):
+        chunks, scales = self.planned.batches, len(self.problems)
+
+        def progress(state, row):
+            iteration = int(batch.to_host(state.iteration))
+            if saver:
+                saver(iteration, state.x)
+            if self.on_update:
+                self.on_update({"phase": "run", "chunk": chunk, "chunks": chunks,
+                                "scale": scale, "scales": scales, "iteration": iteration,
+                                "evaluations": int(row[0][:count].max()),
+                                "total_loss": float(np.mean(row[1][:count])),
+                                "seconds": row[2]})
+
+        return progress
 
 
 def stylize_batch(content, styles, config: StyleConfig | None = None, *,
@@ -93,100 +217,118 @@ def stylize_batch(content, styles, config: StyleConfig | None = None, *,
                   on_update: Callable[[dict], None] | None = None, **settings) -> Result:
     """One image per (style, content weight, seed), optimized together: the steps are vmapped
     over a batch (each image keeps its own optimizer state), the batch is sharded over all
-    visible devices and split into chunks that fit in memory; one compilation serves every
-    chunk. A single image compiles unbatched.
+    visible devices and split into chunks that fit in memory; one compilation per scale
+    serves every chunk. A single image compiles unbatched. With `start_size`, every image is
+    optimized at each coarse-to-fine scale in turn for `iterations` steps.
 
     content_weights, seeds: the values to combine (default: the config's one value each).
     `output` names files OUT_<style>_cw<lambda>_seed<N>.png after what varies (OUT itself for
     one image). on_update(progress) is called once before compiling with {phase: "compile",
-    images, shape, batch_size, chunks, memory_per_image}, then after every compiled call with
-    {phase: "run", chunk, chunks, iteration, evaluations, total_loss (mean over the batch),
-    seconds}.
+    images, shape, batch_size, chunks, scales, memory_per_image, notes}, then after every compiled
+    call with {phase: "run", chunk, chunks, scale, scales, iteration, evaluations, total_loss
+    (mean over the batch), seconds}.
     """
     config = _settings(config, settings)
     style_list = _styles_list(styles)
     planned = plan_batch(content, style_list, config, content_weights=content_weights,
                          seeds=seeds)
-    jobs, (height, width), objective, solver = planned[:4]
-    chunk = planned.batch_size
-    batched = chunk > 1
     names = outputs.style_names(style_list)
-    output_files = outputs.output_paths(Path(output), jobs, names) if output else []
+    output_files = outputs.output_paths(Path(output), planned.jobs, names) if output else []
     outputs.check_paths(output_files, metrics, [content, *style_list], config.save_every,
                         config.iterations)
+    result = run_jobs(content, style_list, config, planned, output_files, on_update)
+    if metrics:
+        outputs.write_json(result.to_json(), _process_path(Path(metrics)))
+    return result
 
-    content_rgb, style_rgbs = inputs.prepare(content, style_list, config.size,
-                                             config.max_megapixels)
+
+def _process_path(path: Path) -> Path:
+    """`path` itself, or with several processes, each process's own file (NAME.p<i>.json):
+    each holds the images that process wrote."""
+    if jax.process_count() == 1:
+        return path
+    return path.with_name(f"{path.stem}.p{jax.process_index()}{path.suffix}")
+
+
+def run_jobs(content, styles: list, config: StyleConfig, planned: RunPlan,
+             output_files: list[Path], on_update: Callable[[dict], None] | None = None,
+             on_chunk: Callable[[list[ImageResult]], None] | None = None,
+             keep_interrupted: bool = True) -> Result:
+    """Run planned jobs (plan_jobs) against `styles` (each job's `style` indexes them; a blend
+    mixes them all), writing each image to its file in `output_files` (if any), once the
+    paths are checked (outputs.check_paths). stylize_batch's work after its planning.
+
+    on_chunk(images) is called after every finished batch; keep_interrupted: a batch stopped
+    by a signal still writes its latest images (else it is dropped). Across several hosts,
+    each process writes and returns the images its devices hold."""
+    names = outputs.style_names(styles)
+    content_rgb = inputs.read(content, config.max_megapixels)
+    style_rgbs = [inputs.read(style, config.max_megapixels) for style in styles]
+    source = controls.prepare(config, content_rgb, style_rgbs)
+    if config.blend is not None:
+        names = ["+".join(names)]
     vgg = weights.resolve(config.weights)
-    mesh = batch.mesh() if batched else None
-    params = batch.replicate(vgg.params, mesh) if batched else jax.device_put(vgg.params)
-    problem = build_problem(objective, vgg, content_rgb, style_rgbs, params)
-
-    def chunk_arrays(chunk_jobs: list) -> tuple:
-        per_job = [(problem.x0(job.config, job.style), problem.targets[job.style],
-                    loss_weights(job.config.content_weight, job.config.layer_weights))
-                   for job in chunk_jobs]
-        if not batched:
-            return per_job[0]
-        return batch.shard(batch.pad_batch(batch.stack(per_job), chunk), mesh)
-
-    chunks = [jobs[i: i + chunk] for i in range(0, len(jobs), chunk)]
-    first = chunk_arrays(chunks[0])
-    x0, targets, weights_ = first
     if on_update:
-        on_update({"phase": "compile", "images": len(jobs), "shape": (height, width),
-                   "batch_size": chunk, "chunks": len(chunks),
-                   "memory_per_image": planned.memory.total})
-    compiled = driver.compile(solver, objective, x0, params, targets, weights_, batched=batched,
-                              sharding=batch.batch_sharding(mesh) if batched else None)
-    to_rgb = lambda x: np.reshape(problem.to_rgb(batch.to_host(x)), (-1, height, width, 3))
+        on_update({"phase": "compile", "images": len(planned.jobs), "shape": planned.shape,
+                   "batch_size": planned.batch_size, "chunks": planned.batches,
+                   "scales": [list(shape) for shape in planned.scales],
+                   "memory_per_image": planned.memory.total, "notes": planned.notes})
+    runner = _Runner(planned, config, source, vgg, on_update)
+    original = images.resize(content_rgb, *planned.shape)
+    yardsticks = ([quality.Yardstick(vgg, original, style_rgbs, config.blend)]
+                  if config.blend is not None else
+                  [quality.Yardstick(vgg, original, [style]) for style in style_rgbs])
     results: list[ImageResult] = []
-    start = time.perf_counter()
-    for index, chunk_jobs in enumerate(chunks):
-        x0, targets, weights_ = first if index == 0 else chunk_arrays(chunk_jobs)
-        files = output_files[len(results): len(results) + len(chunk_jobs)]
-        saver = IntermediateSaver(files, config.save_every, to_rgb) if config.save_every else None
-
-        def progress(state, row, index=index, saver=saver, count=len(chunk_jobs)):
-            iteration = int(batch.to_host(state.iteration))
-            if saver:
-                saver(iteration, state.x)
-            if on_update:
-                on_update({"phase": "run", "chunk": index, "chunks": len(chunks),
-                           "iteration": iteration,
-                           "evaluations": int(row[0][:count].max()),
-                           "total_loss": float(np.mean(row[1][:count])), "seconds": row[2]})
-
-        run = driver.run(compiled, x0, (params, targets, weights_), config.iterations, progress,
-                         start)
-        final = driver.losses(compiled, objective, run.state, params, targets, weights_)
-        evaluations = batch.to_host(run.state.evaluations)
-        if not batched:  # one image: give it the batch axis the loop below reads
-            final, evaluations = jax.tree.map(lambda a: np.asarray(a)[None], (final, evaluations))
+    finished = lambda rgb: {i: to_uint8(controls.finish(config, source, image))
+                            for i, image in rgb.items()}
+    for index in range(planned.batches):
+        first = index * planned.batch_size
+        chunk_jobs = planned.jobs[first: first + planned.batch_size]
+        files = output_files[first: first + len(chunk_jobs)]
+        saver = (IntermediateSaver(files, config.save_every,
+                                   lambda x: finished(runner.rgb(runner.problems[-1], x,
+                                                                 len(files))))
+                 if config.save_every and files else None)
+        run, scale, arrays, rgb, histories = runner.run(index, chunk_jobs, saver)
+        if run.interrupted and not keep_interrupted:
+            break
+        losses = driver.losses(scale.compiled, scale.problem.objective, run.state, runner.params,
+                               *arrays[1:])
+        if not runner.batched:  # one image: give it the batch axis the loop below reads
+            losses = jax.tree.map(lambda a: np.asarray(a)[None], losses)
+        converged = (run.trace.converged(config.stop_tolerance, config.stop_window)
+                     if config.stop_tolerance else None)
         entries = [ImageResult(
-            image, names[job.style], job.config,
-            {"content_loss": float(final.content[i]), "style_loss": float(final.style[i]),
-             "total_loss": float(final.total[i]),
+            image, names[chunk_jobs[i].style], chunk_jobs[i].config,
+            {"content_loss": float(losses.content[i]), "style_loss": float(losses.style[i]),
+             "tv_loss": float(losses.tv[i]), "total_loss": float(losses.total[i]),
              "style_layer_losses": dict(zip(config.style_layers,
-                                            map(float, final.style_layers[i])))},
-            int(evaluations[i]), run.trace.history(i), files[i] if files else None)
-            for i, (job, image) in enumerate(zip(chunk_jobs, to_rgb(run.state.x)))]
+                                            map(float, losses.style_layers[i])))},
+            histories[i][-1]["evaluations"], histories[i],
+            yardsticks[chunk_jobs[i].style](image), files[i] if files else None,
+            None if converged is None else bool(converged[i]))
+            for i, image in finished(rgb).items()]
         outputs.save_images(entries)
         results.extend(entries)
         if run.interrupted:
             break
+        if on_chunk:
+            on_chunk(entries)
     result = Result(
-        results, jobs[0].config,
-        {"styles": names, "content_weights": list(dict.fromkeys(j.config.content_weight for j in jobs)),
-         "seeds": list(dict.fromkeys(j.config.seed for j in jobs)),
-         "learning_rate": solver.learning_rate, "weights": vgg.metadata.get("source", ""),
-         "normalized": vgg.normalization is not None},
-        (height, width), int(batch.to_host(run.state.iteration)),
-        time.perf_counter() - start, compiled.seconds, chunk, len(chunks), compiled.chunk,
+        results, planned.jobs[0].config,
+        {"styles": names,
+         "content_weights": list(dict.fromkeys(j.config.content_weight for j in planned.jobs)),
+         "seeds": list(dict.fromkeys(j.config.seed for j in planned.jobs)),
+         "scales": [list(shape) for shape in planned.scales],
+         "learning_rate": planned.solver.learning_rate,
+         "weights": vgg.metadata.get("source", ""), "normalized": vgg.normalization is not None,
+         "memory_plan": {"per_image": planned.memory._asdict(), "notes": planned.notes,
+                         "remat": planned.objective.remat}},
+        planned.shape, int(batch.to_host(run.state.iteration)), runner.optimizing_seconds,
+        runner.compile_seconds, planned.batch_size, planned.batches, scale.compiled.chunk,
+        {name: yardstick.references() for name, yardstick in zip(names, yardsticks)},
         run.interrupted,
         {"backend": jax.default_backend(), "device": str(jax.devices()[0].device_kind),
          "devices": len(jax.devices()),
          "state_devices": len(run.state.x.sharding.device_set)})
-    if metrics:
-        outputs.write_json(result.to_json(), metrics)
     return result

@@ -12,6 +12,7 @@ from typing import Sequence
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+from jax.ad_checkpoint import checkpoint_name
 
 from .errors import GatysError
 
@@ -25,6 +26,7 @@ LAYERS = (
 WIDTHS = {1: 64, 2: 128, 3: 256, 4: 512, 5: 512}  # filters per block
 MIN_SIDE = 16  # px: conv5_x needs at least one pixel after four 2x2 poolings
 POOLINGS = ("avg", "max")
+BLOCK_INPUT = "vgg_block_input"  # checkpoint name of each block's pooled input
 
 
 def layer_block(layer: str) -> int:
@@ -119,7 +121,8 @@ class VGG19(nn.Module):
         x = x.astype(self.dtype)
         for index, layer in enumerate(LAYERS[: last + 1]):
             if index > 0 and layer_block(layer) != layer_block(LAYERS[index - 1]):
-                x = pool(x, (2, 2), strides=(2, 2), padding="VALID")
+                x = checkpoint_name(pool(x, (2, 2), strides=(2, 2), padding="VALID"),
+                                    BLOCK_INPUT)
             as_matmul = x.shape[-1] >= 256 and x.shape[1] * x.shape[2] <= self.matmul_positions
             x = Conv3x3(WIDTHS[layer_block(layer)], self.dtype, as_matmul, name=layer)(x)
             x = nn.relu(x)

@@ -213,13 +213,13 @@ def load(path: str | Path) -> VGGWeights:
 
 def resolve(source: str | Path | VGGWeights | None) -> VGGWeights:
     """The weights a run uses: loaded ones as given, a file, or (None) the default file, the
-    normalized network made by `gatys-jax weights normalize`."""
+    Caffe VGG19 fetched by `gatys-jax weights fetch`."""
     if isinstance(source, VGGWeights):
         return source
     if source is None:
-        default = paths.normalized_weights()
+        default = paths.plain_weights()
         if not default.is_file():
-            raise GatysError(f"default weight file {default} not found; make it with: "
-                             "gatys-jax weights fetch && gatys-jax weights normalize")
+            raise GatysError(f"default weight file {default} not found; fetch it with: "
+                             "gatys-jax weights fetch")
         return load(default)
     return load(source)

@@ -85,7 +85,7 @@ class Experiment:
         self.vgg = weights.resolve(config.weights)
         self.runs: list[dict] = []
         self.settings = {**config.to_json(), "content": args.content,
-                         "weights": str(config.weights or paths.normalized_weights()),
+                         "weights": str(config.weights or paths.plain_weights()),
                          **settings}
 
     def prepare(self, styles: Sequence) -> tuple[np.ndarray, list[np.ndarray]]:

@@ -24,7 +24,7 @@ from gatys_jax.config import StyleConfig
 from . import common
 
 NAME = "fig1_content"
-DEFAULTS = StyleConfig(size=256, iterations=100)
+DEFAULTS = StyleConfig.paper(size=256, iterations=100)
 SKIP = ("content_layer", "style_layers", "style_weights", "content_weight")
 PSNR_ALMOST_EXACT = 30.0  # dB
 SSIM_ALMOST_EXACT = 0.9

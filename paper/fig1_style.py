@@ -20,7 +20,7 @@ from gatys_jax.config import StyleConfig
 from . import common
 
 NAME = "fig1_style"
-DEFAULTS = StyleConfig(size=256, iterations=100)
+DEFAULTS = StyleConfig.paper(size=256, iterations=100)
 SKIP = ("content_layer", "style_layers", "style_weights", "content_weight")
 RANK_CORRELATION = 0.8  # |Spearman rho| at least this counts as a trend
 

@@ -18,7 +18,7 @@ from gatys_jax.samples import PAINTINGS
 from . import common
 
 NAME = "fig3"
-DEFAULTS = StyleConfig(size=256, iterations=60)
+DEFAULTS = StyleConfig.paper(size=256, iterations=60)
 SKIP = ("content_weight",)  # the two lambdas are the figure's columns
 STYLES = ",".join(PAINTINGS)  # the paintings shipped with gatys_jax
 CONTENT_WEIGHTS = (1e-3, 1e-4)

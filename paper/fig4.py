@@ -20,7 +20,7 @@ from gatys_jax.config import StyleConfig
 from . import common
 
 NAME = "fig4"
-DEFAULTS = StyleConfig(size=256, iterations=40)
+DEFAULTS = StyleConfig.paper(size=256, iterations=40)
 SKIP = ("style_layers", "style_weights", "content_weight")  # the rows and the columns
 CONTENT_WEIGHTS = (1e-5, 1e-4, 1e-3, 1e-2)
 STYLE_COLUMNS = (1e-5, 1e-4)  # where the scale claim is checked: style dominates there

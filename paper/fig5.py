@@ -17,7 +17,7 @@ from gatys_jax.config import StyleConfig
 from . import common
 
 NAME = "fig5"
-DEFAULTS = StyleConfig(size=256, iterations=80)
+DEFAULTS = StyleConfig.paper(size=256, iterations=80)
 SKIP = ("content_layer",)  # the two compared
 LAYERS = ("conv2_2", "conv4_2")
 

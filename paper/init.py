@@ -18,7 +18,7 @@ from gatys_jax.config import StyleConfig
 from . import common
 
 NAME = "init"
-DEFAULTS = StyleConfig(size=256, iterations=60)
+DEFAULTS = StyleConfig.paper(size=256, iterations=60)
 LOSS_SPREAD = 0.25  # (max - min) / min of the final total losses
 DIFFERENT = 5.0  # mean |difference| in 0..255 levels that counts as a different image
 

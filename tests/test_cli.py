@@ -91,7 +91,7 @@ def results(workspace, normalized_weights_path):
         "--size", "32", "--iterations", "100000"], tmp, signal.SIGINT, "evals=3", 0.5)
     tmp = folder("demo")
     futures["demo"] = pool.submit(run_cli, ["demo", "-o", str(tmp / "demo"), "--iterations", "3",
-                                            "-q"], tmp)
+                                            "--size", "64", "-q"], tmp)
     tmp = folder("success")
     futures["success"] = pool.submit(run_cli, [
         "stylize", str(names["content"]), str(names["style"]), "-o", str(tmp / "out.png"),

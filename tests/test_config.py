@@ -15,8 +15,11 @@ from gatys_jax.vgg import MIN_SIDE
 
 def test_defaults():
     config = StyleConfig()
-    assert (config.size, config.iterations, config.optimizer, config.history) == (512, 500, "lbfgs", 100)
-    assert config.content_weight == 1e-3 and config.content_layer == "conv4_2"
+    assert (config.size, config.iterations, config.optimizer, config.history) == (512, 150, "lbfgs", 100)
+    assert config.content_weight == 9e-4 and config.content_layer == "conv4_2"
+    assert (config.start_size, config.noise_scale, config.tv_weight) == (128, 0.004, 0.0)
+    assert config.scales((300, 451)) == [128, 256, 512]
+    assert config.weights is None  # the plain Caffe VGG19: weights.resolve(None)
     assert config.style_layers == DEFAULT_STYLE_LAYERS and config.style_weights is None
     assert config.layer_weights == (0.2,) * 5
     assert (config.init, config.seed, config.pooling, config.dtype) == ("noise", 0, "avg", "float32")
@@ -62,6 +65,9 @@ def test_defaults():
     (dict(optimizer="optax:nope"), "optimizer", "optax:nope"),
     (dict(optimizer="optax:tree"), "optimizer", "not an optax optimizer"),
     (dict(optimizer=42), "optimizer", "GradientTransformation"),
+    (dict(tv_weight=-1.0), "tv_weight", "non-negative"),
+    (dict(noise_scale=1.5), "noise_scale", "[0, 1]"),
+    (dict(start_size=8), "start_size", "too small"),
 ])
 def test_bad_values_name_the_field(changes, field, words):
     with pytest.raises(ConfigError) as error:
@@ -163,3 +169,53 @@ def test_parse_seeds():
     for bad in ["", "a", "3-1", "1,1", "1-", "-2", "0,,1", "0-99999999999"]:
         with pytest.raises(GatysError):
             cli.parse_seeds(bad)
+
+
+def test_scales_double_from_the_start_size_to_the_size():
+    assert StyleConfig(size=512, start_size=128).scales((300, 451)) == [128, 256, 512]
+    assert StyleConfig(size=384, start_size=128).scales((300, 451)) == [128, 256, 384]
+    assert StyleConfig(size=512, start_size=None).scales((300, 451)) == [512]
+    assert StyleConfig(size=512, start_size=512).scales((300, 451)) == [512]  # off
+    assert StyleConfig(size=512, start_size=600).scales((300, 451)) == [512]
+    assert StyleConfig(size=None, start_size=128).scales((300, 451)) == [128, 256, 451]
+    assert StyleConfig(size=257, start_size=128).scales((300, 451)) == [128, 257]
+    # a long, narrow image: no scale whose short side is under the network's minimum
+    assert StyleConfig(size=512, start_size=128).scales((100, 1000)) == [256, 512]
+
+
+def test_the_paper_preset_is_exactly_the_paper():
+    from gatys_jax import paths
+    paper = StyleConfig.paper()
+    assert paper.content_weight == 1e-3 and paper.content_layer == "conv4_2"
+    assert paper.style_layers == DEFAULT_STYLE_LAYERS and paper.layer_weights == (0.2,) * 5
+    assert (paper.init, paper.noise_scale, paper.start_size) == ("noise", 1.0, None)
+    assert (paper.optimizer, paper.tv_weight, paper.pooling) == ("lbfgs", 0.0, "avg")
+    assert paper.weights == str(paths.normalized_weights())
+    assert StyleConfig.paper(size=128).size == 128
+
+
+def test_the_readme_states_the_defaults():
+    """Every flag row of the README's table whose field has a default shows that default."""
+    import re
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    defaults = StyleConfig()
+    checked = set()
+    for line in readme.splitlines():
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)]
+        flag_name = re.match(r"`(--[a-z-]+)", cells[1]) if len(cells) > 3 else None
+        if not flag_name:
+            continue
+        field, cell = flag_name.group(1)[2:].replace("-", "_"), cells[2]
+        value = getattr(defaults, field, None)
+        if value is None or not cell:
+            continue
+        if isinstance(value, tuple):
+            assert cell == ",".join(value), field
+        elif isinstance(value, str):
+            assert cell == value, field
+        else:
+            assert float(cell) == value, field
+        checked.add(field)
+    assert {"size", "start_size", "iterations", "content_weight", "noise_scale", "tv_weight",
+            "style_layers", "init", "history"} <= checked

@@ -3,7 +3,6 @@ the history updated in place under vmap, evaluation budgets, and non-finite stop
 
 import re
 
-import jax
 import numpy as np
 import optax
 import pytest
@@ -84,3 +83,29 @@ def test_line_search_evaluations_are_counted_and_budgets_stop_the_run(problem):
 def test_a_non_finite_loss_stops_the_run(problem):
     with pytest.raises(driver.NonFiniteLoss, match="non-finite after"):
         run(problem, solvers.from_optax(optax.sgd(1e30)), [0])
+
+
+def test_the_convergence_rule_on_a_synthetic_curve():
+    """A loss that halves its distance to 100 every 10 evaluations converges at the first
+    evaluation where it fell by at most 0.1% over the last 50; a flat one as soon as 50
+    evaluations lie behind it."""
+    trace = driver.Trace(0.0)
+    stopped = None
+    for evaluations in range(1, 400):
+        loss = 100 + 1000 * 0.5 ** (evaluations / 10)
+        trace.rows.append((np.array([evaluations, evaluations]), np.array([loss, 5.0]), 0.0))
+        done = trace.converged(1e-3, 50)
+        if stopped is None and done.all():
+            stopped = evaluations
+        assert done[1] == (evaluations > 50)  # a flat loss converges once 50 evaluations back
+    excess = lambda e: 1000 * 0.5 ** (e / 10)
+    expected = next(e for e in range(51, 400)
+                    if excess(e - 50) - excess(e) <= 1e-3 * (100 + excess(e)))
+    assert stopped == expected
+
+
+def test_runs_stop_when_every_image_has_converged(problem):
+    result = run(problem, solvers.resolve("adam", 1.0), [0, 1], iterations=1000,
+                 tolerance=0.5, window=3)
+    steps = int(result.state.iteration)
+    assert 3 <= steps < 1000 and result.trace.converged(0.5, 3).all()

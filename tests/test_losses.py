@@ -115,7 +115,8 @@ def test_network_gradient_matches_directional_differences_float64():
         c, s, x = (rng.uniform(-100, 100, (16, 16, 3)) for _ in range(3))
         targets = jax.jit(objective.targets)(params, jnp.asarray(c), jnp.asarray(s))
         weights = LossWeights(jnp.asarray(1e-2, jnp.float64),
-                              jnp.asarray([0.5, 0.3, 0.2], jnp.float64))
+                              jnp.asarray([0.5, 0.3, 0.2], jnp.float64),
+                              jnp.asarray(0.0, jnp.float64))
         (value, parts), grad = value_and_grad(objective, jnp.asarray(x), params, targets, weights)
         for part in (value, parts.content, parts.style_layers, *targets.style):
             assert part.dtype == jnp.float64, f"a loss or Gram matrix computed in {part.dtype}"
@@ -250,3 +251,30 @@ def test_content_only_objective(tiny_inputs):
     # x == content image: zero loss and zero gradient
     (value_c, _), grad_c = value_and_grad(config, c, params, targets, weights)
     assert float(value_c) == 0.0 and float(jnp.abs(grad_c).max()) == 0.0
+
+
+def test_total_variation_matches_numpy_and_its_gradient_is_minus_the_laplacian():
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((5, 7, 3))
+    expected = 0.5 * (np.sum(np.diff(x, axis=0) ** 2) + np.sum(np.diff(x, axis=1) ** 2))
+    with jax.enable_x64(True):
+        value, grad = jax.value_and_grad(losses.total_variation)(jnp.asarray(x))
+        numeric = central_differences(jax.jit(losses.total_variation), x, eps=1e-6)
+    np.testing.assert_allclose(float(value), expected, rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(grad), numeric, rtol=1e-6, atol=1e-9)
+    # inside the image the gradient is minus the 4-neighbour Laplacian
+    laplacian = (x[:-2, 1:-1] + x[2:, 1:-1] + x[1:-1, :-2] + x[1:-1, 2:] - 4 * x[1:-1, 1:-1])
+    np.testing.assert_allclose(np.asarray(grad)[1:-1, 1:-1], -laplacian, rtol=1e-10)
+    assert float(losses.total_variation(jnp.ones((4, 4, 3)))) == 0.0
+
+
+def test_the_objective_weighs_total_variation_by_tau(tiny_inputs):
+    params, c, s, x = tiny_inputs
+    config = Objective(content_layer="conv2_2", style_layers=("conv1_1",))
+    targets = config.targets(params, c, s)
+    plain = config.losses(params, x, targets, loss_weights(1e-3, [1.0]))
+    smooth = config.losses(params, x, targets, loss_weights(1e-3, [1.0], 0.5))
+    assert float(plain.tv) == float(smooth.tv) == pytest.approx(
+        float(losses.total_variation(x)), rel=1e-6)
+    np.testing.assert_allclose(float(smooth.total), float(plain.total) + 0.5 * float(plain.tv),
+                               rtol=1e-6)

@@ -244,3 +244,33 @@ def test_size_too_small(size):
     image = np.zeros((48, 64, 3), np.float32)
     with pytest.raises(GatysError, match="too small"):
         prepare_images(image, image, size)
+
+
+# --- coarse to fine ------------------------------------------------------------------------------
+
+@real_weights
+def test_coarse_to_fine_off_equals_the_single_scale_run(inputs):
+    content, style = inputs
+    settings = dict(size=32, iterations=4, seed=2)
+    one = stylize(content, style, **settings)
+    off = stylize(content, style, start_size=32, **settings)
+    np.testing.assert_array_equal(off.image, one.image)
+    assert off.to_json()["history"] == pytest.approx(one.to_json()["history"])
+
+
+@real_weights
+def test_coarse_to_fine_runs_every_scale_from_the_last_one(inputs, tmp_path):
+    content, style = inputs
+    result = stylize(content, style, size=64, start_size=16, iterations=3,
+                     output=tmp_path / "out.png", save_every=2)
+    metrics = result.to_json()
+    assert metrics["settings"]["scales"] == [[11, 16], [21, 32], [43, 64]]
+    sizes = [tuple(row["size"]) for row in metrics["history"]]
+    assert sizes == [(11, 16)] * 4 + [(21, 32)] * 4 + [(43, 64)] * 4  # init + 3 steps each
+    assert [row["evaluations"] for row in metrics["history"]] == list(range(1, 13))
+    assert result.images[0].evaluations == 12 and result.image.shape == (43, 64, 3)
+    # the last scale starts from the one before, not from noise
+    first_at_full = metrics["history"][8]["total_loss"]
+    noise = stylize(content, style, size=64, iterations=0)
+    assert first_at_full < 0.5 * noise.images[0].losses["total_loss"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png", "out_00002.png"]

@@ -1,0 +1,77 @@
+"""The demo as a user runs it: `gatys-jax demo` timed from the command line (start-up, weights,
+compiling and the run), and its figure for the README: photograph, painting and result side
+by side at the result's height, a JPEG of at most 150 KB (docs/demo.jpg).
+
+    python -m benchmarks.demo
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from gatys_jax import images
+from gatys_jax.convention import to_uint8
+
+from . import common
+
+FIGURE_BYTES = 150_000
+GAP = 8  # white pixels between the three images
+
+
+def side_by_side(pictures: list[np.ndarray], height: int) -> np.ndarray:
+    """uint8 images resized to `height` and joined left to right with white gaps."""
+    resized = [images.resize(p, height, round(p.shape[1] * height / p.shape[0]))
+               for p in pictures]
+    gap = np.full((height, GAP, 3), 255.0)
+    parts = [part for p in resized for part in (p, gap)][:-1]
+    return to_uint8(np.concatenate(parts, axis=1))
+
+
+def save_jpeg(grid: np.ndarray, path: Path, max_bytes: int) -> int:
+    """Save at the highest JPEG quality that fits `max_bytes`; returns the quality used."""
+    for quality in (90, 85, 80, 70, 60, 50):
+        Image.fromarray(grid).save(path, format="JPEG", quality=quality, optimize=True)
+        if path.stat().st_size <= max_bytes:
+            return quality
+    raise SystemExit(f"{path} is over {max_bytes} bytes even at JPEG quality 50")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--figure", default=str(common.ROOT / "docs" / "demo.jpg"),
+                   help="where the figure goes (default docs/demo.jpg)")
+    args = p.parse_args(argv)
+    print(common.machine(), flush=True)
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "demo"
+        start = time.perf_counter()
+        run = subprocess.run([sys.executable, "-m", "gatys_jax.cli", "demo", "-o", str(out),
+                              "-q"], capture_output=True, text=True, check=False)
+        seconds = time.perf_counter() - start
+        if run.returncode != 0:
+            sys.exit(f"gatys-jax demo failed:\n{run.stderr[-2000:]}")
+        metrics = json.loads((out / "metrics.json").read_text())
+        result = images.load(out / "stylized.png")
+        grid = side_by_side([images.load(out / "content.png"), images.load(out / "style.png"),
+                             result], result.shape[0])
+    figure = Path(args.figure)
+    quality = save_jpeg(grid, figure, FIGURE_BYTES)
+    image = metrics["images"][0]
+    print(f"gatys-jax demo: {seconds:.0f} s from the command line (compile "
+          f"{metrics['compile_seconds']:.0f} s, optimization {metrics['wall_seconds']:.0f} s), "
+          f"{image['evaluations']} evaluations; quality {image['quality']}")
+    print(f"wrote {figure} ({figure.stat().st_size // 1000} KB, JPEG quality {quality})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

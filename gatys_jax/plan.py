@@ -85,9 +85,9 @@ def available_bytes() -> int:
         free = int(stats["bytes_limit"] - stats.get("bytes_in_use", 0))
     else:
         free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    if jax.process_count() > 1:
+    if jax.process_count() > 1:  # in MiB: JAX gathers 32-bit integers unless x64 is on
         from jax.experimental import multihost_utils
-        free = int(np.min(multihost_utils.process_allgather(np.int64(free))))
+        free = int(np.min(multihost_utils.process_allgather(np.int32(free >> 20)))) << 20
     return free
 
 

@@ -158,7 +158,8 @@ def test_losses_and_value_and_grad_match_numpy_on_random_network():
     np.testing.assert_allclose(np.asarray(targets.content), fc["conv3_2"], rtol=1e-4,
                                atol=1e-5 * np.abs(fc["conv3_2"]).max())
     for layer, target in zip(config.style_layers, targets.style):
-        expected = np_gram(fs[layer])
+        # targets are Gram matrices per position, G / M
+        expected = np_gram(fs[layer]) / (fs[layer].shape[0] * fs[layer].shape[1])
         np.testing.assert_allclose(np.asarray(target), expected, rtol=1e-4,
                                    atol=1e-5 * np.abs(expected).max())
 

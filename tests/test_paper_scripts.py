@@ -161,9 +161,9 @@ def test_fig4_lambda_batch_equals_separate_runs(script, out, normalized_weights_
     row = [r for r in metrics["results"] if r["layers"] == ["conv1_1"]]
     assert [r["content_weight"] for r in row] == list(fig4.CONTENT_WEIGHTS)
     for entry in row:
-        result = stylize(CONTENT, STYLE, content_weight=entry["content_weight"], seed=0, size=32,
-                         iterations=FIG4_ITERATIONS, style_layers=("conv1_1",),
-                         optimizer="adam", weights=normalized_weights_path)
+        result = stylize(CONTENT, STYLE, StyleConfig.paper(
+            content_weight=entry["content_weight"], seed=0, size=32, iterations=FIG4_ITERATIONS,
+            style_layers=("conv1_1",), optimizer="adam", weights=normalized_weights_path))
         single = result.to_json()
         for key in ("total_loss", "content_loss", "style_loss"):
             assert entry[key] == pytest.approx(single[key], rel=1e-5), key

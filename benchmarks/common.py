@@ -15,6 +15,7 @@ import dataclasses
 import datetime
 import os
 import platform
+import resource
 import shlex
 import sys
 import time
@@ -35,6 +36,10 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results"
 CONTENT, STYLE = "chelsea", "starry_night"  # sample images (gatys-jax samples)
 MATMUL_N = 4096
+# How closely two float32 programs of one objective (JAX and PyTorch, or two optimizers' x_0)
+# can agree on a loss under each backend's default matmul precision: full float32 on CPU;
+# TF32-class convolutions (10 mantissa bits) on GPUs and bf16 passes on TPUs.
+LOSS_RTOL = {"cpu": 1e-4, "gpu": 2e-3, "tpu": 2e-3}
 
 
 # ---------------------------------------------------------------- arguments
@@ -152,6 +157,54 @@ def machine() -> str:
 
 
 # ---------------------------------------------------------------- the problem
+
+
+def proc_status_mb(field: str) -> float | None:
+    """VmRSS / VmHWM of this process from /proc/self/status, in MiB (None elsewhere)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def reset_peak_rss() -> bool:
+    """Reset this process's peak RSS (Linux >= 4.0: write 5 to /proc/self/clear_refs)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_rss_mb() -> float:
+    hwm = proc_status_mb("VmHWM")
+    return hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def config_json(config: StyleConfig) -> dict:
+    """The settings as JSON, to hand them to a fresh process (StyleConfig(**them))."""
+    return {k: v for k, v in config.to_json().items() if k != "layer_weights"}
+
+
+def save_jpeg(image: np.ndarray, path: Path, max_bytes: int) -> int:
+    """Save a uint8 RGB image as JPEG at the highest quality (90 down to 50) whose file is at
+    most `max_bytes`; returns the quality used. A figure that does not fit even at 50 is a
+    GatysError: make it smaller."""
+    from PIL import Image
+    for quality in (90, 85, 80, 70, 60, 50):
+        Image.fromarray(image).save(path, format="JPEG", quality=quality, optimize=True)
+        if path.stat().st_size <= max_bytes:
+            return quality
+    path.unlink()
+    raise GatysError(f"{path} is over {max_bytes} bytes even at JPEG quality 50")
+
+
+def loss_rtol() -> float:
+    """LOSS_RTOL of the backend JAX runs on (the loosest for one not listed)."""
+    return LOSS_RTOL.get(jax.default_backend(), max(LOSS_RTOL.values()))
 
 
 def problem(config: StyleConfig, content, style, vgg) -> Problem:

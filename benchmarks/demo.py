@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from gatys_jax import images
 from gatys_jax.convention import to_uint8
@@ -34,15 +33,6 @@ def side_by_side(pictures: list[np.ndarray], height: int) -> np.ndarray:
     gap = np.full((height, GAP, 3), 255.0)
     parts = [part for p in resized for part in (p, gap)][:-1]
     return to_uint8(np.concatenate(parts, axis=1))
-
-
-def save_jpeg(grid: np.ndarray, path: Path, max_bytes: int) -> int:
-    """Save at the highest JPEG quality that fits `max_bytes`; returns the quality used."""
-    for quality in (90, 85, 80, 70, 60, 50):
-        Image.fromarray(grid).save(path, format="JPEG", quality=quality, optimize=True)
-        if path.stat().st_size <= max_bytes:
-            return quality
-    raise SystemExit(f"{path} is over {max_bytes} bytes even at JPEG quality 50")
 
 
 def main(argv=None) -> int:
@@ -64,7 +54,7 @@ def main(argv=None) -> int:
         grid = side_by_side([images.load(out / "content.png"), images.load(out / "style.png"),
                              result], result.shape[0])
     figure = Path(args.figure)
-    quality = save_jpeg(grid, figure, FIGURE_BYTES)
+    quality = common.save_jpeg(grid, figure, FIGURE_BYTES)
     image = metrics["images"][0]
     print(f"gatys-jax demo: {seconds:.0f} s from the command line (compile "
           f"{metrics['compile_seconds']:.0f} s, optimization {metrics['wall_seconds']:.0f} s), "

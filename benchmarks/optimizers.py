@@ -85,7 +85,6 @@ PRECONDITIONED = 0.5  # exponent of the jax_lbfgs_preconditioned runs
 FAMILIES = ("jax_lbfgs", "jax_lbfgs_preconditioned", "jax_adam", "optax_lbfgs_zoom",
             "optax_lbfgs_backtracking", "optax_adabelief", "torch_lbfgs", "torch_adam")
 LINE_SEARCH = ("optax_lbfgs_zoom", "optax_lbfgs_backtracking")
-FIRST_LOSS_RTOL = 1e-4
 CURVE_FIELDS = ["method", "seed", "evaluations", "seconds", "total_loss"]
 CHECKPOINTS = (1, 10, 50, 100, 200, 300, 500, 1000)  # evaluations of the loss-by-evaluation table
 
@@ -433,9 +432,9 @@ def main(argv=None) -> int:
             first = r["history"][0]["total_loss"]
             first_loss.setdefault(seed, (method.key, first))
             ref_key, ref_first = first_loss[seed]
-            if abs(first - ref_first) > FIRST_LOSS_RTOL * abs(ref_first):
+            if abs(first - ref_first) > common.loss_rtol() * abs(ref_first):
                 print(f"error: seed {seed}: initial loss {first:.7g} of {method.key} differs "
-                      f"from {ref_first:.7g} of {ref_key} by more than {FIRST_LOSS_RTOL:g} "
+                      f"from {ref_first:.7g} of {ref_key} by more than {common.loss_rtol():g} "
                       "relative: the methods do not start from the same x_0", file=sys.stderr)
                 return 1
             note = ""
@@ -475,7 +474,7 @@ def main(argv=None) -> int:
         (f"{args.content} + {args.style}, lambda {config.content_weight:g}, {config.pooling} "
          f"pooling, {weights_name}, {config.init} init, seeds "
          f"{', '.join(map(str, args.seeds))} (the same x_0 for every method; initial losses "
-         f"agree within {FIRST_LOSS_RTOL:g})."),
+         f"agree within {common.loss_rtol():g})."),
         (f"Target: {target_text}. Evaluations and seconds to target: median [min, max] over "
          "the seeds that reached it. Line-search methods end at the last whole iteration "
          f"within {n} evaluations."),

@@ -22,7 +22,7 @@ import numpy as np
 from gatys_jax import images, inputs, paths, quality, weights
 from gatys_jax.convention import from_network, to_network, to_uint8
 
-from .common import RESULTS
+from .common import RESULTS, save_jpeg
 
 PANEL = (("astronaut", "starry_night"), ("astronaut", "woman_with_hat"),
          ("chelsea", "starry_night"), ("chelsea", "shipwreck"),
@@ -122,10 +122,5 @@ def contact_sheet(path: Path, rows: list[list[np.ndarray]], labels: list[str],
     plt.close(fig)
     grid = np.asarray(images.load(png))
     png.unlink()
-    for jpeg_quality in (85, 75, 65, 55, 45):
-        from PIL import Image
-        Image.fromarray(to_uint8(grid)).save(path, format="JPEG", quality=jpeg_quality,
-                                             optimize=True)
-        if path.stat().st_size <= max_bytes:
-            break
+    save_jpeg(to_uint8(grid), path, max_bytes)
     return path

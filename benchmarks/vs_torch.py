@@ -42,7 +42,6 @@ import importlib.util
 import json
 import math
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -69,7 +68,6 @@ SKIP = ("iterations", "optimizer", "learning_rate", "init", "dtype", "max_batch"
         "max_megapixels")
 DTYPES = ("float32", "bfloat16")
 LAYOUTS = ("nchw", "channels_last")
-LOSS_RTOL = 1e-4  # JAX float32 and PyTorch must agree on the loss of x_0
 BF16_LOSS_TOLERANCE = 0.02
 
 
@@ -107,36 +105,6 @@ def torch_evaluator(vgg, problem: Problem, config: StyleConfig, layout: str):
     return run
 
 
-def proc_status_mb(field: str) -> float | None:
-    """VmRSS / VmHWM of this process from /proc/self/status, in MiB (None elsewhere)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
-
-
-def reset_peak_rss() -> bool:
-    """Reset this process's peak RSS (Linux >= 4.0: write 5 to /proc/self/clear_refs)."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
-
-
-def peak_rss_mb() -> float:
-    hwm = proc_status_mb("VmHWM")
-    return hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def config_json(config: StyleConfig) -> dict:
-    """The settings as JSON, to hand them to a fresh process (StyleConfig(**them))."""
-    return {k: v for k, v in config.to_json().items() if k != "layer_weights"}
-
-
 def child(spec: dict) -> dict:
     """Memory of one case in this fresh process: load the weights and images, then (peak
     RSS reset where Linux allows) build the model, compile and evaluate twice."""
@@ -145,8 +113,8 @@ def child(spec: dict) -> dict:
     if spec["impl"] == "jax":
         config = config.replace(dtype=spec["variant"])
     problem = common.problem(config, spec["content"], spec["style"], vgg)
-    reset = reset_peak_rss()
-    base = proc_status_mb("VmRSS") if reset else peak_rss_mb()
+    reset = common.reset_peak_rss()
+    base = common.proc_status_mb("VmRSS") if reset else common.peak_rss_mb()
     result = {"rss_base_mb": base, "peak_reset": reset}
     if spec["impl"] == "jax":
         compiled, arguments, _ = jax_evaluator(problem, config)
@@ -166,13 +134,13 @@ def child(spec: dict) -> dict:
             run()
         if common.torch_device() == "cuda":
             result["device_peak_mb"] = torch.cuda.max_memory_allocated() / 2**20
-    result["rss_peak_mb"] = peak_rss_mb()
+    result["rss_peak_mb"] = common.peak_rss_mb()
     return result
 
 
 def measure_memory(impl: str, variant: str, config: StyleConfig, args) -> dict:
     """Run `child` in a fresh interpreter; {} (and a note on stderr) if it fails."""
-    spec = {"impl": impl, "variant": variant, "config": config_json(config),
+    spec = {"impl": impl, "variant": variant, "config": common.config_json(config),
             "content": args.content, "style": args.style, "threads": args.threads}
     env = dict(os.environ, XLA_PYTHON_CLIENT_PREALLOCATE="false")
     proc = subprocess.run([sys.executable, "-m", MODULE, "--child", json.dumps(spec)],
@@ -244,6 +212,18 @@ def eval_rows(cases, matmul) -> list[dict]:
             "load_before": case.extra.get("load_before"),
         })
     return rows
+
+
+def loss_agreement(rows: list[dict], rtol: float) -> str:
+    """One line: the largest difference between PyTorch's loss of x_0 and JAX float32's, against
+    this backend's tolerance, and the sizes over it."""
+    torch_rows = [r for r in rows if r["implementation"].startswith("PyTorch")]
+    worst = max(abs(r["loss_rel_to_jax_float32"]) for r in torch_rows)
+    over = sorted({r["size"] for r in torch_rows if abs(r["loss_rel_to_jax_float32"]) > rtol})
+    verdict = (f"over it at {', '.join(f'{s} px' for s in over)}: the two programs differ by "
+               "more than this backend's default precision explains" if over else "within it")
+    return (f"Same objective: PyTorch's loss of x_0 is within {worst:.1e} of JAX float32's "
+            f"(tolerance {rtol:g} under this backend's default precision); {verdict}.")
 
 
 def fmt(value, spec: str, missing: str = "-") -> str:
@@ -334,7 +314,7 @@ def full_run(args, config: StyleConfig, vgg, layout: str) -> dict:
         r["float32_loss"] = float(compiled(x, *arguments)[0])
     target = runs["torch"]["history"][-1]["total_loss"]
     firsts = [r["history"][0]["total_loss"] for key, r in runs.items() if key != "bfloat16"]
-    if max(abs(f / firsts[0] - 1) for f in firsts) > LOSS_RTOL:
+    if max(abs(f / firsts[0] - 1) for f in firsts) > common.loss_rtol():
         raise GatysError(f"full run: initial losses differ ({firsts}): not the same x_0")
     height, width = problem.shape
     return {"runs": runs, "target": target, "evaluations": n, "label": f"{width}x{height}",
@@ -520,6 +500,7 @@ def main(argv=None) -> int:
         return 2
     ref.set_threads(args.threads)
     gpu = jax.default_backend() != "cpu"
+    loss_rtol = common.loss_rtol()
     command = common.command_line(MODULE, argv)
     print(f"vs_torch: sizes {args.sizes}, {args.repeats} rounds, JAX {args.dtypes}, "
           f"PyTorch on {common.torch_device()}\n{common.machine()}", flush=True)
@@ -534,10 +515,10 @@ def main(argv=None) -> int:
             case.run = None  # free the compiled programs and models
             case.extra["load_before"] = load
             rel = case.extra["loss"] / f32 - 1
-            if case.extra["impl"] == "torch" and abs(rel) > LOSS_RTOL:
-                print(f"error: at {size} px {case.impl}'s loss differs from JAX float32's by "
-                      f"{rel:.1e} (> {LOSS_RTOL:g}): not the same objective", file=sys.stderr)
-                return 1
+            if case.extra["impl"] == "torch" and abs(rel) > loss_rtol:
+                print(f"warning: at {size} px {case.impl}'s loss differs from JAX float32's by "
+                      f"{rel:.1e} (> {loss_rtol:g}, this backend's tolerance): reported in the "
+                      "table", file=sys.stderr)
         timed.append((cases, matmul))
     if not args.no_memory:
         all_cases = [case for cases, _ in timed for case in cases]
@@ -577,8 +558,11 @@ def main(argv=None) -> int:
            "Memory: device peak of a fresh process per case." if gpu else
            "Memory: peak RSS of a fresh process per case, and its increase over that process "
            "after imports, weights and images."), "",
-        eval_table(rows, gpu), "", ratio_table(ratios), "",
-        "(ratios < 1: JAX is faster)",
+        eval_table(rows, gpu), "", loss_agreement(rows, loss_rtol), "", ratio_table(ratios),
+        "",
+        "(ratios < 1: JAX is faster)", "",
+        "Peak memory of whole runs by size, against the memory plan: [memory.md](memory.md) "
+        "(`python -m benchmarks.memory`).",
     ]
     if full:
         sections += ["", (f"## Full run: L-BFGS, {full['label']} px, {full['evaluations']} "

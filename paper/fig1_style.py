@@ -7,7 +7,7 @@ style loss on all five layers (on the final image, not only on the layers it mat
 the spatial scale of its structures (autocorrelation length and power-spectrum wavelength of
 the luminance), with their rank correlation against the number of layers.
 
-    python -m paper.fig1_style [--size 256] [--iterations N] [--style starry_night]
+    python -m paper.fig1_style [--quick] [--size PX] [--iterations CAP] [--style starry_night]
 """
 
 from __future__ import annotations
@@ -15,12 +15,11 @@ from __future__ import annotations
 from scipy.stats import spearmanr
 
 from gatys_jax import quality
-from gatys_jax.config import StyleConfig
 
 from . import common
 
 NAME = "fig1_style"
-DEFAULTS = StyleConfig.paper(size=256, iterations=100)
+DEFAULTS = common.defaults(iterations=2000)  # the cap: images stop on convergence
 SKIP = ("content_layer", "style_layers", "style_weights", "content_weight")
 RANK_CORRELATION = 0.8  # |Spearman rho| at least this counts as a trend
 

@@ -6,19 +6,18 @@ Claims: each result keeps the photo's content and takes the painting's style (it
 is far below the painting's own, its style loss far below the photo's own); the smaller lambda
 puts more emphasis on style (lower style loss, higher content loss).
 
-    python -m paper.fig3 [--size 256] [--iterations N] [--styles shipwreck,starry_night]
+    python -m paper.fig3 [--quick] [--size PX] [--iterations CAP] [--styles shipwreck,starry_night]
 """
 
 from __future__ import annotations
 
 from gatys_jax import inputs
-from gatys_jax.config import StyleConfig
 from gatys_jax.samples import PAINTINGS
 
 from . import common
 
 NAME = "fig3"
-DEFAULTS = StyleConfig.paper(size=256, iterations=60)
+DEFAULTS = common.defaults(iterations=2000)  # the cap: images stop on convergence
 SKIP = ("content_weight",)  # the two lambdas are the figure's columns
 STYLES = ",".join(PAINTINGS)  # the paintings shipped with gatys_jax
 CONTENT_WEIGHTS = (1e-3, 1e-4)

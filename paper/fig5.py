@@ -6,18 +6,17 @@ Claims (paper, Fig. 5): with content at conv2_2 much of the photo's fine structu
 with the style (its fine detail follows the painting). Measured: PSNR and SSIM against the
 photo, and the style loss, of both results.
 
-    python -m paper.fig5 [--size 256] [--iterations N] [--style ...] [--content-weight 1e-3]
+    python -m paper.fig5 [--quick] [--size PX] [--iterations CAP] [--style ...]
 """
 
 from __future__ import annotations
 
 from gatys_jax import quality
-from gatys_jax.config import StyleConfig
 
 from . import common
 
 NAME = "fig5"
-DEFAULTS = StyleConfig.paper(size=256, iterations=80)
+DEFAULTS = common.defaults(iterations=2000)  # the cap: images stop on convergence
 SKIP = ("content_layer",)  # the two compared
 LAYERS = ("conv2_2", "conv4_2")
 

@@ -1,54 +1,116 @@
-"""The measured claims of all paper experiments as one Markdown table (results/claims.md).
+"""The measured claims of all paper experiments as one Markdown table (results/claims.md) and,
+with --docs, the gallery: docs/paper.md (what each experiment shows, the claims table, how it
+was run) and one JPEG figure per experiment under docs/paper/ (each at most 200 KB).
 
 Reads results/<experiment>/metrics.json as written by the other modules of this package.
 
-    python -m paper.summary [--out results]
+    python -m paper.summary [--out results] [--docs [DIR]]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
+import statistics
 from pathlib import Path
+
+import numpy as np
+
+from benchmarks.common import save_jpeg
+from gatys_jax import images
+from gatys_jax.convention import to_uint8
+from gatys_jax.errors import GatysError
 
 from . import common
 
-ORDER = ("fig1_content", "fig1_style", "fig3", "fig4", "fig5", "init")
+ORDER = ("fig1_content", "fig1_style", "fig2", "fig3", "fig4", "fig5", "init", "sample",
+         "normalization")
+FIGURE_BYTES = 200_000
+DOCS = common.ROOT / "docs"
+VERDICTS = {True: "yes", False: "**no**", None: "not judged (unconverged)"}
 
 
-def table(out: Path) -> str:
+def experiments(out: Path) -> list[dict]:
+    """The metrics of every experiment that ran, in ORDER."""
+    return [json.loads((out / name / "metrics.json").read_text()) for name in ORDER
+            if (out / name / "metrics.json").is_file()]
+
+
+def run_line(metrics: dict) -> str:
+    """How one experiment ran: size, convergence of its images, evaluations, time."""
+    s, taken = metrics["settings"], metrics.get("images", [])
+    text = f"{metrics['experiment']}: {s['size']} px"
+    if taken:
+        converged = sum(bool(i["converged"]) for i in taken)
+        evaluations = [i["evaluations"] for i in taken]
+        text += (f", {converged}/{len(taken)} images converged (cap {s['iterations']} "
+                 f"iterations; evaluations median {statistics.median(evaluations):.0f}, "
+                 f"max {max(evaluations)})")
+    return text + f", {metrics['wall_seconds']:.0f} s"
+
+
+def table(metrics_list: list[dict]) -> str:
     lines = ["| experiment | claim | measured | supported |", "| --- | --- | --- | --- |"]
-    settings, seconds = [], 0.0
-    for name in ORDER:
-        path = out / name / "metrics.json"
-        if not path.is_file():
-            continue
-        metrics = json.loads(path.read_text())
-        s = metrics["settings"]
-        settings.append(f"{name}: {s['size']} px, {s['iterations']} iterations, "
-                        f"{metrics['wall_seconds']:.0f} s")
-        seconds += metrics["wall_seconds"]
+    for metrics in metrics_list:
         for c in metrics["claims"]:
             summary = c["summary"].replace("|", "/")
-            lines.append(f"| {name} | {c['claim']} | {summary} | "
-                         f"{'yes' if c['supported'] else '**no**'} |")
-    device = ""
-    if settings:
-        last = json.loads((out / next(n for n in reversed(ORDER)
-                                      if (out / n / "metrics.json").is_file())
-                           / "metrics.json").read_text())
-        device = f" on {last['backend']} ({last['device']})"
-    footer = ["", f"Runs{device}, {seconds / 60:.1f} min in all: " + "; ".join(settings) + "."]
+            lines.append(f"| {metrics['experiment']} | {c['claim']} | {summary} | "
+                         f"{VERDICTS[c['supported']]} |")
+    if not metrics_list:
+        return "\n".join(lines) + "\n"
+    last = metrics_list[-1]
+    seconds = sum(m["wall_seconds"] for m in metrics_list)
+    footer = ["", f"Runs on {last['backend']} ({last['device']}), {seconds / 60:.1f} min in "
+              "all:", "", *[f"- {run_line(m)}" for m in metrics_list]]
     return "\n".join(lines + footer) + "\n"
+
+
+def gallery_figure(grid: Path, path: Path) -> Path:
+    """The experiment's grid as a JPEG of at most FIGURE_BYTES, shrunk until it fits."""
+    image = np.asarray(images.load(grid), np.float32)
+    while True:
+        try:
+            save_jpeg(to_uint8(image), path, FIGURE_BYTES)
+            return path
+        except GatysError:
+            height, width = image.shape[:2]
+            image = images.resize(image, int(height * 0.8), int(width * 0.8))
+
+
+def docs_page(metrics_list: list[dict], out: Path, docs: Path) -> str:
+    """docs/paper.md: what each experiment shows, its figure, the claims and the runs."""
+    (docs / "paper").mkdir(parents=True, exist_ok=True)
+    lines = ["# The paper's experiments", "",
+             "Written by `python -m paper.summary --docs` from the runs of "
+             "`bash scripts/reproduce_paper.sh` (every experiment, each image to convergence: "
+             f"its total loss changes by less than {common.STOP_TOLERANCE:.1%} over "
+             f"{common.STOP_WINDOW} evaluations, or the experiment's cap; add `--quick` for "
+             f"{common.QUICK_SIZE} px instead of the paper's {common.FULL_SIZE}). A claim that "
+             "rests on an image that reached the cap unconverged is not judged.", "",
+             "## Claims", "", table(metrics_list), "## Figures", ""]
+    for metrics in metrics_list:
+        name = metrics["experiment"]
+        module = importlib.import_module(f"paper.{name}")
+        figure = gallery_figure(out / name / metrics["grid"], docs / "paper" / f"{name}.jpg")
+        lines += [f"### {name}", "", module.__doc__.split("\n\n")[0].replace("\n", " "), "",
+                  f"![{name}](paper/{figure.name})", ""]
+    return "\n".join(lines)
 
 
 def main(argv=None) -> str:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=common.RESULTS, help="results root")
+    p.add_argument("--docs", type=Path, nargs="?", const=DOCS, default=None, metavar="DIR",
+                   help="also write DIR/paper.md and the figures under DIR/paper/ (DIR: "
+                        "docs/ when not given)")
     args, _ = p.parse_known_args(argv)
-    text = table(args.out)
+    metrics_list = experiments(args.out)
+    text = table(metrics_list)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "claims.md").write_text(text)
+    if args.docs:
+        (args.docs / "paper.md").write_text(docs_page(metrics_list, args.out, args.docs))
     print(text, end="")
     return text
 

@@ -1,21 +1,23 @@
 #!/usr/bin/env bash
-# Regenerate the paper's figures and measure their claims: bash scripts/reproduce_paper.sh [--size N] [...]
-# Runs python -m paper.{fig1_content,fig1_style,fig3,fig4,fig5,init} in turn, each writing a
-# grid.png, its single images and a metrics.json into results/<name>/, then writes
-# results/claims.md (the table of measured claims; python -m paper.summary). Every argument
-# goes to every module: --size N (long side, default 256; 512 on a GPU), --iterations N
-# (overrides each module's default), --out DIR (default results), --content IMAGE (a file or
-# a sample name, default chelsea), --weights FILE, and any other setting (python -m paper.fig3
-# --help lists them).
+# Regenerate the paper's figures and measure their claims: bash scripts/reproduce_paper.sh [--quick] [...]
+# Runs python -m paper.{fig1_content,fig1_style,fig2,fig3,fig4,fig5,init,sample,normalization}
+# in turn, each writing a grid.png, its single images and a metrics.json into
+# results/<name>/, every image run to convergence (its loss changes by less than 0.1% over
+# 100 evaluations) or to the module's cap; then writes results/claims.md (the table of
+# measured claims; python -m paper.summary). Every argument goes to every module: --quick
+# (256 px, for a CPU; default the paper's 512 px), --size N, --iterations CAP, --out DIR
+# (default results), --content IMAGE (a file or a sample name, default chelsea), --weights
+# FILE, and any other setting (python -m paper.fig3 --help lists them).
 # ONLY="fig3 fig4" runs a subset. A module that fails is reported and the others still run;
-# the exit status is then 1.
+# the exit status is then 1. Then `python -m paper.summary --docs` writes docs/paper.md and
+# the gallery under docs/paper/.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-.venv/bin/python}
 [ -x "$PYTHON" ] || PYTHON=python3
 start=$SECONDS
 failed=()
-for name in ${ONLY:-fig1_content fig1_style fig3 fig4 fig5 init}; do
+for name in ${ONLY:-fig1_content fig1_style fig2 fig3 fig4 fig5 init sample normalization}; do
     echo "== $name" >&2
     t=$SECONDS
     if "$PYTHON" -m "paper.$name" "$@"; then

@@ -16,15 +16,18 @@ from conftest import CONTENT, OTHER_STYLE, STYLE
 from gatys_jax import inputs, weights
 from gatys_jax.config import StyleConfig
 from gatys_jax.stylize import stylize
-from paper import common, fig1_content, fig1_style, fig3, fig4, fig5, summary
+from gatys_jax.vgg import LAYERS
+from paper import common, fig1_content, fig1_style, fig2, fig3, fig4, fig5, normalization
 from paper import init as init_script
+from paper import sample, summary
 
 TINY = ["--size", "32", "--iterations", "3"]
 SHAPE = (21, 32, 3)  # the cat photo (300x451) at long side 32
 FIG4_ITERATIONS = 10
-METRICS_KEYS = {"experiment", "description", "settings", "claims", "results", "grid", "runs",
-                "wall_seconds", "backend", "device"}
-CLAIM_KEYS = {"id", "claim", "criterion", "measured", "summary", "supported"}
+METRICS_KEYS = {"experiment", "description", "settings", "claims", "results", "images",
+                "converged", "grid", "runs", "wall_seconds", "backend", "device"}
+CLAIM_KEYS = {"id", "claim", "criterion", "measured", "summary", "supported",
+              "needs_convergence", "unconverged"}
 
 real_weights = pytest.mark.real_weights
 # a few iterations at 32 px barely move the noise: two reconstructions can round to the same
@@ -38,7 +41,18 @@ def out(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def script(out, normalized_weights_path):
+def small_calibration():
+    """normalization's image sets at the tests' size: two photographs at 32 px, whatever the
+    size asked (the real calibration compiles a forward pass per photograph and size)."""
+    monkeypatch = pytest.MonkeyPatch()
+    photos = [inputs.prepare(name, [], 32)[0][:21, :32] for name in ("chelsea", "coffee")]
+    monkeypatch.setattr(normalization.normalize, "calibration_images", lambda size=256: photos)
+    yield
+    monkeypatch.undo()
+
+
+@pytest.fixture(scope="module")
+def script(out, normalized_weights_path, small_calibration):
     """script(name) -> metrics of that script's tiny run (each run once per module)."""
     base = ["--content", CONTENT, "--out", str(out), "--weights", str(normalized_weights_path)]
     runs = {
@@ -50,6 +64,9 @@ def script(out, normalized_weights_path):
                         "--rows", "1,2", "--optimizer", "adam"]),
         "fig5": (fig5, TINY + ["--style", STYLE]),
         "init": (init_script, TINY + ["--style", STYLE]),
+        "fig2": (fig2, TINY + ["--style", STYLE, "--snapshot-every", "1"]),
+        "sample": (sample, TINY + ["--style", STYLE]),
+        "normalization": (normalization, ["--size", "32", "--style", STYLE]),
     }
     cache = {}
 
@@ -71,14 +88,21 @@ def check_written(out: Path, name: str, metrics: dict, claim_ids: set, results: 
     assert {c["id"] for c in metrics["claims"]} == claim_ids
     for c in metrics["claims"]:
         assert set(c) == CLAIM_KEYS
-        assert isinstance(c["supported"], bool)
         assert c["claim"] and c["criterion"] and c["summary"]
+        if c["needs_convergence"] and not metrics["converged"]:  # evidence neither way
+            assert c["supported"] is None and c["unconverged"], c
+        else:
+            assert isinstance(c["supported"], bool) and not c["unconverged"], c
+    for image in metrics["images"]:
+        assert {"run", "index", "evaluations", "converged"} <= set(image)
+    assert metrics["converged"] == all(i["converged"] is not False for i in metrics["images"])
     grid = Image.open(folder / metrics["grid"])
     assert grid.format == "PNG" and min(grid.size) > 32
     assert len(metrics["results"]) == results
     for entry in metrics["results"]:
-        image = np.asarray(Image.open(folder / entry["image"]))
-        assert image.shape == SHAPE and image.dtype == np.uint8
+        if "image" in entry:  # fig2's and normalization's results are measurements only
+            image = np.asarray(Image.open(folder / entry["image"]))
+            assert image.shape == SHAPE and image.dtype == np.uint8
     assert metrics["settings"]["size"] == 32
 
 
@@ -193,13 +217,109 @@ def test_init(script, out):
 
 
 @real_weights
+def test_fig2(script, out):
+    metrics = script("fig2")
+    check_written(out, "fig2", metrics, {"both_terms_fall"}, 4)  # the start and 3 steps
+    terms = metrics["results"]
+    assert [t["iteration"] for t in terms] == [0, 1, 2, 3]
+    assert [t["evaluations"] for t in terms] == [t["iteration"] + 1 for t in terms]
+    for t in terms:
+        assert t["total"] == pytest.approx(t["content_term"] + t["style_term"])
+    # the snapshots' totals are the optimizer's own, up to the 8-bit rounding of the images
+    run = next(r for r in metrics["runs"] if r["label"] == "run")
+    assert run["evaluations"] == 4 and terms[-1]["total"] < terms[0]["total"]
+
+
+def test_fig2_shows_log_spaced_snapshots():
+    assert fig2.snapshots_shown([10, 20]) == [10, 20]
+    shown = fig2.snapshots_shown(list(range(10, 1001, 10)))
+    assert shown[0] == 10 and shown[-1] == 1000 and len(shown) == fig2.SHOWN
+    assert shown[1] < 100  # log-spaced, not even
+
+
+@real_weights
+def test_sample(script, out):
+    metrics = script("sample")
+    check_written(out, "sample", metrics, {"content_and_style"}, 1)
+    (entry,) = metrics["results"]
+    assert {"style_distance", "content_distance", "speckle"} <= set(entry)
+    assert metrics["settings"]["content_weight"] == sample.CONTENT_WEIGHT == 2e-3
+
+
+@real_weights
+def test_normalization(script, out):
+    metrics = script("normalization")
+    check_written(out, "normalization", metrics, {"mean_activation_one", "lambda_transfers"}, 4)
+    balance = metrics["balance"]
+    # the normalization shrinks the style term (4th power of activations) far more than the
+    # content term (2nd power): the same lambda weighs content more
+    assert (balance["normalized"]["style_loss"] / balance["normalized"]["content_loss"]
+            < balance["plain"]["style_loss"] / balance["plain"]["content_loss"])
+    assert metrics["lambda_equivalent_on_plain"] > 1e-3
+    for entry in metrics["results"]:
+        assert list(entry["layers"]) == list(LAYERS)
+        assert all(0 <= v["min"] <= v["median"] <= v["max"] for v in entry["layers"].values())
+
+
+@real_weights
+def test_converged_images_make_claims_count(tmp_path, normalized_weights_path):
+    """With a loose tolerance the image converges within the cap, so its claim is judged."""
+    metrics = sample.main(["--content", CONTENT, "--style", STYLE, "--out", str(tmp_path),
+                           "--weights", str(normalized_weights_path), "--size", "32",
+                           "--iterations", "50", "--stop-tolerance", "0.5",
+                           "--stop-window", "2"])
+    (image,) = metrics["images"]
+    assert image["converged"] is True and image["evaluations"] < 51 and metrics["converged"]
+    (claim,) = metrics["claims"]
+    assert isinstance(claim["supported"], bool) and claim["unconverged"] == []
+
+
+def test_unconverged_images_never_count_for_or_against_a_claim():
+    claims = [common.claim("a", "text", "criterion", {}, "summary", True),
+              common.claim("b", "text", "criterion", {}, "summary", False),
+              common.claim("c", "text", "criterion", {}, "summary", False,
+                           needs_convergence=False)]
+    judged = [common.judged(c, ["run #0"]) for c in claims]
+    assert [c["supported"] for c in judged] == [None, None, False]
+    assert judged[0]["unconverged"] == ["run #0"] and "not judged" in judged[0]["summary"]
+    assert [common.judged(c, [])["supported"] for c in claims] == [True, False, False]
+
+
+def test_quick_is_256_px_unless_a_size_is_given():
+    p = common.parser("d", fig5.DEFAULTS)
+    assert common.parse(p, [], fig5.DEFAULTS)[1].size == common.FULL_SIZE == 512
+    assert common.parse(p, ["--quick"], fig5.DEFAULTS)[1].size == common.QUICK_SIZE == 256
+    assert common.parse(p, ["--quick", "--size", "64"], fig5.DEFAULTS)[1].size == 64
+    config = fig5.DEFAULTS
+    assert (config.stop_tolerance, config.stop_window) == (1e-3, 100)
+    assert config.iterations >= 1000  # a cap, not a budget
+
+
+@real_weights
 def test_summary_table(script, out):
     for name in summary.ORDER:
         script(name)
-    text = summary.main(["--out", str(out)])
+    docs = out / "docs"
+    text = summary.main(["--out", str(out), "--docs", str(docs)])
     assert (out / "claims.md").read_text() == text
     claims = sum(len(script(name)["claims"]) for name in summary.ORDER)
     assert text.count("\n| ") == claims + 1  # the separator row and one row per claim
+    assert "not judged (unconverged)" in text and "images converged (cap 3 iterations" in text
+    page = (docs / "paper.md").read_text()
+    assert text in page
+    for name in summary.ORDER:
+        figure = docs / "paper" / f"{name}.jpg"
+        assert f"![{name}](paper/{name}.jpg)" in page
+        assert figure.read_bytes()[:2] == b"\xff\xd8" and figure.stat().st_size <= 200_000
+
+
+def test_gallery_figures_shrink_to_fit(tmp_path):
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 256, (1200, 1600, 3), dtype=np.uint8)  # incompressible
+    Image.fromarray(noise).save(tmp_path / "grid.png")
+    figure = summary.gallery_figure(tmp_path / "grid.png", tmp_path / "figure.jpg")
+    assert figure.stat().st_size <= summary.FIGURE_BYTES
+    assert Image.open(figure).size[0] < 1600
 
 
 @real_weights

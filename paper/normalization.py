@@ -1,0 +1,140 @@
+"""The normalized network (paper, section 2): is each filter's mean activation one, and why
+does lambda = 1e-3 weigh content so much more on it than on the plain network?
+
+The paper scales the weights "such that the mean activation of each convolutional filter over
+images and positions is equal to one". gatys_jax.normalize does that over its calibration
+photographs at 256 px. Measured here, per layer, from the normalized network: the mean
+activation of every live filter over (a) the calibration photographs at 256 px, where it must
+be one; (b) the same photographs at 512 px; (c) the bundled paintings; (d) white noise over
+0..255, the paper's start. And the balance of the two loss terms at that start on both
+networks: the style loss (fourth power of the activations) shrinks far more under the
+normalization than the content loss (second power), so the same lambda weighs content more
+on the normalized network by the factor reported (lambda_equivalent: the plain network's
+lambda that gives the normalized network's balance at lambda).
+
+    python -m paper.normalization [--quick] [--size PX] [--style ...]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gatys_jax import images, normalize, paths, samples, weights
+from gatys_jax.objective import initial_image
+from gatys_jax.vgg import LAYERS
+
+from . import common
+
+NAME = "normalization"
+DEFAULTS = common.defaults(iterations=0)
+UNIT_TOLERANCE = 1e-3  # |mean - 1| of every live filter on the calibration images
+BALANCE_FACTOR = 2.0  # "the same balance": equivalent lambdas within this factor
+
+
+def layer_means(vgg, image_set: list[np.ndarray], live: dict) -> dict:
+    """{layer: {median, min, max} over the live filters of their mean activation}."""
+    means = normalize.mean_activations(vgg, image_set)
+    return {layer: {"median": float(np.median(means[layer][live[layer]])),
+                    "min": float(means[layer][live[layer]].min()),
+                    "max": float(means[layer][live[layer]].max())} for layer in LAYERS}
+
+
+def start_balance(vgg, content: np.ndarray, style: np.ndarray, config) -> dict:
+    """The content and style losses (lambda 1) of the paper's white-noise start."""
+    x0 = initial_image("noise", config.seed, content, style, noise_scale=1.0)
+    losses = common.Evaluator(vgg, content, style, config)(x0)
+    return {"content_loss": losses["content_loss"], "style_loss": losses["style_loss"]}
+
+
+def plot(path, sets: dict) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    x = np.arange(len(LAYERS))
+    for label, per_layer in sets.items():
+        medians = np.array([per_layer[l]["median"] for l in LAYERS])
+        low = medians - np.array([per_layer[l]["min"] for l in LAYERS])
+        high = np.array([per_layer[l]["max"] for l in LAYERS]) - medians
+        ax.errorbar(x, medians, yerr=(low, high), label=label, marker="o", ms=3, lw=1,
+                    capsize=2)
+    ax.axhline(1.0, color="k", lw=0.5)
+    ax.set_yscale("log")
+    ax.set_xticks(x, LAYERS, rotation=60, fontsize=7)
+    ax.set_ylabel("mean activation per filter\n(median, min-max over filters)", fontsize=8)
+    ax.legend(fontsize=7)
+    ax.set_title("The normalized VGG19's mean activations", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main(argv=None) -> dict:
+    p = common.parser(__doc__.splitlines()[0], DEFAULTS)
+    args, config = common.parse(p, argv, DEFAULTS)
+    if weights.resolve(config.weights).normalization is None:
+        p.error("--weights: give the normalized network (gatys-jax weights normalize)")
+    exp = common.Experiment(NAME, "the normalized network's mean activations and the loss "
+                            "balance it gives lambda", args, config, style=args.style)
+    normalized, plain = exp.vgg, weights.load(paths.plain_weights())
+    # the scales are the plain network's means; a dead filter keeps scale 1 and is left out
+    live = {layer: normalized.normalization[layer] != 1.0 for layer in LAYERS}
+    content, (style,) = exp.prepare([args.style])
+    rng = np.random.default_rng(config.seed)
+    noise = [rng.uniform(0, 255, content.shape).astype(np.float32) for _ in range(4)]
+    sets = {
+        f"calibration photographs, {normalize.CALIBRATION_SIZE} px": normalize.calibration_images(),
+        "calibration photographs, 512 px": normalize.calibration_images(512),
+        "bundled paintings": [images.resize_long_side(np.asarray(samples.load(name), np.float32),
+                                                      normalize.CALIBRATION_SIZE)
+                              for name in samples.PAINTINGS],
+        "white noise 0..255": noise,
+    }
+    measured = {label: layer_means(normalized, image_set, live)
+                for label, image_set in sets.items()}
+    calibration = measured[next(iter(sets))]
+    worst = max(max(abs(v["min"] - 1), abs(v["max"] - 1)) for v in calibration.values())
+
+    balance = {name: start_balance(vgg, content, style, config)
+               for name, vgg in (("plain", plain), ("normalized", normalized))}
+    ratio = {name: b["style_loss"] / b["content_loss"] for name, b in balance.items()}
+    lambda_equivalent = config.content_weight * ratio["plain"] / ratio["normalized"]
+    grid = exp.folder / "grid.png"
+    plot(grid, measured)
+    results = [{"images": label, "layers": per_layer} for label, per_layer in measured.items()]
+    noise_range = [measured["white noise 0..255"][l]["median"] for l in LAYERS]
+    claims = [
+        common.claim(
+            "mean_activation_one", "Each filter's mean activation over images and positions is "
+            "one (on the images the network was normalized with)",
+            f"|mean - 1| <= {UNIT_TOLERANCE} for every live filter on the calibration "
+            "photographs", {"worst_deviation": worst, "per_layer": calibration},
+            f"largest deviation of a filter's mean from 1: {worst:.1e}; elsewhere (layer "
+            "medians): 512 px "
+            + ", ".join(f"{measured['calibration photographs, 512 px'][l]['median']:.2f}"
+                        for l in ("conv1_1", "conv3_1", "conv5_1"))
+            + ", paintings " + ", ".join(f"{measured['bundled paintings'][l]['median']:.2f}"
+                                         for l in ("conv1_1", "conv3_1", "conv5_1"))
+            + f", white noise {min(noise_range):.2f}-{max(noise_range):.2f} "
+            "(conv1_1, conv3_1, conv5_1)", worst <= UNIT_TOLERANCE, needs_convergence=False),
+        common.claim(
+            "lambda_transfers", f"lambda = {config.content_weight:g} balances content and "
+            "style on the normalized network as it does on the plain one (the paper states "
+            "lambda for the normalized network; most implementations use the plain one)",
+            f"the plain network's lambda with the same ratio of the two terms at the "
+            f"white-noise start is within a factor {BALANCE_FACTOR} of {config.content_weight:g}",
+            {"start_losses": balance, "style_over_content": ratio,
+             "lambda_equivalent_on_plain": lambda_equivalent},
+            f"style / content loss at the start: plain {ratio['plain']:.3g}, normalized "
+            f"{ratio['normalized']:.3g}: lambda {config.content_weight:g} on the normalized "
+            f"network weighs content like {lambda_equivalent:.2g} on the plain one",
+            1 / BALANCE_FACTOR <= lambda_equivalent / config.content_weight <= BALANCE_FACTOR,
+            needs_convergence=False),
+    ]
+    return exp.finish(claims, results, grid, balance=balance,
+                      lambda_equivalent_on_plain=lambda_equivalent)
+
+
+if __name__ == "__main__":
+    main()

@@ -10,4 +10,6 @@ cd "$(dirname "$0")/.."
 [ -f weights/vgg19_normalized.h5 ] || .venv/bin/gatys-jax weights normalize
 # Compiled programs are shared between tests (and their CLI subprocesses) through XLA's cache.
 export JAX_COMPILATION_CACHE_DIR="$PWD/.cache/xla"
-exec .venv/bin/python -m pytest -q "$@"
+# Two workers, each taking whole test files: one compiles (single-threaded) while the other
+# computes. PYTEST_WORKERS=0 runs everything in this process.
+exec .venv/bin/python -m pytest -q -n "${PYTEST_WORKERS:-2}" --dist loadfile "$@"

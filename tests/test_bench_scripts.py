@@ -69,6 +69,19 @@ def test_flop_model_and_curve_lookups():
     assert common.first_reaching(history, 1.0) == (None, None)
 
 
+def test_loss_agreement_is_judged_by_the_backends_precision_and_reported():
+    from benchmarks import vs_torch
+    assert common.loss_rtol() == common.LOSS_RTOL[jax.default_backend()]
+    assert common.LOSS_RTOL["gpu"] > common.LOSS_RTOL["cpu"]  # TF32-class convolutions
+    rows = [{"implementation": impl, "size": size, "loss_rel_to_jax_float32": rel}
+            for size, rel in ((512, 3e-5), (1024, 1.1e-4))
+            for impl, rel in (("JAX float32", 0.0), ("PyTorch nchw", rel))]
+    assert "within 1.1e-04" in vs_torch.loss_agreement(rows, 2e-3)
+    assert "within it." in vs_torch.loss_agreement(rows, 2e-3)
+    over = vs_torch.loss_agreement(rows, 1e-4)
+    assert "over it at 1024 px:" in over and "512 px" not in over
+
+
 def test_benchmarks_share_one_implementation_of_each_helper():
     """One PyTorch VGG (torch_reference), one CPU count, one FLOP model (gatys_jax.plan), one
     timing loop: the other modules import them."""
@@ -88,8 +101,10 @@ def test_benchmarks_share_one_implementation_of_each_helper():
 
 
 def test_bad_arguments_give_one_line_errors(capsys):
-    from benchmarks import optimizers, vs_torch
+    from benchmarks import memory, optimizers, vs_torch
     for main, argv, words in (
+            (memory.main, ["--sizes", "1024,x"], "--sizes"),
+            (memory.main, ["--sizes", "0"], "--sizes"),
             (optimizers.main, ["--methods", "jax_lbfgs,newton"], "unknown method"),
             (optimizers.main, ["--seeds", "3-1"], "seed"),
             (optimizers.main, ["--evaluations", "1"], "--evaluations"),
@@ -241,8 +256,65 @@ def test_vs_torch_end_to_end(tmp_path, torch_threads, plain_weights_path):
 
     table = (out / "table.md").read_text()
     for text in ("## One loss + gradient evaluation", "## Full run", "JAX / faster PyTorch",
+                 "Same objective: PyTorch's loss of x_0 is within",
                  "worth it here", "## Goals", "preconditioned, e 0.5", "saved 8-bit image"):
         assert text in table, text
     report = docs.read_text()
     assert f"jax {jax.__version__}" in report and "## Full run" in report
     assert "python -m benchmarks.vs_torch --content" in report
+
+
+# ---------------------------------------------------------------- memory
+
+
+def test_memory_end_to_end(tmp_path, plain_weights_path):
+    """Each size runs in a fresh process; its plan and measured peaks reach the CSV and the
+    report."""
+    from benchmarks import memory
+    out, docs = tmp_path / "bench", tmp_path / "docs" / "memory.md"
+    code = memory.main(["--weights", str(plain_weights_path), "--sizes", "32", "--iterations",
+                        "1", "--out", str(out), "--docs", str(docs)])
+    assert code == 0
+    _, rows = read_csv(out / "memory.csv")
+    (row,) = rows
+    assert (int(row["size"]), int(row["width"]), int(row["height"])) == (32, 32, 21)
+    assert row["recomputed_blocks"] == "False" and int(row["history"]) == 100
+    assert int(row["evaluations"]) == 2  # x_0 and one L-BFGS step
+    assert 0 < float(row["planned_mb"]) < float(row["available_mb"])
+    assert float(row["rss_peak_mb"]) > float(row["rss_base_mb"]) > 0
+    report = docs.read_text()
+    assert "| 32x21 | " in report and "python -m benchmarks.memory --weights" in report
+
+
+# ---------------------------------------------------------------- quality
+
+
+def test_quality_panel_end_to_end_and_reuse(tmp_path, monkeypatch, torch_threads,
+                                            plain_weights_path):
+    """One pair at 32 px: both recipes run, are judged against the targets and reach the CSV,
+    the report and the contact sheet; with --reuse the second run reads gatys-jax's result
+    instead of running it."""
+    need_torch()
+    import gatys_jax
+    from benchmarks import panel, quality
+    monkeypatch.setattr(panel, "RESULTS", tmp_path / "results")  # the classic recipe's cache
+    out, docs, sheet = tmp_path / "q", tmp_path / "docs" / "quality.md", tmp_path / "sheet.jpg"
+    argv = ["--size", "32", "--iterations", "5", "--pairs", "chelsea+starry_night",
+            "--threads", "1", "--out", str(out), "--docs", str(docs), "--sheet", str(sheet)]
+    assert quality.main(argv) == 0
+    _, (row,) = read_csv(out / "quality.csv")
+    assert row["pair"] == "chelsea+starry_night" and int(row["ours_evaluations"]) == 6
+    for who in ("classic", "ours"):
+        assert float(row[f"{who}_style_distance"]) > 0 and float(row[f"{who}_speckle"]) > 0
+    report = docs.read_text()
+    assert "| chelsea+starry_night |" in report and "pairs meeting all three targets" in report
+    assert sheet.read_bytes()[:2] == b"\xff\xd8"  # a JPEG
+    assert len(list((tmp_path / "results" / "torch_classic").glob("*.json"))) == 1
+
+    def no_run(*args, **kwargs):
+        raise AssertionError("gatys-jax ran although --reuse found its result")
+    monkeypatch.setattr(gatys_jax, "stylize", no_run)
+    assert quality.main(argv + ["--reuse"]) == 0
+    assert docs.read_text().split("\n| chelsea")[1] == report.split("\n| chelsea")[1]
+    with pytest.raises(AssertionError, match="ran although"):  # other settings run again
+        quality.main(argv + ["--reuse", "--content-weight", "1e-2"])

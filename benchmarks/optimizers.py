@@ -66,7 +66,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from gatys_jax import cli, driver, solvers
+from gatys_jax import cli, driver, lbfgs, solvers
 from gatys_jax import weights as weights_io
 from gatys_jax.config import StyleConfig
 from gatys_jax.errors import GatysError
@@ -146,7 +146,8 @@ def solver(method: Method, history: int) -> solvers.Solver:
 def run_solver(method: Method, x0, problem: Problem, arguments: tuple, evaluations: int,
                history: int, compiled: dict) -> dict:
     """One run of a JAX method through the driver for at most `evaluations` evaluations; the
-    rows (and the image) of an iteration that went past them are left out."""
+    rows (and the image) of an iteration that went past them are left out. The project's
+    L-BFGS also reports the trials it rejected."""
     x0 = jnp.asarray(x0)
     first = method.key not in compiled
     if first:
@@ -163,6 +164,8 @@ def run_solver(method: Method, x0, problem: Problem, arguments: tuple, evaluatio
             return
         rows.append({"evaluations": done, "total_loss": float(row[1][0]), "seconds": row[2]})
         kept["x"] = jnp.copy(state.x)  # the state is donated to the next step
+        if isinstance(state.opt, lbfgs.Search):
+            kept["rejected"] = int(state.opt.rejected)
 
     try:
         driver.run(program, x0, arguments, evaluations - 1, keep, max_evaluations=evaluations)
@@ -174,7 +177,7 @@ def run_solver(method: Method, x0, problem: Problem, arguments: tuple, evaluatio
             "wall_seconds": rows[-1]["seconds"],
             "compile_seconds": program.seconds if first else 0.0,
             "image": problem.to_rgb(kept["x"]), "discarded": kept.get("discarded"),
-            "stopped": kept.get("stopped"),
+            "stopped": kept.get("stopped"), "rejected": kept.get("rejected"),
             "recheck_rel": abs(check - rows[-1]["total_loss"]) / abs(check)}
 
 

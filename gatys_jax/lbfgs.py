@@ -142,11 +142,12 @@ class Search(NamedTuple):
     direction: jnp.ndarray  # (n,) direction of the last rejected trial
     step: jnp.ndarray  # step length to retry it with
     retrying: jnp.ndarray  # bool: the last trial was rejected
+    rejected: jnp.ndarray  # int32: trials rejected so far (each cost an evaluation)
 
 
 def empty_search(size: int, n: int, dtype=jnp.float32) -> Search:
     return Search(empty_history(size, n, dtype), jnp.zeros((n,), dtype),
-                  jnp.zeros((), dtype), jnp.zeros((), bool))
+                  jnp.zeros((), dtype), jnp.zeros((), bool), jnp.zeros((), jnp.int32))
 
 
 def trial(grad: jnp.ndarray, search: Search, lr: float,
@@ -201,4 +202,5 @@ def update(x: jnp.ndarray, value: jnp.ndarray, grad: jnp.ndarray, search: Search
     x, value, grad_new = pick(x_trial, x), pick(value_trial, value), pick(grad_trial, grad)
     history = push(search.history, step, move, (grad_trial - grad).reshape(-1),
                    grad_new.reshape(-1), taken, precond)
-    return x, value, grad_new, Search(history, direction_, retry, ~taken)
+    return x, value, grad_new, Search(history, direction_, retry, ~taken,
+                                      search.rejected + (~taken).astype(jnp.int32))

@@ -101,8 +101,11 @@ def test_benchmarks_share_one_implementation_of_each_helper():
 
 
 def test_bad_arguments_give_one_line_errors(capsys):
-    from benchmarks import memory, optimizers, vs_torch
+    from benchmarks import lbfgs_panel, memory, optimizers, vs_torch
     for main, argv, words in (
+            (lbfgs_panel.main, ["--pairs", "chelsea"], "pairs"),
+            (lbfgs_panel.main, ["--evaluations", "100"], "--evaluations"),
+            (lbfgs_panel.main, ["--cap", "0.5"], "--cap"),
             (memory.main, ["--sizes", "1024,x"], "--sizes"),
             (memory.main, ["--sizes", "0"], "--sizes"),
             (optimizers.main, ["--methods", "jax_lbfgs,newton"], "unknown method"),
@@ -318,3 +321,41 @@ def test_quality_panel_end_to_end_and_reuse(tmp_path, monkeypatch, torch_threads
     assert docs.read_text().split("\n| chelsea")[1] == report.split("\n| chelsea")[1]
     with pytest.raises(AssertionError, match="ran although"):  # other settings run again
         quality.main(argv + ["--reuse", "--content-weight", "1e-2"])
+
+
+# ---------------------------------------------------------------- L-BFGS panel
+
+
+def test_lbfgs_panel_end_to_end(tmp_path, torch_threads, plain_weights_path):
+    """Two pairs at 32 px: torch's run sets the target, ours runs from the same x_0; the
+    losses at the checkpoints, the rejections and the time to the target reach the CSV and
+    the report."""
+    from benchmarks import lbfgs_panel
+    out, docs = tmp_path / "panel", tmp_path / "docs" / "lbfgs_panel.md"
+    code = lbfgs_panel.main([
+        "--weights", str(plain_weights_path), "--size", "32", "--evaluations", "120",
+        "--cap", "1.5", "--pairs", "chelsea+starry_night,coffee+shipwreck", "--threads", "1",
+        "--out", str(out), "--docs", str(docs)])
+    assert code == 0
+    _, rows = read_csv(out / "panel.csv")
+    assert [(r["pair"], r["seed"]) for r in rows] == [("chelsea+starry_night", "0"),
+                                                      ("coffee+shipwreck", "0")]
+    for r in rows:
+        assert int(r["ours_rejected"]) >= 0
+        for at in (50, 100, 120):
+            ratio = float(r[f"ours_loss_{at}"]) / float(r[f"torch_loss_{at}"])
+            assert float(r[f"loss_ratio_{at}"]) == pytest.approx(ratio)
+        if r["ours_evaluations_to_target"]:
+            assert int(r["ours_evaluations_to_target"]) <= 180
+            assert float(r["time_ratio"]) > 0
+    _, curves = read_csv(out / "curves.csv")
+    for run, last in (("torch", 120), ("ours", 180)):
+        evaluations = [int(c["evaluations"]) for c in curves
+                       if c["run"] == run and c["pair"] == "coffee+shipwreck"]
+        assert evaluations[0] == 1 and evaluations[-1] == last, run
+    # both start from the same x_0: the same first loss
+    firsts = [float(c["total_loss"]) for c in curves
+              if c["pair"] == "chelsea+starry_night" and c["evaluations"] == "1"]
+    np.testing.assert_allclose(firsts[0], firsts[1], rtol=FIRST_LOSS_RTOL)
+    report = docs.read_text()
+    assert "| chelsea+starry_night | 0 |" in report and "time to torch's loss" in report

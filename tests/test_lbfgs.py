@@ -98,6 +98,22 @@ def test_rosenbrock_matches_scipy(x0, history):
     assert fx <= 1e-12 and ref_f <= 1e-12
 
 
+def test_rejected_trials_are_counted():
+    """Search.rejected counts every trial the Armijo safeguard turned down: on Rosenbrock,
+    where unit steps overshoot, as many as the steps that ended retrying."""
+    with jax.enable_x64(True):
+        value_and_grad = jax.value_and_grad(rosenbrock)
+        step = jax.jit(lambda x, value, grad, search, k: lbfgs.update(x, value, grad, search,
+                                                                      value_and_grad, k))
+        x = jnp.asarray([-1.2, 1.0])
+        value, grad = value_and_grad(x)
+        search, retried = lbfgs.init(x, 10), 0
+        for k in range(60):
+            x, value, grad, search = step(x, value, grad, search, k)
+            retried += int(search.retrying)
+    assert int(search.rejected) == retried > 0
+
+
 # --- the two-loop recursion and the circular history ------------------------------------------------
 
 def two_loop(grad: np.ndarray, pairs: list[tuple[np.ndarray, np.ndarray]],
@@ -220,7 +236,7 @@ def test_a_rejected_trial_is_retried_shorter_along_the_same_direction():
     assert bool(taken)
     g = jnp.asarray([3.0, -1.0], jnp.float32)
     search = lbfgs.Search(lbfgs.empty_history(4, 2), jnp.asarray([1.0, 2.0]), jnp.float32(0.25),
-                          jnp.asarray(True))
+                          jnp.asarray(True), jnp.int32(1))
     direction, length = lbfgs.trial(g, search, 1.0)
     np.testing.assert_allclose(np.asarray(direction), [1.0, 2.0])
     assert float(length) == 0.25

@@ -1,0 +1,184 @@
+"""The project's L-BFGS against torch.optim.LBFGS on photo/painting pairs it was not tuned on:
+the loss at equal evaluations and the time to reach torch's loss.
+
+For every pair of --pairs (default: the eight of benchmarks.panel.PANEL) and every --seeds
+noise seed, at --size with one objective (plain Caffe VGG19 unless --weights, average
+pooling, lambda --content-weight, the start the settings give, one scale): torch.optim.LBFGS
+(history --history, lr 1, no line search; benchmarks/torch_reference.py) for --evaluations
+evaluations, whose final loss is the target; then the project's L-BFGS (--history,
+--precondition) from the same x_0 for --cap x --evaluations evaluations. Reported per pair and
+seed: both losses at 50, 100 and --evaluations
+evaluations, the trials our Armijo safeguard rejected, and the wall seconds our run took to
+reach the target (compile apart) against torch's seconds for its --evaluations (warm-up
+apart): the time-to-quality ratio. Then the median and the worst over the panel of the loss
+ratios (ours / torch) at each checkpoint and of the time ratio. Targets (reported, not
+asserted): at equal evaluations at most torch's loss on the median pair and within 1% on the
+worst; time to quality at most 0.5x on a 2-core CPU at 256 px, 0.3x on a GPU.
+
+Writes --out (default results/lbfgs_panel): panel.csv (one row per pair and seed) and
+curves.csv (every run's loss by evaluation); and, unless --no-docs, the report to
+docs/lbfgs_panel.md.
+
+    python -m benchmarks.lbfgs_panel --size 256 --seeds 0,1
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import statistics
+import sys
+import types
+from pathlib import Path
+
+from gatys_jax import cli
+from gatys_jax import weights as weights_io
+from gatys_jax.errors import GatysError
+
+from . import common, optimizers, panel
+
+MODULE = "benchmarks.lbfgs_panel"
+DEFAULTS = common.defaults(size=256, content_weight=1e-3, start_size=None)
+SKIP = ("iterations", "optimizer", "learning_rate", "seed", "dtype", "max_batch", "save_every",
+        "max_megapixels", "start_size", "stop_tolerance", "stop_window")
+CHECKPOINTS = (50, 100)  # and --evaluations
+TORCH = optimizers.Method("torch_lbfgs", "torch_lbfgs", "torch.optim.LBFGS")
+CURVE_FIELDS = ["pair", "seed", "run", "evaluations", "seconds", "total_loss"]
+
+
+def parse_args(argv=None):
+    p = common.parser(__doc__, DEFAULTS, SKIP, images=False)
+    p.add_argument("--pairs", default="all", help="all, or photo+painting,... (default all)")
+    p.add_argument("--seeds", default="0", help="noise seeds, e.g. 0,1 or 0-3 (default 0)")
+    p.add_argument("--evaluations", type=int, default=300,
+                   help="torch's evaluations; its final loss is the target (default 300)")
+    p.add_argument("--cap", type=float, default=2.0,
+                   help="ours runs this times --evaluations, to reach the target (default 2)")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
+    p.add_argument("--memory-format", default="channels_last", choices=("nchw", "channels_last"),
+                   help="PyTorch layout (default channels_last)")
+    p.add_argument("--out", default=str(common.RESULTS / "lbfgs_panel"),
+                   help="output folder (default results/lbfgs_panel)")
+    common.add_docs_arguments(p, common.ROOT / "docs" / "lbfgs_panel.md")
+    args, config = common.parse(p, argv, DEFAULTS)
+    try:
+        args.pairs = panel.parse_pairs(args.pairs)
+        args.seeds = cli.parse_seeds(args.seeds)
+    except (ValueError, GatysError) as e:
+        p.error(str(e))
+    if args.evaluations <= max(CHECKPOINTS):
+        p.error(f"--evaluations must be above {max(CHECKPOINTS)}")
+    if not args.cap >= 1:
+        p.error("--cap must be at least 1")
+    if importlib.util.find_spec("torch") is None:
+        p.error("torch is not installed: pip install -e '.[torch]'")
+    return args, config
+
+
+def run_pair(pair, config, args, vgg) -> tuple[list[dict], list[dict]]:
+    """(one row per seed, the loss curves) of one pair."""
+    problem = common.problem(config, pair[0], pair[1], vgg)
+    arguments = common.device_arguments(problem, config)
+    ours = optimizers.Method("jax_lbfgs", "jax_lbfgs", "gatys_jax L-BFGS",
+                             precondition=config.precondition)
+    compiled, rows, curves = {}, [], []
+    n = args.evaluations
+    for seed in args.seeds:
+        def budget(evaluations):
+            return types.SimpleNamespace(evaluations=evaluations, threads=args.threads,
+                                         memory_format=args.memory_format)
+        reference = optimizers.run_method(TORCH, seed, budget(n), config, vgg, problem,
+                                          arguments, compiled)
+        target = reference["history"][-1]["total_loss"]
+        run = optimizers.run_method(ours, seed, budget(int(args.cap * n)), config, vgg,
+                                    problem, arguments, compiled)
+        reached, seconds = common.first_reaching(run["history"], target)
+        row = {"pair": panel.pair_name(pair), "seed": seed, "target": target,
+               "torch_seconds": reference["wall_seconds"],
+               "ours_evaluations_to_target": reached, "ours_seconds_to_target": seconds,
+               "time_ratio": seconds / reference["wall_seconds"] if seconds else None,
+               "ours_compile_seconds": run["compile_seconds"]}
+        for at in (*CHECKPOINTS, n):
+            row[f"torch_loss_{at}"] = common.loss_at(reference["history"], at)
+            row[f"ours_loss_{at}"] = common.loss_at(run["history"], at)
+            row[f"loss_ratio_{at}"] = row[f"ours_loss_{at}"] / row[f"torch_loss_{at}"]
+        row["ours_rejected"] = run["rejected"]
+        rows.append(row)
+        for name, r in (("torch", reference), ("ours", run)):
+            curves += [{"pair": row["pair"], "seed": seed, "run": name, **h}
+                       for h in r["history"]]
+        print(f"  {row['pair']} seed {seed}: loss ratio at {n} {row[f'loss_ratio_{n}']:.4f}, "
+              f"{run['rejected']} rejected, target at {reached} evaluations "
+              f"({seconds or float('nan'):.1f} s vs torch {reference['wall_seconds']:.1f} s)",
+              flush=True)
+    return rows, curves
+
+
+def median_worst(values: list) -> str:
+    known = [v for v in values if v is not None]
+    if len(known) < len(values):
+        return f"{statistics.median(known):.3f} ({len(values) - len(known)} not reached)" \
+            if known else "not reached"
+    return f"{statistics.median(known):.3f}, worst {max(known):.3f}"
+
+
+def report(rows: list[dict], n: int) -> str:
+    at = (*CHECKPOINTS, n)
+    lines = ["| pair | seed | " + " | ".join(f"loss at {e}: torch / ours" for e in at)
+             + " | rejected | ours to torch's loss: evaluations, s | torch s | time ratio |",
+             "| --- | ---: |" + " ---: |" * len(at) + " ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        reached = (f"{r['ours_evaluations_to_target']}, {r['ours_seconds_to_target']:.1f}"
+                   if r["ours_evaluations_to_target"] else "not reached")
+        ratio = f"{r['time_ratio']:.2f}" if r["time_ratio"] is not None else "-"
+        lines.append(f"| {r['pair']} | {r['seed']} | " + " | ".join(
+            f"{r[f'torch_loss_{e}']:.4g} / {r[f'ours_loss_{e}']:.4g}" for e in at)
+            + f" | {r['ours_rejected']} | {reached} | {r['torch_seconds']:.1f} | {ratio} |")
+    lines += ["", *[f"- loss ratio (ours / torch) at {e} evaluations: median "
+                    + median_worst([r[f"loss_ratio_{e}"] for r in rows]) for e in at],
+              "- time to torch's loss (ours / torch's "
+              f"{n} evaluations, compile and warm-up apart): median "
+              + median_worst([r["time_ratio"] for r in rows])]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    args, config = parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    from . import torch_reference as ref
+    ref.set_threads(args.threads)
+    try:
+        vgg = weights_io.resolve(config.weights)
+    except GatysError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"lbfgs_panel: {len(args.pairs)} pairs x seeds {args.seeds} at {config.size} px\n"
+          f"{common.machine()}", flush=True)
+    rows, curves = [], []
+    for pair in args.pairs:
+        try:
+            pair_rows, pair_curves = run_pair(pair, config, args, vgg)
+        except GatysError as e:
+            print(f"error: {panel.pair_name(pair)}: {e}", file=sys.stderr)
+            return 2
+        rows += pair_rows
+        curves += pair_curves
+    common.write_csv(out / "panel.csv", rows)
+    common.write_csv(out / "curves.csv", curves, CURVE_FIELDS)
+    body = "\n".join([
+        f"## The L-BFGS panel: {len(args.pairs)} pairs x {len(args.seeds)} seeds at "
+        f"{config.size} px", "", common.machine() + ".", "",
+        f"{Path(config.weights).name}, lambda {config.content_weight:g}, "
+        f"{config.pooling} pooling, {config.init} start (noise scale {config.noise_scale:g}), "
+        f"history {config.history}, preconditioner exponent {config.precondition:g}. torch: "
+        f"torch.optim.LBFGS (lr 1, no line search) for {args.evaluations} evaluations; ours "
+        f"from the same x_0 for {int(args.cap * args.evaluations)}.", "",
+        report(rows, args.evaluations)])
+    print("\n" + body)
+    common.write_docs(args, "Optimizers: the project's L-BFGS against torch.optim.LBFGS",
+                      MODULE, f"`{common.command_line(MODULE, argv)}`\n\n{body}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -10,7 +10,7 @@ evaluations it took and whether it converged. A claim is a dict written before t
 are seen:
 
     {"id", "claim", "criterion", "measured": {...}, "summary": "short text",
-     "supported": True | False | None, "unconverged": [images]}
+     "supported": True | False | None, "needs_convergence": bool, "unconverged": [images]}
 
 and is reported as measured: supported or not, or not judged (supported None) when an image
 it rests on did not converge, since an unconverged image is evidence neither way.
@@ -108,7 +108,8 @@ class Experiment:
         (self.folder / "images").mkdir(parents=True, exist_ok=True)
         self.vgg = weights.resolve(config.weights)
         self.runs: list[dict] = []
-        self.images: list[dict] = []  # per image: run, label, evaluations, converged
+        # per image: its run, evaluations and convergence (None: run without the rule)
+        self.images: list[dict] = []
         self.settings = {**config.to_json(), "content": args.content,
                          "weights": str(config.weights or paths.plain_weights()),
                          **settings}
@@ -134,15 +135,20 @@ class Experiment:
             "seconds_with_setup": time.perf_counter() - start,
             "settings": result.to_json()["settings"]})
         for index, entry in enumerate(result.images):
-            self.images.append({
-                "run": label, "index": index, "style": entry.style,
-                "content_weight": entry.config.content_weight, "seed": entry.config.seed,
-                "evaluations": entry.evaluations, "converged": entry.converged})
+            self.record_image(label, index, entry.evaluations, entry.converged,
+                              style=entry.style, content_weight=entry.config.content_weight,
+                              seed=entry.config.seed)
         converged = sum(bool(e.converged) for e in result.images)
         print(f"[{self.name}] {label}: {len(result.images)} image(s), {result.evaluations} "
               f"evaluations, {result.wall_seconds:.1f} s (+{result.compile_seconds:.1f} s "
               f"compile), {converged} converged", flush=True)
         return result
+
+    def record_image(self, run: str, index: int, evaluations: int, converged: bool | None,
+                     **about) -> None:
+        """Note one image's evaluations and convergence (for metrics.json and the claims)."""
+        self.images.append({"run": run, "index": index, **about, "evaluations": evaluations,
+                            "converged": converged})
 
     def unconverged(self) -> list[str]:
         """The images that reached the cap before converging, as 'run #index'."""
@@ -153,9 +159,9 @@ class Experiment:
         name = "L-BFGS" if self.config.optimizer == "lbfgs" else self.config.optimizer_name
         if self.config.stop_tolerance is None:
             return f"{what}, {self.config.iterations} {name} iterations"
-        converged = sum(bool(i["converged"]) for i in self.images)
+        ruled = [i["converged"] for i in self.images if i["converged"] is not None]
         return (f"{what}, {name} until the loss changes < {self.config.stop_tolerance:.1%} over "
-                f"{self.config.stop_window} evaluations ({converged}/{len(self.images)} "
+                f"{self.config.stop_window} evaluations ({sum(ruled)}/{len(ruled)} "
                 f"converged within {self.config.iterations} iterations)")
 
     def save_image(self, image: np.ndarray, name: str) -> str:
@@ -255,9 +261,13 @@ class Evaluator:
         self.weights = loss_weights(1.0, config.layer_weights)
 
     def __call__(self, rgb: np.ndarray) -> dict:
+        return self.at(self.problem.to_network(rgb))
+
+    def at(self, x) -> dict:
+        """The losses of a network input (the optimizer's own iterate, not clipped to 8 bits)."""
         objective = self.problem.objective
-        parts = jax.device_get(_losses(objective, self.params, self.problem.to_network(rgb),
-                                       self.problem.targets[0], self.weights))
+        parts = jax.device_get(_losses(objective, self.params, x, self.problem.targets[0],
+                                       self.weights))
         out = {"style_loss": float(parts.style),
                "style_layer_losses": {l: float(v) for l, v in
                                       zip(objective.style_layers, parts.style_layers)}}

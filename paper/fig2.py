@@ -4,10 +4,10 @@ and the painting's style at once, with its loss terms over the run.
 The paper's Fig. 2 draws the algorithm: the content representation of the photo (conv4_2) and
 the style representation of the painting (Gram matrices on conv1_1 ... conv5_1) are matched
 together by gradient descent on the pixels of an image that starts as white noise. Here one
-image runs to convergence, its image saved every --snapshot-every iterations; the start and
-every snapshot are evaluated under the objective (lambda x content loss, style loss and their
-sum: the optimizer's total), and the figure shows a few snapshots above the three terms
-against evaluations.
+image runs to convergence (the solver driven as stylize drives it); every --snapshot-every
+iterations its iterate, as the optimizer holds it (not clipped to 8 bits), is evaluated under
+the objective (lambda x content loss, style loss and their sum: the optimizer's total), and
+the figure shows a few snapshots above the three terms against evaluations.
 
 Claim: the joint minimization lowers both terms from the white-noise start. Measured: each
 term at the end as a fraction of its value at the start.
@@ -17,10 +17,13 @@ term at the end as a fraction of its value at the start.
 
 from __future__ import annotations
 
+import jax.numpy as jnp
 import numpy as np
 
-from gatys_jax import images
+from benchmarks.common import device_arguments
+from gatys_jax import driver, solvers
 from gatys_jax.convention import to_uint8
+from gatys_jax.objective import Objective, build_problem
 
 from . import common
 
@@ -78,39 +81,53 @@ def main(argv=None) -> dict:
     content, (style,) = exp.prepare([args.style])
     evaluate = common.Evaluator(exp.vgg, content, style, config)
     lam = config.content_weight
+    problem = build_problem(Objective.from_config(config), exp.vgg, content, [style])
+    arguments = device_arguments(problem, config)
+    solver = solvers.resolve(config.optimizer, config.learning_rate, config.history,
+                             config.precondition)
+    x0 = jnp.asarray(problem.x0(config))
+    compiled = driver.compile(solver, problem.objective, x0, *arguments)
 
-    (start,) = exp.stylize("white-noise start", [args.style], iterations=0,
-                           stop_tolerance=None).images
-    output = exp.folder / "images" / "run.png"
-    (entry,) = exp.stylize("run", [args.style], output=output,
-                           save_every=args.snapshot_every).images
-    # the solvers take one evaluation per step: iteration i has made i + 1 evaluations
-    saved = {0: start.image, entry.evaluations - 1: entry.image}
-    for path in output.parent.glob(f"{output.stem}_*{output.suffix}"):
-        saved.setdefault(int(path.stem.rsplit("_", 1)[1]), np.asarray(images.load(path)))
-    terms = []
-    for iteration, image in sorted(saved.items()):
-        losses = evaluate(image)
-        terms.append({"iteration": iteration, "evaluations": iteration + 1,
+    terms, saved = [], {}
+
+    def snapshot(state, row) -> None:
+        iteration = int(state.iteration)
+        if iteration and iteration // args.snapshot_every == len(saved) - 1:
+            return  # no multiple of --snapshot-every passed since the last snapshot
+        losses = evaluate.at(state.x)
+        terms.append({"iteration": iteration, "evaluations": int(row[0][0]),
                       "content_term": lam * losses["content_loss"],
                       "style_term": losses["style_loss"],
                       "total": lam * losses["content_loss"] + losses["style_loss"]})
+        saved[iteration] = problem.to_rgb(state.x)
+
+    run = driver.run(compiled, x0, arguments, config.iterations, snapshot,
+                     tolerance=config.stop_tolerance, window=config.stop_window)
+    final = int(run.state.iteration)
+    if final not in saved:
+        snapshot(run.state, run.trace.rows[-1])
+    evaluations = int(run.trace.rows[-1][0][0])
+    converged = (None if config.stop_tolerance is None else
+                 bool(run.trace.converged(config.stop_tolerance, config.stop_window)[0]))
+    exp.record_image("run", 0, evaluations, converged)
+    history = run.trace.history()
     first, last = terms[0], terms[-1]
     fractions = {k: last[k] / first[k] for k in ("content_term", "style_term", "total")}
 
+    evaluations_at = {t["iteration"]: t["evaluations"] for t in terms}
     shown = [0] + snapshots_shown(sorted(saved)[1:])
-    frames = [(f"{'white noise' if i == 0 else 'final' if i == shown[-1] else 'step ' + str(i)}"
-               f"\n{i + 1} evaluation{'s' if i else ''}", saved[i]) for i in shown]
+    frames = [(f"{'white noise' if i == 0 else 'final' if i == final else 'step ' + str(i)}"
+               f"\n{evaluations_at[i]} evaluation{'s' if i else ''}", saved[i]) for i in shown]
     curves = {
         "lambda x content loss": ([t["evaluations"] for t in terms],
                                   [t["content_term"] for t in terms]),
         "style loss": ([t["evaluations"] for t in terms], [t["style_term"] for t in terms]),
-        "total (the optimizer's, every evaluation)": (
-            [h["evaluations"] for h in entry.history], [h["total_loss"] for h in entry.history]),
+        "total (every evaluation)": (
+            [h["evaluations"] for h in history], [h["total_loss"] for h in history]),
     }
     grid = figure(exp.folder / "grid.png", frames + [("painting", style)], curves,
                   exp.title(f"From white noise, lambda {lam:g}"))
-    exp.save_image(entry.image, "final")
+    exp.save_image(saved[final], "final")
     claims = [common.claim(
         "both_terms_fall", "Minimizing the total loss from white noise lowers both the content "
         "and the style term", f"at the end, each term is at most {TERM_FRACTION} x its value "
@@ -119,7 +136,7 @@ def main(argv=None) -> dict:
         f"x{fractions['style_term']:.3g} of the start's ({first['content_term']:.3g} -> "
         f"{last['content_term']:.3g}, {first['style_term']:.3g} -> {last['style_term']:.3g})",
         fractions["content_term"] <= TERM_FRACTION and fractions["style_term"] <= TERM_FRACTION)]
-    return exp.finish(claims, terms, grid)
+    return exp.finish(claims, terms, grid, history=history)
 
 
 if __name__ == "__main__":

@@ -39,10 +39,11 @@ def experiments(out: Path) -> list[dict]:
 
 def run_line(metrics: dict) -> str:
     """How one experiment ran: size, convergence of its images, evaluations, time."""
-    s, taken = metrics["settings"], metrics.get("images", [])
+    s = metrics["settings"]
+    taken = [i for i in metrics.get("images", []) if i["converged"] is not None]
     text = f"{metrics['experiment']}: {s['size']} px"
     if taken:
-        converged = sum(bool(i["converged"]) for i in taken)
+        converged = sum(i["converged"] for i in taken)
         evaluations = [i["evaluations"] for i in taken]
         text += (f", {converged}/{len(taken)} images converged (cap {s['iterations']} "
                  f"iterations; evaluations median {statistics.median(evaluations):.0f}, "

@@ -225,9 +225,12 @@ def test_fig2(script, out):
     assert [t["evaluations"] for t in terms] == [t["iteration"] + 1 for t in terms]
     for t in terms:
         assert t["total"] == pytest.approx(t["content_term"] + t["style_term"])
-    # the snapshots' totals are the optimizer's own, up to the 8-bit rounding of the images
-    run = next(r for r in metrics["runs"] if r["label"] == "run")
-    assert run["evaluations"] == 4 and terms[-1]["total"] < terms[0]["total"]
+    # the terms are the optimizer's own: their sum is its total at that evaluation
+    curve = {h["evaluations"]: h["total_loss"] for h in metrics["history"]}
+    for t in terms:
+        assert t["total"] == pytest.approx(curve[t["evaluations"]], rel=1e-4)
+    (image,) = metrics["images"]
+    assert image["evaluations"] == 4 and terms[-1]["total"] < terms[0]["total"]
 
 
 def test_fig2_shows_log_spaced_snapshots():

@@ -1,12 +1,12 @@
 """Peak memory of whole runs by image size, against the memory plan.
 
 For each --sizes long side, in a fresh process (`python -m benchmarks.memory --child`) so that
-sizes do not pollute each other: the plan of the run (gatys_jax.stylize.plan_batch: the
-per-image estimate, whether the VGG blocks are recomputed in the backward pass, the L-BFGS
-history it keeps, the memory it saw free), then gatys_jax.stylize of --content in the style of
---style at that size, one scale (the start size is the size: the peak is the full-size
-program's) and --iterations iterations, and the process's peak RSS (on a GPU also the
-device's peak, memory_stats()['peak_bytes_in_use']). Default sizes: 1024 and 2048 px on a
+sizes do not pollute each other: gatys_jax.stylize of --content in the style of --style at
+that size, one scale (the start size is the size: the peak is the full-size program's) and
+--iterations iterations; the plan it made (its metrics' memory_plan: the per-image estimate,
+whether the VGG blocks are recomputed in the backward pass, the L-BFGS history it kept; and
+the memory free before it), and the process's peak RSS (on a GPU also the device's peak,
+memory_stats()['peak_bytes_in_use']). Default sizes: 1024 and 2048 px on a
 CPU, 2048 and 4096 px on an accelerator.
 
 Writes --out (default results/memory)/memory.csv and, unless --no-docs, docs/memory.md.
@@ -29,7 +29,6 @@ import jax
 import gatys_jax
 from gatys_jax import plan
 from gatys_jax.config import StyleConfig
-from gatys_jax.stylize import plan_batch
 
 from . import common
 
@@ -61,22 +60,22 @@ def parse_args(argv=None):
 
 
 def child(spec: dict) -> dict:
-    """The plan and the measured peaks of one run, in this fresh process."""
+    """The plan the run made and its measured peaks, in this fresh process."""
     config = StyleConfig(**spec["config"])
-    planned = plan_batch(spec["content"], [spec["style"]], config)
-    height, width = planned.shape
     base = common.proc_status_mb("VmRSS") or common.peak_rss_mb()
+    available = plan.available_bytes()
     start = time.perf_counter()
     result = gatys_jax.stylize(spec["content"], spec["style"], config)
+    planned = result.settings["memory_plan"]
+    height, width = result.size
     out = {"size": config.size, "height": height, "width": width,
-           "planned_mb": planned.memory.total / 2**20,
-           "planned_activations_mb": planned.memory.activations / 2**20,
-           "planned_solver_mb": planned.memory.solver / 2**20,
-           "available_mb": plan.available_bytes() / 2**20,
-           "recomputed_blocks": planned.objective.remat, "history": planned.jobs[0].config.history,
-           "notes": planned.notes, "evaluations": result.images[0].evaluations,
-           "compile_s": result.compile_seconds, "run_s": result.wall_seconds,
-           "seconds_with_setup": time.perf_counter() - start,
+           "planned_mb": sum(planned["per_image"].values()) / 2**20,
+           "planned_activations_mb": planned["per_image"]["activations"] / 2**20,
+           "planned_solver_mb": planned["per_image"]["solver"] / 2**20,
+           "available_mb": available / 2**20, "recomputed_blocks": planned["remat"],
+           "history": result.images[0].config.history, "notes": planned["notes"],
+           "evaluations": result.images[0].evaluations, "compile_s": result.compile_seconds,
+           "run_s": result.wall_seconds, "seconds_with_setup": time.perf_counter() - start,
            "rss_base_mb": base, "rss_peak_mb": common.peak_rss_mb(), "device_peak_mb": None}
     device = jax.devices()[0]
     if device.platform != "cpu":

@@ -17,7 +17,8 @@ worst; time to quality at most 0.5x on a 2-core CPU at 256 px, 0.3x on a GPU.
 
 Writes --out (default results/lbfgs_panel): panel.csv (one row per pair and seed) and
 curves.csv (every run's loss by evaluation); and, unless --no-docs, the report to
-docs/lbfgs_panel.md.
+docs/lbfgs_panel.md; all of them again after every pair, so that a run cut short keeps the
+pairs it finished.
 
     python -m benchmarks.lbfgs_panel --size 256 --seeds 0,1
 """
@@ -163,21 +164,29 @@ def main(argv=None) -> int:
             return 2
         rows += pair_rows
         curves += pair_curves
+        # written after every pair, so that a run cut short keeps the pairs it finished
+        body = write(rows, curves, config, args, argv, out)
+    print("\n" + body)
+    return 0
+
+
+def write(rows: list[dict], curves: list[dict], config, args, argv, out: Path) -> str:
+    """The CSVs and the report (to --docs unless --no-docs) of the pairs so far."""
     common.write_csv(out / "panel.csv", rows)
     common.write_csv(out / "curves.csv", curves, CURVE_FIELDS)
+    pairs = len({r["pair"] for r in rows})
     body = "\n".join([
-        f"## The L-BFGS panel: {len(args.pairs)} pairs x {len(args.seeds)} seeds at "
-        f"{config.size} px", "", common.machine() + ".", "",
+        f"## The L-BFGS panel: {pairs} pairs x {len(args.seeds)} seeds at {config.size} px", "",
+        common.machine() + ".", "",
         f"{Path(config.weights).name}, lambda {config.content_weight:g}, "
         f"{config.pooling} pooling, {config.init} start (noise scale {config.noise_scale:g}), "
         f"history {config.history}, preconditioner exponent {config.precondition:g}. torch: "
         f"torch.optim.LBFGS (lr 1, no line search) for {args.evaluations} evaluations; ours "
         f"from the same x_0 for {int(args.cap * args.evaluations)}.", "",
         report(rows, args.evaluations)])
-    print("\n" + body)
     common.write_docs(args, "Optimizers: the project's L-BFGS against torch.optim.LBFGS",
                       MODULE, f"`{common.command_line(MODULE, argv)}`\n\n{body}")
-    return 0
+    return body
 
 
 if __name__ == "__main__":

@@ -9,7 +9,10 @@
    case is timed interleaved with the others and with a float32 --matmul-size^3 matmul in JAX
    (the machine's measured float32 peak, default precision): one warm-up call each, then
    --repeats rounds; medians. Compile time (JAX) and the first, warm-up, call (PyTorch) are
-   reported apart. GFLOP/s from the FLOP model of gatys_jax.plan.evaluation_flops
+   reported apart. Each PyTorch loss of x_0 is compared with JAX float32's against the
+   tolerance of the backend's default precision (benchmarks.common.LOSS_RTOL: float32 on a
+   CPU, TF32-class convolutions on a GPU); a larger difference is reported, not fatal.
+   GFLOP/s from the FLOP model of gatys_jax.plan.evaluation_flops
    (convolutions forward and input gradient, Gram matrices and their gradients). Peak memory:
    each case again in a fresh process (`python -m benchmarks.vs_torch --child`), so that cases
    do not pollute each other: on CPU the peak RSS (getrusage ru_maxrss) and its increase over

@@ -168,9 +168,13 @@ def run_solver(method: Method, x0, problem: Problem, arguments: tuple, evaluatio
             kept["rejected"] = int(state.opt.rejected)
 
     try:
-        driver.run(program, x0, arguments, evaluations - 1, keep, max_evaluations=evaluations)
+        run = driver.run(program, x0, arguments, evaluations - 1, keep,
+                         max_evaluations=evaluations)
     except driver.NonFiniteLoss as e:
         kept["stopped"] = str(e)
+    else:
+        if run.interrupted:  # a run cut short is no measurement: stop the benchmark
+            raise KeyboardInterrupt
     # the recorded loss belongs to the returned image: check it once more (not counted)
     check = float(program.init(kept["x"], *arguments).value)
     return {"history": rows, "evaluations": rows[-1]["evaluations"],

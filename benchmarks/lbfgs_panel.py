@@ -83,10 +83,13 @@ def run_pair(pair, config, args, vgg) -> tuple[list[dict], list[dict]]:
                              precondition=config.precondition)
     compiled, rows, curves = {}, [], []
     n = args.evaluations
+
+    def budget(evaluations):
+        """The arguments optimizers.run_method reads, with this many evaluations."""
+        return types.SimpleNamespace(evaluations=evaluations, threads=args.threads,
+                                     memory_format=args.memory_format)
+
     for seed in args.seeds:
-        def budget(evaluations):
-            return types.SimpleNamespace(evaluations=evaluations, threads=args.threads,
-                                         memory_format=args.memory_format)
         reference = optimizers.run_method(TORCH, seed, budget(n), config, vgg, problem,
                                           arguments, compiled)
         target = reference["history"][-1]["total_loss"]

@@ -23,7 +23,6 @@ import numpy as np
 from benchmarks.common import device_arguments
 from gatys_jax import driver, solvers
 from gatys_jax.convention import to_uint8
-from gatys_jax.objective import Objective, build_problem
 
 from . import common
 
@@ -81,7 +80,7 @@ def main(argv=None) -> dict:
     content, (style,) = exp.prepare([args.style])
     evaluate = common.Evaluator(exp.vgg, content, style, config)
     lam = config.content_weight
-    problem = build_problem(Objective.from_config(config), exp.vgg, content, [style])
+    problem = evaluate.problem  # the objective and targets the terms are measured with
     arguments = device_arguments(problem, config)
     solver = solvers.resolve(config.optimizer, config.learning_rate, config.history,
                              config.precondition)

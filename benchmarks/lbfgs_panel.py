@@ -6,9 +6,9 @@ noise seed, at --size with one objective (plain Caffe VGG19 unless --weights, av
 pooling, lambda --content-weight, the start the settings give, one scale): torch.optim.LBFGS
 (history --history, lr 1, no line search; benchmarks/torch_reference.py) for --evaluations
 evaluations, whose final loss is the target; then the project's L-BFGS (--history,
---precondition) from the same x_0 for --cap x --evaluations evaluations. Reported per pair and
-seed: both losses at 50, 100 and --evaluations
-evaluations, the trials our Armijo safeguard rejected, and the wall seconds our run took to
+--precondition) from the same x_0 until it has made --evaluations evaluations and reached the
+target, for at most --cap x --evaluations. Reported per pair and seed: both losses at 50, 100
+and --evaluations evaluations, the trials our Armijo safeguard rejected, and the wall seconds our run took to
 reach the target (compile apart) against torch's seconds for its --evaluations (warm-up
 apart): the time-to-quality ratio. Then the median and the worst over the panel of the loss
 ratios (ours / torch) at each checkpoint and of the time ratio. Targets (reported, not
@@ -94,7 +94,8 @@ def run_pair(pair, config, args, vgg) -> tuple[list[dict], list[dict]]:
                                           arguments, compiled)
         target = reference["history"][-1]["total_loss"]
         run = optimizers.run_method(ours, seed, budget(int(args.cap * n)), config, vgg,
-                                    problem, arguments, compiled)
+                                    problem, arguments, compiled,
+                                    until=lambda row: row[0][0] >= n and row[1][0] <= target)
         reached, seconds = common.first_reaching(run["history"], target)
         row = {"pair": panel.pair_name(pair), "seed": seed, "target": target,
                "torch_seconds": reference["wall_seconds"],

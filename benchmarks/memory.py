@@ -6,8 +6,10 @@ that size, one scale (the start size is the size: the peak is the full-size prog
 --iterations iterations; the plan it made (its metrics' memory_plan: the per-image estimate,
 whether the VGG blocks are recomputed in the backward pass, the L-BFGS history it kept; and
 the memory free before it), and the process's peak RSS (on a GPU also the device's peak,
-memory_stats()['peak_bytes_in_use']). Default sizes: 1024 and 2048 px on a
-CPU, 2048 and 4096 px on an accelerator.
+memory_stats()['peak_bytes_in_use']). Beside them, XLA's own accounting of the compiled step
+program (its state arguments and temporaries, driver.program_bytes) and any warning XLA printed
+while compiling it (e.g. that rematerialization could not bring its estimate under the device's
+memory). Default sizes: 1024 and 2048 px on a CPU, 2048 and 4096 px on an accelerator.
 
 Writes --out (default results/memory)/memory.csv and, unless --no-docs, docs/memory.md.
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -36,6 +39,8 @@ MODULE = "benchmarks.memory"
 DEFAULTS = common.defaults(iterations=2)
 SKIP = ("size", "start_size", "save_every", "max_batch")
 SIZES = {"cpu": (1024, 2048), "accelerator": (2048, 4096)}
+# a warning or error logged by XLA's C++: "[date time: ]W... file.cc:N] text"
+XLA_LOG_LINE = re.compile(r"^(?:\S+ \S+: )?[WE]\S*\s.*?\.cc:\d+\] (.*)$", re.MULTILINE)
 
 
 def parse_args(argv=None):
@@ -76,7 +81,8 @@ def child(spec: dict) -> dict:
            "history": result.images[0].config.history, "notes": planned["notes"],
            "evaluations": result.images[0].evaluations, "compile_s": result.compile_seconds,
            "run_s": result.wall_seconds, "seconds_with_setup": time.perf_counter() - start,
-           "rss_base_mb": base, "rss_peak_mb": common.peak_rss_mb(), "device_peak_mb": None}
+           "rss_base_mb": base, "rss_peak_mb": common.peak_rss_mb(), "device_peak_mb": None,
+           "step_program": planned["step_program"]}
     device = jax.devices()[0]
     if device.platform != "cpu":
         stats = device.memory_stats() or {}
@@ -94,18 +100,25 @@ def measure(size: int, config: StyleConfig, args) -> dict:
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
         return {"size": size, "error": (proc.stderr.strip().splitlines() or ["no output"])[-1]}
-    return json.loads(lines[-1])
+    return {**json.loads(lines[-1]), "xla_warnings": xla_warnings(proc.stderr)}
+
+
+def xla_warnings(stderr: str) -> list[str]:
+    """XLA's log lines about memory in a child's stderr (`W... file.cc:N] text`): the texts."""
+    return [match.group(1) for match in XLA_LOG_LINE.finditer(stderr)
+            if re.search(r"rematerializ|memory", match.group(1), re.IGNORECASE)]
 
 
 def table(rows: list[dict], gpu: bool) -> str:
     lines = ["| size | plan: per image (activations + optimizer) | VGG blocks recomputed | "
              "L-BFGS history | free when planned | peak RSS (run's increase) | device peak | "
-             "measured / plan | evaluations | compile s | run s |",
-             "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "measured / plan | XLA's step program: state + temporaries | evaluations | "
+             "compile s | run s |",
+             "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in rows:
         if "error" in r:
             lines.append(f"| {r['size']} px | failed: {r['error'].replace('|', '/')} |"
-                         + " |" * 9)
+                         + " |" * 10)
             continue
         increase = r["rss_peak_mb"] - r["rss_base_mb"]
         measured = r["device_peak_mb"] if gpu else increase
@@ -115,9 +128,24 @@ def table(rows: list[dict], gpu: bool) -> str:
             f"{'yes' if r['recomputed_blocks'] else 'no'} | {r['history']} | "
             f"{mib(r['available_mb'])} | {mib(r['rss_peak_mb'])} ({mib(increase)}) | "
             f"{mib(r['device_peak_mb']) if r['device_peak_mb'] is not None else '-'} | "
-            f"{measured / r['planned_mb']:.2f} | {r['evaluations']} | {r['compile_s']:.0f} | "
+            f"{measured / r['planned_mb']:.2f} | {program(r['step_program'])} | "
+            f"{r['evaluations']} | {r['compile_s']:.0f} | "
             f"{r['run_s']:.0f} |")
     return "\n".join(lines)
+
+
+def program(step: dict | None) -> str:
+    if step is None:
+        return "-"
+    return (f"{plan.human_bytes(step['arguments'])} + "
+            f"{plan.human_bytes(step['temporaries'])}")
+
+
+def warnings_section(rows: list[dict]) -> list[str]:
+    """XLA's memory warnings per size, or a line saying there were none."""
+    lines = [f"- {r['size']} px: {w}" for r in rows for w in r.get("xla_warnings", [])]
+    return ["XLA's memory warnings while compiling:", "", *lines] if lines else [
+        "XLA printed no memory warning while compiling."]
 
 
 def mib(megabytes: float) -> str:
@@ -147,7 +175,7 @@ def main(argv=None) -> int:
         "over the process after its imports. Measured / plan compares "
         f"{'the device peak' if gpu else 'that increase'} with the plan's per-image estimate, "
         f"which the run must fit in {plan.MEMORY_FRACTION:.0%} of the free memory.", "",
-        table(rows, gpu)])
+        table(rows, gpu), "", *warnings_section(rows)])
     print("\n" + report)
     command = common.command_line(MODULE, argv)
     common.write_docs(args, "Memory: whole runs against the plan", MODULE,

@@ -61,6 +61,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import jax.numpy as jnp
 import numpy as np
@@ -144,10 +145,11 @@ def solver(method: Method, history: int) -> solvers.Solver:
 
 
 def run_solver(method: Method, x0, problem: Problem, arguments: tuple, evaluations: int,
-               history: int, compiled: dict) -> dict:
-    """One run of a JAX method through the driver for at most `evaluations` evaluations; the
-    rows (and the image) of an iteration that went past them are left out. The project's
-    L-BFGS also reports the trials it rejected."""
+               history: int, compiled: dict, until: Callable[[tuple], bool] | None = None
+               ) -> dict:
+    """One run of a JAX method through the driver for at most `evaluations` evaluations (or
+    until `until(trace row)`, driver.run); the rows (and the image) of an iteration that went
+    past them are left out. The project's L-BFGS also reports the trials it rejected."""
     x0 = jnp.asarray(x0)
     first = method.key not in compiled
     if first:
@@ -169,7 +171,7 @@ def run_solver(method: Method, x0, problem: Problem, arguments: tuple, evaluatio
 
     try:
         run = driver.run(program, x0, arguments, evaluations - 1, keep,
-                         max_evaluations=evaluations)
+                         max_evaluations=evaluations, until=until)
     except driver.NonFiniteLoss as e:
         kept["stopped"] = str(e)
     else:
@@ -186,13 +188,15 @@ def run_solver(method: Method, x0, problem: Problem, arguments: tuple, evaluatio
 
 
 def run_method(method: Method, seed: int, args, config: StyleConfig, vgg, problem: Problem,
-               arguments: tuple, compiled: dict) -> dict:
+               arguments: tuple, compiled: dict,
+               until: Callable[[tuple], bool] | None = None) -> dict:
     """One run: a dict with history (rows of evaluations, total_loss, seconds), evaluations,
-    wall_seconds, compile_seconds and the final image (uint8)."""
+    wall_seconds, compile_seconds and the final image (uint8). `until` (JAX methods only)
+    may end it before args.evaluations (run_solver)."""
     x0 = problem.x0(config.replace(seed=seed))
     n = args.evaluations
     if not method.family.startswith("torch"):
-        return run_solver(method, x0, problem, arguments, n, config.history, compiled)
+        return run_solver(method, x0, problem, arguments, n, config.history, compiled, until)
     if "torch" not in compiled:
         from . import torch_reference as ref
         ref.set_threads(args.threads)

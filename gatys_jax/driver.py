@@ -121,6 +121,19 @@ def compile(solver: Solver, objective: Objective, x, params, targets, weights, *
     return Compiled(init_c, step_c, chunk, tail_c, batched, time.perf_counter() - start)
 
 
+def program_bytes(compiled: Compiled) -> dict | None:
+    """XLA's own accounting of one call of the step program, in bytes: `arguments` (the
+    state, with the L-BFGS history, and the parameters, targets and weights), `outputs` (the
+    next state), `aliased` (outputs written over donated arguments) and `temporaries`
+    (activations, gradients and scratch, at the buffer assignment's peak); None where the
+    backend does not say."""
+    stats = compiled.step.memory_analysis()
+    if stats is None:
+        return None
+    return {"arguments": stats.argument_size_in_bytes, "outputs": stats.output_size_in_bytes,
+            "aliased": stats.alias_size_in_bytes, "temporaries": stats.temp_size_in_bytes}
+
+
 def _losses(objective: Objective, batched: bool, x, params, targets, weights):
     evaluate = lambda x, targets, weights: objective.losses(params, x, targets, weights)
     return (jax.vmap(evaluate) if batched else evaluate)(x, targets, weights)
@@ -180,11 +193,12 @@ class Run(NamedTuple):
 def run(compiled: Compiled, x0, args: tuple, iterations: int,
         on_update: Callable[[State, tuple], None] | None = None,
         max_evaluations: int | None = None, tolerance: float | None = None,
-        window: int = 100) -> Run:
+        window: int = 100, until: Callable[[tuple], bool] | None = None) -> Run:
     """Evaluate x0 (`compiled.init`), then take `iterations` steps, or fewer: stop once every
     image has made `max_evaluations` evaluations (a line search's step may go past it), or,
     with `tolerance`, once every image's loss changed by less than that (relative) over its
-    last `window` evaluations (Trace.converged).
+    last `window` evaluations (Trace.converged), or once `until(trace row)` is true (a
+    caller's own goal, e.g. a loss to reach).
 
     args: (params, targets, weights). Calls `on_update(state, trace row)` after the initial
     evaluation and every compiled call; stops with NonFiniteLoss as soon as any loss is not
@@ -199,7 +213,8 @@ def run(compiled: Compiled, x0, args: tuple, iterations: int,
     with interrupts.deferred() as pending:
         while (done < iterations and not signum
                and (max_evaluations is None or row[0].min() < max_evaluations)
-               and (tolerance is None or not trace.converged(tolerance, window).all())):
+               and (tolerance is None or not trace.converged(tolerance, window).all())
+               and (until is None or not until(row))):
             use_chunk = iterations - done >= compiled.chunk
             state = (compiled.step if use_chunk else compiled.tail)(state, *args)
             done += compiled.chunk if use_chunk else 1

@@ -71,6 +71,27 @@ def test_the_batched_history_is_updated_in_place(problem):
         assert not re.search(history + r"\{[^}]*\} " + op + r"\(", text), op
 
 
+def test_several_steps_per_call_hold_the_memory_of_one(problem):
+    """The `lax.scan` of many steps reuses one step's buffers: XLA's accounting of the compiled
+    program (state and temporaries) does not grow with the steps it runs."""
+    x0, targets, weights = arrays(problem, [0])
+    one, many = (driver.program_bytes(driver.compile(
+        solvers.lbfgs_solver(5), problem.objective, x0, problem.vgg.params, targets, weights,
+        chunk=chunk)) for chunk in (1, 25))
+    history = 2 * 5 * SHAPE[0] * SHAPE[1] * 3 * 4
+    assert one["arguments"] > history and one["aliased"] >= history
+    assert many["arguments"] == one["arguments"]
+    assert many["temporaries"] <= 1.1 * one["temporaries"]
+
+
+def test_runs_stop_once_the_callers_goal_is_met(problem):
+    seen = []
+    result = run(problem, solvers.lbfgs_solver(5), [0], iterations=50,
+                 until=lambda row: seen.append(int(row[0][0])) or row[0][0] >= 4)
+    assert seen == [1, 2, 3, 4] and int(result.state.evaluations) == 4
+    assert int(result.state.iteration) == 3
+
+
 def test_line_search_evaluations_are_counted_and_budgets_stop_the_run(problem):
     result = run(problem, solvers.resolve("optax:lbfgs", history=5), [0], iterations=50,
                  max_evaluations=12)

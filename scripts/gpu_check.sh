@@ -5,7 +5,8 @@
 #              convergence, then python -m paper.summary (results only; --docs by hand)   <= 300 s
 #   quality    python -m benchmarks.quality --size 512: the 8-pair panel against the classic
 #              recipe (PyTorch on the GPU)                                                 <= 300 s
-#   memory     python -m benchmarks.memory: device peak at 2048 and 4096 px against the plan <= 150 s
+#   memory     python -m benchmarks.memory: device peak at 1024, 2048 and 4096 px against the
+#              plan, XLA's accounting of the 25-step program, XLA's memory warnings       <= 150 s
 #   vs_torch   python -m benchmarks.vs_torch: one evaluation at 256/512/1024 px, JAX float32
 #              and bfloat16 against PyTorch eager NCHW and channels_last, device memory of a
 #              fresh process per case; the full run, 500 L-BFGS evaluations at 512 px    <= 210 s
@@ -54,8 +55,9 @@ if section quality && [ "$have_torch" = 1 ]; then
 fi
 
 if section memory; then
-  echo "== memory at 2048 and 4096 px"
-  timeout 150 $PY -m benchmarks.memory --out "$OUT_DIR/memory" --docs "$OUT_DIR/memory/memory.md"
+  echo "== memory at 1024, 2048 and 4096 px"
+  timeout 150 $PY -m benchmarks.memory --sizes 1024,2048,4096 --out "$OUT_DIR/memory" \
+    --docs "$OUT_DIR/memory/memory.md"
   took
 fi
 

@@ -10,8 +10,11 @@ evaluations, whose final loss is the target; then the project's L-BFGS (--histor
 target, for at most --cap x --evaluations. Reported per pair and seed: both losses at 50, 100
 and --evaluations evaluations, the trials our Armijo safeguard rejected, and the wall seconds our run took to
 reach the target (compile apart) against torch's seconds for its --evaluations (warm-up
-apart): the time-to-quality ratio. Then the median and the worst over the panel of the loss
-ratios (ours / torch) at each checkpoint and of the time ratio. Targets (reported, not
+apart): the time-to-quality ratio. With --coarse-start PX, also our coarse-to-fine run
+(gatys_jax.stylize from PX, doubling up to --size, --evaluations iterations at each scale):
+its seconds to torch's loss at full size, counted from the start of its first scale (compile
+apart), against torch's. Then the median and the worst over the panel of the loss ratios
+(ours / torch) at each checkpoint and of the time ratios. Targets (reported, not
 asserted): at equal evaluations at most torch's loss on the median pair and within 1% on the
 worst; time to quality at most 0.5x on a 2-core CPU at 256 px, 0.3x on a GPU.
 
@@ -31,6 +34,7 @@ import sys
 import types
 from pathlib import Path
 
+import gatys_jax
 from gatys_jax import cli
 from gatys_jax import weights as weights_io
 from gatys_jax.errors import GatysError
@@ -54,6 +58,8 @@ def parse_args(argv=None):
                    help="torch's evaluations; its final loss is the target (default 300)")
     p.add_argument("--cap", type=float, default=2.0,
                    help="ours runs this times --evaluations, to reach the target (default 2)")
+    p.add_argument("--coarse-start", type=int, default=None, metavar="PX",
+                   help="also run ours coarse to fine from this long side (default: no)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
     p.add_argument("--memory-format", default="channels_last", choices=("nchw", "channels_last"),
                    help="PyTorch layout (default channels_last)")
@@ -70,6 +76,8 @@ def parse_args(argv=None):
         p.error(f"--evaluations must be above {max(CHECKPOINTS)}")
     if not args.cap >= 1:
         p.error("--cap must be at least 1")
+    if args.coarse_start is not None and not 0 < args.coarse_start < config.size:
+        p.error("--coarse-start must be between 0 and --size")
     if importlib.util.find_spec("torch") is None:
         p.error("torch is not installed: pip install -e '.[torch]'")
     return args, config
@@ -107,6 +115,10 @@ def run_pair(pair, config, args, vgg) -> tuple[list[dict], list[dict]]:
             row[f"ours_loss_{at}"] = common.loss_at(run["history"], at)
             row[f"loss_ratio_{at}"] = row[f"ours_loss_{at}"] / row[f"torch_loss_{at}"]
         row["ours_rejected"] = run["rejected"]
+        if args.coarse_start:
+            row["coarse_seconds_to_target"] = coarse_to_fine(pair, seed, config, args, target)
+            row["coarse_time_ratio"] = (row["coarse_seconds_to_target"] / reference["wall_seconds"]
+                                        if row["coarse_seconds_to_target"] else None)
         rows.append(row)
         for name, r in (("torch", reference), ("ours", run)):
             curves += [{"pair": row["pair"], "seed": seed, "run": name, **h}
@@ -118,6 +130,22 @@ def run_pair(pair, config, args, vgg) -> tuple[list[dict], list[dict]]:
     return rows, curves
 
 
+def coarse_to_fine(pair, seed: int, config, args, target: float) -> float | None:
+    """Seconds our coarse-to-fine run took to reach `target` at full size, every scale counted
+    (compile apart); None if it did not within --evaluations full-size iterations."""
+    result = gatys_jax.stylize(pair[0], pair[1], config.replace(
+        seed=seed, start_size=args.coarse_start, iterations=args.evaluations))
+    elapsed = 0.0  # seconds of the scales before this row's (each scale's clock starts at 0)
+    previous = None
+    for row in result.images[0].history:
+        if previous is not None and row["size"] != previous["size"]:
+            elapsed += previous["seconds"]
+        if tuple(row["size"]) == tuple(result.size) and row["total_loss"] <= target:
+            return elapsed + row["seconds"]
+        previous = row
+    return None
+
+
 def median_worst(values: list) -> str:
     known = [v for v in values if v is not None]
     if len(known) < len(values):
@@ -126,23 +154,34 @@ def median_worst(values: list) -> str:
     return f"{statistics.median(known):.3f}, worst {max(known):.3f}"
 
 
-def report(rows: list[dict], n: int) -> str:
+def report(rows: list[dict], n: int, coarse_start: int | None) -> str:
     at = (*CHECKPOINTS, n)
+    coarse = (f" coarse to fine from {coarse_start} px: s to torch's loss (ratio) |"
+              if coarse_start else "")
     lines = ["| pair | seed | " + " | ".join(f"loss at {e}: torch / ours" for e in at)
-             + " | rejected | ours to torch's loss: evaluations, s | torch s | time ratio |",
-             "| --- | ---: |" + " ---: |" * len(at) + " ---: | ---: | ---: | ---: |"]
+             + " | rejected | ours to torch's loss: evaluations, s | torch s | time ratio |"
+             + coarse,
+             "| --- | ---: |" + " ---: |" * len(at) + " ---: | ---: | ---: | ---: |"
+             + (" ---: |" if coarse_start else "")]
     for r in rows:
         reached = (f"{r['ours_evaluations_to_target']}, {r['ours_seconds_to_target']:.1f}"
                    if r["ours_evaluations_to_target"] else "not reached")
         ratio = f"{r['time_ratio']:.2f}" if r["time_ratio"] is not None else "-"
-        lines.append(f"| {r['pair']} | {r['seed']} | " + " | ".join(
+        line = (f"| {r['pair']} | {r['seed']} | " + " | ".join(
             f"{r[f'torch_loss_{e}']:.4g} / {r[f'ours_loss_{e}']:.4g}" for e in at)
             + f" | {r['ours_rejected']} | {reached} | {r['torch_seconds']:.1f} | {ratio} |")
+        if coarse_start:
+            line += (f" {r['coarse_seconds_to_target']:.1f} ({r['coarse_time_ratio']:.2f}) |"
+                     if r["coarse_time_ratio"] is not None else " not reached |")
+        lines.append(line)
     lines += ["", *[f"- loss ratio (ours / torch) at {e} evaluations: median "
                     + median_worst([r[f"loss_ratio_{e}"] for r in rows]) for e in at],
               "- time to torch's loss (ours / torch's "
               f"{n} evaluations, compile and warm-up apart): median "
               + median_worst([r["time_ratio"] for r in rows])]
+    if coarse_start:
+        lines.append(f"- the same, ours coarse to fine from {coarse_start} px: median "
+                     + median_worst([r["coarse_time_ratio"] for r in rows]))
     return "\n".join(lines)
 
 
@@ -186,8 +225,9 @@ def write(rows: list[dict], curves: list[dict], config, args, argv, out: Path) -
         f"{config.pooling} pooling, {config.init} start (noise scale {config.noise_scale:g}), "
         f"history {config.history}, preconditioner exponent {config.precondition:g}. torch: "
         f"torch.optim.LBFGS (lr 1, no line search) for {args.evaluations} evaluations; ours "
-        f"from the same x_0 for {int(args.cap * args.evaluations)}.", "",
-        report(rows, args.evaluations)])
+        f"from the same x_0 until it has made as many and reached torch's loss, at most "
+        f"{int(args.cap * args.evaluations)}.", "",
+        report(rows, args.evaluations, args.coarse_start)])
     common.write_docs(args, "Optimizers: the project's L-BFGS against torch.optim.LBFGS",
                       MODULE, f"`{common.command_line(MODULE, argv)}`\n\n{body}")
     return body

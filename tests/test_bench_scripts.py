@@ -107,6 +107,7 @@ def test_bad_arguments_give_one_line_errors(capsys):
             (lbfgs_panel.main, ["--pairs", "chelsea"], "pairs"),
             (lbfgs_panel.main, ["--evaluations", "100"], "--evaluations"),
             (lbfgs_panel.main, ["--cap", "0.5"], "--cap"),
+            (lbfgs_panel.main, ["--coarse-start", "256"], "--coarse-start"),
             (memory.main, ["--sizes", "1024,x"], "--sizes"),
             (memory.main, ["--sizes", "0"], "--sizes"),
             (optimizers.main, ["--methods", "jax_lbfgs,newton"], "unknown method"),
@@ -352,7 +353,7 @@ def test_lbfgs_panel_end_to_end(tmp_path, torch_threads, plain_weights_path):
     code = lbfgs_panel.main([
         "--weights", str(plain_weights_path), "--size", "32", "--evaluations", "120",
         "--cap", "1.5", "--pairs", "chelsea+starry_night,coffee+shipwreck", "--threads", "1",
-        "--out", str(out), "--docs", str(docs)])
+        "--coarse-start", "16", "--out", str(out), "--docs", str(docs)])
     assert code == 0
     _, rows = read_csv(out / "panel.csv")
     assert [(r["pair"], r["seed"]) for r in rows] == [("chelsea+starry_night", "0"),
@@ -365,6 +366,9 @@ def test_lbfgs_panel_end_to_end(tmp_path, torch_threads, plain_weights_path):
         if r["ours_evaluations_to_target"]:
             assert int(r["ours_evaluations_to_target"]) <= 180
             assert float(r["time_ratio"]) > 0
+        if r["coarse_seconds_to_target"]:  # every scale's seconds counted
+            ratio = float(r["coarse_seconds_to_target"]) / float(r["torch_seconds"])
+            assert float(r["coarse_time_ratio"]) == pytest.approx(ratio)
     _, curves = read_csv(out / "curves.csv")
     for r in rows:
         # ours stops once it has made torch's evaluations and reached its loss, else at the cap
@@ -379,3 +383,4 @@ def test_lbfgs_panel_end_to_end(tmp_path, torch_threads, plain_weights_path):
     np.testing.assert_allclose(firsts[0], firsts[1], rtol=FIRST_LOSS_RTOL)
     report = docs.read_text()
     assert "| chelsea+starry_night | 0 |" in report and "time to torch's loss" in report
+    assert "coarse to fine from 16 px" in report

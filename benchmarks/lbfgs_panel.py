@@ -8,13 +8,13 @@ pooling, lambda --content-weight, the start the settings give, one scale): torch
 evaluations, whose final loss is the target; then the project's L-BFGS (--history,
 --precondition) from the same x_0 until it has made --evaluations evaluations and reached the
 target, for at most --cap x --evaluations. Reported per pair and seed: both losses at 50, 100
-and --evaluations evaluations, the trials our Armijo safeguard rejected, and the wall seconds our run took to
-reach the target (compile apart) against torch's seconds for its --evaluations (warm-up
-apart): the time-to-quality ratio. With --coarse-start PX, also our coarse-to-fine run
-(gatys_jax.stylize from PX, doubling up to --size, --evaluations iterations at each scale):
-its seconds to torch's loss at full size, counted from the start of its first scale (compile
-apart), against torch's. Then the median and the worst over the panel of the loss ratios
-(ours / torch) at each checkpoint and of the time ratios. Targets (reported, not
+and --evaluations evaluations, the trials our Armijo safeguard rejected, and the wall seconds
+our run took to reach the target (compile apart) against torch's seconds for its
+--evaluations (warm-up apart): the time-to-quality ratio. With --coarse-start PX, also our
+coarse-to-fine run (gatys_jax.stylize from PX, doubling up to --size, --evaluations iterations
+at each scale): its seconds to torch's loss at full size, counted from the start of its first
+scale (compile apart), against torch's. Then the median and the worst over the panel of the
+loss ratios (ours / torch) at each checkpoint and of the time ratios. Targets (reported, not
 asserted): at equal evaluations at most torch's loss on the median pair and within 1% on the
 worst; time to quality at most 0.5x on a 2-core CPU at 256 px, 0.3x on a GPU.
 
@@ -116,9 +116,9 @@ def run_pair(pair, config, args, vgg) -> tuple[list[dict], list[dict]]:
             row[f"loss_ratio_{at}"] = row[f"ours_loss_{at}"] / row[f"torch_loss_{at}"]
         row["ours_rejected"] = run["rejected"]
         if args.coarse_start:
-            row["coarse_seconds_to_target"] = coarse_to_fine(pair, seed, config, args, target)
-            row["coarse_time_ratio"] = (row["coarse_seconds_to_target"] / reference["wall_seconds"]
-                                        if row["coarse_seconds_to_target"] else None)
+            coarse = coarse_to_fine(pair, seed, config, args, target)
+            row["coarse_seconds_to_target"] = coarse
+            row["coarse_time_ratio"] = coarse / reference["wall_seconds"] if coarse else None
         rows.append(row)
         for name, r in (("torch", reference), ("ours", run)):
             curves += [{"pair": row["pair"], "seed": seed, "run": name, **h}

@@ -10,8 +10,8 @@ Targets, per pair: style distance at or below the classic recipe's, content dist
 three numbers of both, the targets met, the wall seconds of both (compile and warm-up apart)
 and their ratio (ours / classic), median and worst over the panel. Writes --out (default
 results/quality): quality.csv and sheet.jpg (photo, painting, classic, ours per pair); and,
-unless --no-docs, the table to docs/quality.md and the sheet to docs/quality.jpg (under
-300 KB).
+unless --no-docs, the table to docs/quality_<size>.md and the sheet to
+docs/quality_<size>.jpg (under 300 KB), beside the hand-written overview docs/quality.md.
 
     python -m benchmarks.quality --size 256
 """
@@ -35,6 +35,7 @@ from . import common, panel
 
 STYLE_SLACK, CONTENT_SLACK, SPECKLE_SLACK = 1.0, 1.2, 1.5
 SHEET_BYTES = 300_000
+SIZE = "<size>"  # in the default report paths: one report per image size
 
 
 def parse_args(argv=None):
@@ -46,10 +47,12 @@ def parse_args(argv=None):
                         "same settings left one there (the classic recipe's is always reused)")
     p.add_argument("--out", default=str(common.RESULTS / "quality"),
                    help="output folder (default results/quality)")
-    p.add_argument("--sheet", default=str(common.ROOT / "docs" / "quality.jpg"),
-                   help="contact sheet for the docs (default docs/quality.jpg)")
-    common.add_docs_arguments(p, common.ROOT / "docs" / "quality.md")
+    p.add_argument("--sheet", default=str(common.ROOT / "docs" / f"quality_{SIZE}.jpg"),
+                   help=f"contact sheet for the docs (default docs/quality_{SIZE}.jpg)")
+    common.add_docs_arguments(p, common.ROOT / "docs" / f"quality_{SIZE}.md")
     args, config = common.parse(p, argv, StyleConfig())
+    args.docs, args.sheet = (path.replace(SIZE, str(config.size))
+                             for path in (args.docs, args.sheet))
     try:
         args.pairs = panel.parse_pairs(args.pairs)
     except ValueError as e:

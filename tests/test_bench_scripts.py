@@ -341,6 +341,18 @@ def test_quality_panel_end_to_end_and_reuse(tmp_path, monkeypatch, torch_threads
         quality.main(argv + ["--reuse", "--content-weight", "1e-2"])
 
 
+def test_quality_reports_go_to_one_file_per_size():
+    """The generated tables and sheets default to docs/quality_<size>.*, so a panel at one
+    size never overwrites another's or the hand-written docs/quality.md."""
+    from benchmarks import quality
+    for size in (256, 512):
+        args, _ = quality.parse_args(["--size", str(size)])
+        assert Path(args.docs).name == f"quality_{size}.md"
+        assert Path(args.sheet).name == f"quality_{size}.jpg"
+    args, _ = quality.parse_args(["--docs", "x.md", "--sheet", "y.jpg"])
+    assert (args.docs, args.sheet) == ("x.md", "y.jpg")
+
+
 # ---------------------------------------------------------------- L-BFGS panel
 
 

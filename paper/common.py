@@ -47,9 +47,12 @@ STYLE_SUBSETS = tuple(STYLE_LAYERS[: k + 1] for k in range(len(STYLE_LAYERS)))
 SKIP = ("init", "save_every")
 FULL_SIZE, QUICK_SIZE = 512, 256  # long side, px: the paper's size; --quick (a CPU's)
 STOP_TOLERANCE, STOP_WINDOW = 1e-3, 100  # converged: < 0.1% change over 100 evaluations
+# from white noise over the pixel range the loss settles only after thousands of evaluations
+# (docs/paper.md), so the cap sits well above that: it catches runs that never settle
+CAP = 8000  # iterations
 
 
-def defaults(iterations: int, **changes) -> StyleConfig:
+def defaults(iterations: int = CAP, **changes) -> StyleConfig:
     """A script's defaults: the paper's settings at FULL_SIZE, run to convergence with
     `iterations` as the cap, and the script's `changes`."""
     return StyleConfig.paper(size=FULL_SIZE, iterations=iterations,

@@ -19,7 +19,7 @@ from gatys_jax import quality
 from . import common
 
 NAME = "fig1_style"
-DEFAULTS = common.defaults(iterations=2000)  # the cap: images stop on convergence
+DEFAULTS = common.defaults()  # capped at common.CAP: images stop on convergence
 SKIP = ("content_layer", "style_layers", "style_weights", "content_weight")
 RANK_CORRELATION = 0.8  # |Spearman rho| at least this counts as a trend
 

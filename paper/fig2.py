@@ -27,7 +27,7 @@ from gatys_jax.convention import to_uint8
 from . import common
 
 NAME = "fig2"
-DEFAULTS = common.defaults(iterations=2000)  # the cap: images stop on convergence
+DEFAULTS = common.defaults()  # capped at common.CAP: images stop on convergence
 TERM_FRACTION = 0.1  # each term ends at most this fraction of its white-noise value
 SHOWN = 5  # snapshots in the figure
 

@@ -17,7 +17,7 @@ from gatys_jax.samples import PAINTINGS
 from . import common
 
 NAME = "fig3"
-DEFAULTS = common.defaults(iterations=2000)  # the cap: images stop on convergence
+DEFAULTS = common.defaults()  # capped at common.CAP: images stop on convergence
 SKIP = ("content_weight",)  # the two lambdas are the figure's columns
 STYLES = ",".join(PAINTINGS)  # the paintings shipped with gatys_jax
 CONTENT_WEIGHTS = (1e-3, 1e-4)

@@ -19,7 +19,7 @@ from gatys_jax import quality
 from . import common
 
 NAME = "fig4"
-DEFAULTS = common.defaults(iterations=2000)  # the cap: images stop on convergence
+DEFAULTS = common.defaults()  # capped at common.CAP: images stop on convergence
 SKIP = ("style_layers", "style_weights", "content_weight")  # the rows and the columns
 CONTENT_WEIGHTS = (1e-5, 1e-4, 1e-3, 1e-2)
 STYLE_COLUMNS = (1e-5, 1e-4)  # where the scale claim is checked: style dominates there

@@ -16,7 +16,7 @@ from gatys_jax import quality
 from . import common
 
 NAME = "fig5"
-DEFAULTS = common.defaults(iterations=2000)  # the cap: images stop on convergence
+DEFAULTS = common.defaults()  # capped at common.CAP: images stop on convergence
 SKIP = ("content_layer",)  # the two compared
 LAYERS = ("conv2_2", "conv4_2")
 

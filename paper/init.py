@@ -17,7 +17,7 @@ import numpy as np
 from . import common
 
 NAME = "init"
-DEFAULTS = common.defaults(iterations=2000)  # the cap: images stop on convergence
+DEFAULTS = common.defaults()  # capped at common.CAP: images stop on convergence
 LOSS_SPREAD = 0.25  # (max - min) / min of the final total losses
 DIFFERENT = 5.0  # mean |difference| in 0..255 levels that counts as a different image
 

@@ -15,7 +15,7 @@ from . import common
 
 NAME = "sample"
 CONTENT_WEIGHT = 2e-3
-DEFAULTS = common.defaults(iterations=2000, content_weight=CONTENT_WEIGHT)
+DEFAULTS = common.defaults(content_weight=CONTENT_WEIGHT)
 
 
 def main(argv=None) -> dict:

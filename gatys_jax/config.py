@@ -78,8 +78,13 @@ class StyleConfig:
         None, "stop once every image's total loss fell by less than this fraction over its "
         "last stop_window evaluations (iterations is then the cap); none: run every "
         "iteration", _number, "F")
-    stop_window: int = _option(100, "evaluations over which stop_tolerance is judged",
-                               _integer, "N")
+    stop_pixels: float | None = _option(
+        None, "also stop an image once it moved by less than this many grey levels of "
+        "0..255 (RMS over its pixels) over its last stop_window evaluations: the rule for "
+        "a loss that falls towards zero at a steady rate (a reconstruction), which the "
+        "relative stop_tolerance never ends; none: not used", _number, "G")
+    stop_window: int = _option(100, "evaluations over which stop_tolerance and stop_pixels "
+                               "are judged", _integer, "N")
     optimizer: Any = _option(
         "lbfgs", "lbfgs (one evaluation per step), adam (optax), or any optax optimizer by "
         "name, e.g. optax:adabelief (it needs a learning rate)", str, "NAME")
@@ -177,7 +182,7 @@ class StyleConfig:
         if self.style_mask is not None:
             set_("style_mask", tuple(self.style_mask))
         for name in ("learning_rate", "precondition", "max_megapixels", "tv_weight",
-                     "noise_scale", "style_scale", "stop_tolerance"):
+                     "noise_scale", "style_scale", "stop_tolerance", "stop_pixels"):
             if getattr(self, name) is not None:
                 set_(name, _finite(getattr(self, name), name))
         self._check()
@@ -190,8 +195,9 @@ class StyleConfig:
         _integer_at_least(self, "iterations", 0)
         _integer_at_least(self, "history", 1)
         _integer_at_least(self, "stop_window", 1)
-        if self.stop_tolerance is not None and self.stop_tolerance <= 0:
-            raise ConfigError("stop_tolerance", f"must be positive, got {self.stop_tolerance:g}")
+        for name in ("stop_tolerance", "stop_pixels"):
+            if getattr(self, name) is not None and getattr(self, name) <= 0:
+                raise ConfigError(name, f"must be positive, got {getattr(self, name):g}")
         _integer_at_least(self, "max_batch", 1, optional=True)
         _integer_at_least(self, "save_every", 1, optional=True)
         _integer_at_least(self, "seed", 0)

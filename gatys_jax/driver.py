@@ -153,11 +153,14 @@ class NonFiniteLoss(GatysError):
 
 class Trace:
     """The loss after every compiled call: per image, evaluations so far and total loss, and
-    the seconds since the run started."""
+    the seconds since the run started; and, when the images are watched (`watch`), how far
+    each image moved over its last window of evaluations."""
 
     def __init__(self, start: float):
         self.start = start
         self.rows: list[tuple[np.ndarray, np.ndarray, float]] = []
+        self.moved: np.ndarray | None = None  # (B,) RMS grey levels over the last window
+        self._anchor: tuple[np.ndarray, np.ndarray] | None = None  # (evaluations, pixels)
 
     def record(self, state: State) -> tuple[np.ndarray, np.ndarray, float]:
         evaluations = np.atleast_1d(to_host(state.evaluations))
@@ -170,18 +173,37 @@ class Trace:
                 "lower the learning rate or the loss weights")
         return row
 
+    def watch(self, x, to_pixels: Callable[[np.ndarray], np.ndarray], window: int) -> None:
+        """After `record`: once every image has made `window` evaluations since the last
+        comparison, set `moved` to the RMS difference of each image (to_pixels(x): RGB in
+        0..255, per image) from the one then, and keep this one for the next comparison."""
+        evaluations = self.rows[-1][0]
+        if self._anchor is not None and (evaluations - self._anchor[0]).min() < window:
+            return
+        pixels = to_pixels(np.asarray(to_host(x))).reshape(len(evaluations), -1)
+        if self._anchor is not None:
+            self.moved = np.sqrt(np.mean(np.square(pixels - self._anchor[1]), axis=1))
+        self._anchor = (evaluations, pixels)
+
     def history(self, index: int = 0) -> list[dict]:
         return [{"evaluations": int(e[index]), "total_loss": float(t[index]), "seconds": s}
                 for e, t, s in self.rows]
 
-    def converged(self, tolerance: float, window: int) -> np.ndarray:
+    def converged(self, tolerance: float | None, window: int,
+                  pixels: float | None = None) -> np.ndarray:
         """(B,) bool: each image's total loss fell by less than `tolerance` (relative) over
-        its last `window` evaluations (at least `window` made)."""
+        its last `window` evaluations (at least `window` made), or, with `pixels`, the image
+        moved by less than that many grey levels (RMS) over its last window (`watch`)."""
         evaluations = np.stack([row[0] for row in self.rows])  # (rows, B), non-decreasing
         totals = np.stack([row[1] for row in self.rows])
-        back = (evaluations <= evaluations[-1] - window).sum(axis=0) - 1  # row `window` ago
-        earlier = totals[np.maximum(back, 0), np.arange(totals.shape[1])]
-        return (back >= 0) & (earlier - totals[-1] <= tolerance * np.abs(totals[-1]))
+        done = np.zeros(totals.shape[1], bool)
+        if tolerance is not None:
+            back = (evaluations <= evaluations[-1] - window).sum(axis=0) - 1  # `window` ago
+            earlier = totals[np.maximum(back, 0), np.arange(totals.shape[1])]
+            done |= (back >= 0) & (earlier - totals[-1] <= tolerance * np.abs(totals[-1]))
+        if pixels is not None and self.moved is not None:
+            done |= self.moved < pixels
+        return done
 
 
 class Run(NamedTuple):
@@ -193,12 +215,15 @@ class Run(NamedTuple):
 def run(compiled: Compiled, x0, args: tuple, iterations: int,
         on_update: Callable[[State, tuple], None] | None = None,
         max_evaluations: int | None = None, tolerance: float | None = None,
-        window: int = 100, until: Callable[[tuple], bool] | None = None) -> Run:
+        window: int = 100, until: Callable[[tuple], bool] | None = None,
+        pixels: float | None = None,
+        to_pixels: Callable[[np.ndarray], np.ndarray] | None = None) -> Run:
     """Evaluate x0 (`compiled.init`), then take `iterations` steps, or fewer: stop once every
     image has made `max_evaluations` evaluations (a line search's step may go past it), or,
-    with `tolerance`, once every image's loss changed by less than that (relative) over its
-    last `window` evaluations (Trace.converged), or once `until(trace row)` is true (a
-    caller's own goal, e.g. a loss to reach).
+    with `tolerance` or `pixels`, once every image has converged: its loss changed by less
+    than `tolerance` (relative) or, as to_pixels(x) shows it in RGB 0..255, it moved by less
+    than `pixels` grey levels (RMS) over its last `window` evaluations (Trace.converged), or
+    once `until(trace row)` is true (a caller's own goal, e.g. a loss to reach).
 
     args: (params, targets, weights). Calls `on_update(state, trace row)` after the initial
     evaluation and every compiled call; stops with NonFiniteLoss as soon as any loss is not
@@ -207,18 +232,24 @@ def run(compiled: Compiled, x0, args: tuple, iterations: int,
     trace = Trace(time.perf_counter())
     state = compiled.init(x0, *args)
     row = trace.record(state)
+    watched = pixels is not None
+    if watched:
+        trace.watch(state.x, to_pixels, window)
     if on_update:
         on_update(state, row)
     done = signum = 0
     with interrupts.deferred() as pending:
         while (done < iterations and not signum
                and (max_evaluations is None or row[0].min() < max_evaluations)
-               and (tolerance is None or not trace.converged(tolerance, window).all())
+               and ((tolerance is None and not watched)
+                    or not trace.converged(tolerance, window, pixels).all())
                and (until is None or not until(row))):
             use_chunk = iterations - done >= compiled.chunk
             state = (compiled.step if use_chunk else compiled.tail)(state, *args)
             done += compiled.chunk if use_chunk else 1
             row = trace.record(state)
+            if watched:
+                trace.watch(state.x, to_pixels, window)
             if on_update:
                 on_update(state, row)
             signum = agreed_signal(pending.signum)

@@ -34,7 +34,7 @@ class ImageResult:
     history: list[dict]  # [{evaluations, total_loss, seconds}] after every compiled call
     quality: dict  # quality.Yardstick: style_distance, content_distance, speckle
     output: Path | None = None
-    converged: bool | None = None  # by the config's stop_tolerance (None: not asked)
+    converged: bool | None = None  # by stop_tolerance or stop_pixels (None: not asked)
 
     def to_json(self) -> dict:
         return {"style": self.style, "content_weight": self.config.content_weight,

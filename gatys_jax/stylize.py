@@ -180,7 +180,8 @@ class _Runner:
             run = driver.run(scale.compiled, arrays[0], (self.params, *arrays[1:]),
                              self.config.iterations, progress,
                              tolerance=self.config.stop_tolerance,
-                             window=self.config.stop_window)
+                             window=self.config.stop_window, pixels=self.config.stop_pixels,
+                             to_pixels=lambda x: from_network(x, problem.vgg.convention))
             self.optimizing_seconds += time.perf_counter() - start
             offset = [h[-1]["evaluations"] if h else 0 for h in histories]
             for i, history in enumerate(histories):
@@ -296,8 +297,9 @@ def run_jobs(content, styles: list, config: StyleConfig, planned: RunPlan,
                                *arrays[1:])
         if not runner.batched:  # one image: give it the batch axis the loop below reads
             losses = jax.tree.map(lambda a: np.asarray(a)[None], losses)
-        converged = (run.trace.converged(config.stop_tolerance, config.stop_window)
-                     if config.stop_tolerance else None)
+        converged = (run.trace.converged(config.stop_tolerance, config.stop_window,
+                                         config.stop_pixels)
+                     if config.stop_tolerance or config.stop_pixels else None)
         entries = [ImageResult(
             image, names[chunk_jobs[i].style], chunk_jobs[i].config,
             {"content_loss": float(losses.content[i]), "style_loss": float(losses.style[i]),

@@ -4,8 +4,9 @@ an experiment, claims, the losses of any image (Evaluator) and labelled image gr
 Every module of this package regenerates one figure of Gatys et al. (2016) into
 results/<name>/ (a PNG grid, the single images and a metrics.json) and measures the claim the
 figure makes, with the image statistics of gatys_jax.quality. Every image runs until it
-converges (its total loss changed by less than STOP_TOLERANCE over its last STOP_WINDOW
-evaluations) or reaches the script's cap of iterations; metrics.json records, per image, the
+converges (its total loss changed by less than STOP_TOLERANCE, or its picture by less than
+STOP_PIXELS grey levels, over its last STOP_WINDOW evaluations) or reaches the script's cap
+of iterations; metrics.json records, per image, the
 evaluations it took and whether it converged. A claim is a dict written before the numbers
 are seen:
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 import time
 from pathlib import Path
 from typing import Sequence
@@ -36,6 +38,8 @@ from gatys_jax.objective import Objective, build_problem, loss_weights
 from gatys_jax.outputs import Result
 from gatys_jax.stylize import stylize_batch
 
+from . import saved_runs
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results"
 CONTENT, STYLE = "chelsea", "starry_night"  # a photograph and a painting (gatys-jax samples)
@@ -47,16 +51,22 @@ STYLE_SUBSETS = tuple(STYLE_LAYERS[: k + 1] for k in range(len(STYLE_LAYERS)))
 SKIP = ("init", "save_every")
 FULL_SIZE, QUICK_SIZE = 512, 256  # long side, px: the paper's size; --quick (a CPU's)
 STOP_TOLERANCE, STOP_WINDOW = 1e-3, 100  # converged: < 0.1% change over 100 evaluations
+# ... or the picture stopped changing: it moved < 0.1 grey levels (RMS) over 100 evaluations.
+# A reconstruction's loss falls towards zero by a steady fraction per window for as long as
+# it runs, so the relative rule alone never ends it, long after its picture has settled.
+STOP_PIXELS = 0.1
 # from white noise over the pixel range the loss settles only after thousands of evaluations
 # (docs/paper.md), so the cap sits well above that: it catches runs that never settle
 CAP = 8000  # iterations
+INTERRUPTED = 130  # exit status of an experiment stopped by a signal (scripts stop on it)
 
 
 def defaults(iterations: int = CAP, **changes) -> StyleConfig:
     """A script's defaults: the paper's settings at FULL_SIZE, run to convergence with
     `iterations` as the cap, and the script's `changes`."""
     return StyleConfig.paper(size=FULL_SIZE, iterations=iterations,
-                             stop_tolerance=STOP_TOLERANCE, stop_window=STOP_WINDOW, **changes)
+                             stop_tolerance=STOP_TOLERANCE, stop_pixels=STOP_PIXELS,
+                             stop_window=STOP_WINDOW, **changes)
 
 
 def parse(p: argparse.ArgumentParser, argv, defaults: StyleConfig
@@ -92,6 +102,9 @@ def parser(description: str, defaults: StyleConfig, skip: Sequence[str] = (),
         p.add_argument("--style", default=STYLE,
                        help=f"painting: a file or a sample name (default {STYLE})")
     p.add_argument("--out", type=Path, default=RESULTS, help="results root (default results/)")
+    p.add_argument("--fresh", action="store_true",
+                   help="optimize every run again instead of loading the runs an earlier "
+                        "command finished and saved under OUT/<name>/runs/")
     p.add_argument("--quick", action="store_true",
                    help=f"the CPU run: {QUICK_SIZE} px instead of the paper's {FULL_SIZE} "
                         "(unless --size is given)")
@@ -126,16 +139,37 @@ class Experiment:
                 output: Path | None = None, **changes) -> Result:
         """stylize_batch of the content with `styles`, the experiment's settings with
         `changes` (and its `output` files); the run's summary (times, batch layout, settings)
-        and each image's evaluations and convergence are recorded."""
+        and each image's evaluations and convergence are recorded. A finished run is saved
+        under runs/ and a rerun with the same request loads it (unless --fresh); an
+        interrupted run is not saved and ends the experiment."""
         start = time.perf_counter()
-        result = stylize_batch(self.args.content, list(styles),
-                               self.config.replace(weights=self.vgg, **changes),
-                               content_weights=content_weights, seeds=seeds, output=output)
+        config = self.config.replace(weights=self.vgg, **changes)
+        content, style_rgbs = inputs.prepare(self.args.content, list(styles), config.size,
+                                             config.max_megapixels)
+        asked = saved_runs.request(label, config, self.settings["weights"],
+                                   saved_runs.pixels_digest([content, *style_rgbs]),
+                                   content_weights, seeds)
+        result = None if self.args.fresh else saved_runs.load(self.folder, asked, config)
+        resumed = result is not None
+        if not resumed:
+            progress = cli.Progress(config.iterations, enabled=True)
+            try:
+                result = stylize_batch(self.args.content, list(styles), config,
+                                       content_weights=content_weights, seeds=seeds,
+                                       output=output, on_update=progress)
+            finally:
+                progress.close()
+            if result.interrupted:
+                print(f"[{self.name}] interrupted during {label!r}: the runs finished before "
+                      f"it are kept in {self.folder / 'runs'}; rerun the same command to go "
+                      "on from there", file=sys.stderr, flush=True)
+                raise SystemExit(INTERRUPTED)
+            saved_runs.save(self.folder, asked, result)
         self.runs.append({
             "label": label, "images": len(result.images), "wall_seconds": result.wall_seconds,
             "compile_seconds": result.compile_seconds, "batch_size": result.batch_size,
             "chunks": result.chunks, "evaluations": result.evaluations,
-            "seconds_with_setup": time.perf_counter() - start,
+            "seconds_with_setup": time.perf_counter() - start, "resumed": resumed,
             "settings": result.to_json()["settings"]})
         for index, entry in enumerate(result.images):
             self.record_image(label, index, entry.evaluations, entry.converged,
@@ -144,7 +178,8 @@ class Experiment:
         converged = sum(bool(e.converged) for e in result.images)
         print(f"[{self.name}] {label}: {len(result.images)} image(s), {result.evaluations} "
               f"evaluations, {result.wall_seconds:.1f} s (+{result.compile_seconds:.1f} s "
-              f"compile), {converged} converged", flush=True)
+              f"compile), {converged} converged" + (", saved earlier" if resumed else ""),
+              flush=True)
         return result
 
     def record_image(self, run: str, index: int, evaluations: int, converged: bool | None,
@@ -160,12 +195,15 @@ class Experiment:
     def title(self, what: str) -> str:
         """A grid's title: `what`, the optimizer and how many images converged."""
         name = "L-BFGS" if self.config.optimizer == "lbfgs" else self.config.optimizer_name
-        if self.config.stop_tolerance is None:
+        tolerance, pixels = self.config.stop_tolerance, self.config.stop_pixels
+        if tolerance is None and pixels is None:
             return f"{what}, {self.config.iterations} {name} iterations"
+        rules = ([f"the loss changes < {tolerance:.1%}"] if tolerance else []) + (
+            [f"the image moves < {pixels:g} grey levels"] if pixels else [])
         ruled = [i["converged"] for i in self.images if i["converged"] is not None]
-        return (f"{what}, {name} until the loss changes < {self.config.stop_tolerance:.1%} over "
-                f"{self.config.stop_window} evaluations ({sum(ruled)}/{len(ruled)} "
-                f"converged within {self.config.iterations} iterations)")
+        return (f"{what}, {name} until {' or '.join(rules)} over {self.config.stop_window} "
+                f"evaluations ({sum(ruled)}/{len(ruled)} converged within "
+                f"{self.config.iterations} iterations)")
 
     def save_image(self, image: np.ndarray, name: str) -> str:
         path = self.folder / "images" / f"{name}.png"

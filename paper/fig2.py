@@ -22,7 +22,7 @@ import numpy as np
 
 from benchmarks.common import device_arguments
 from gatys_jax import driver, solvers
-from gatys_jax.convention import to_uint8
+from gatys_jax.convention import from_network, to_uint8
 
 from . import common
 
@@ -101,13 +101,16 @@ def main(argv=None) -> dict:
         saved[iteration] = problem.to_rgb(state.x)
 
     run = driver.run(compiled, x0, arguments, config.iterations, snapshot,
-                     tolerance=config.stop_tolerance, window=config.stop_window)
+                     tolerance=config.stop_tolerance, window=config.stop_window,
+                     pixels=config.stop_pixels,
+                     to_pixels=lambda x: from_network(x, problem.vgg.convention))
     final = int(run.state.iteration)
     if final not in saved:
         snapshot(run.state, run.trace.rows[-1])
     evaluations = int(run.trace.rows[-1][0][0])
-    converged = (None if config.stop_tolerance is None else
-                 bool(run.trace.converged(config.stop_tolerance, config.stop_window)[0]))
+    converged = (None if config.stop_tolerance is None and config.stop_pixels is None else
+                 bool(run.trace.converged(config.stop_tolerance, config.stop_window,
+                                          config.stop_pixels)[0]))
     exp.record_image("run", 0, evaluations, converged)
     history = run.trace.history()
     first, last = terms[0], terms[-1]

@@ -1,6 +1,6 @@
 """Figure 3: one photograph rendered in the styles of several paintings at lambda = alpha/beta
-= 1e-3 and 1e-4; all styles and both lambdas are one stylize_batch call (one compiled,
-vmapped program).
+= 1e-3 and 1e-4; each painting's two lambdas are one stylize_batch call (one compiled,
+vmapped program), and each painting is a run of its own, saved when it finishes.
 
 Claims: each result keeps the photo's content and takes the painting's style (its content loss
 is far below the painting's own, its style loss far below the photo's own); the smaller lambda
@@ -33,19 +33,19 @@ def main(argv=None) -> dict:
     exp = common.Experiment(NAME, "a photograph in several painters' styles (Fig. 3)", args,
                             config, styles=styles, content_weights=list(CONTENT_WEIGHTS))
     content, style_rgbs = exp.prepare(styles)
-    result = exp.stylize("styles x lambdas", styles, content_weights=CONTENT_WEIGHTS)
 
-    results, baselines, rows, claims_ok, lam_ok = [], {}, [], True, True
+    results, baselines, rows, programs, claims_ok, lam_ok = [], {}, [], [], True, True
     summaries, lam_summaries = [], []
-    per_style = len(CONTENT_WEIGHTS)
-    for index, (name, style) in enumerate(zip(styles, style_rgbs)):
+    for name, style in zip(styles, style_rgbs):
         evaluate = common.Evaluator(exp.vgg, content, style, exp.config)
         photo, painting = evaluate(content), evaluate(style)
         row = [style]
         per_lambda = {}
         short = inputs.name_of(name)
-        # the images come style-major, then by content weight
-        for entry in result.images[index * per_style: (index + 1) * per_style]:
+        result = exp.stylize(short, [name], content_weights=CONTENT_WEIGHTS)
+        programs.append({"style": short, "images": len(result.images),
+                         "batch_size": result.batch_size, "chunks": result.chunks})
+        for entry in result.images:
             lam, losses = entry.config.content_weight, entry.losses
             r = {"style": name, "content_weight": lam,
                  "image": exp.save_image(entry.image, f"{short}_cw{lam:g}"),
@@ -86,8 +86,7 @@ def main(argv=None) -> dict:
             "at 1e-3", {"per_style": lam_summaries},
             "lambda 1e-3 -> 1e-4: " + "; ".join(lam_summaries), lam_ok),
     ]
-    return exp.finish(claims, results, grid, baselines=baselines, one_program={
-        "images": len(result.images), "batch_size": result.batch_size, "chunks": result.chunks})
+    return exp.finish(claims, results, grid, baselines=baselines, programs=programs)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """The measured claims of all paper experiments as one Markdown table (results/claims.md) and,
 with --docs, the gallery: docs/paper.md (what each experiment shows, the claims table, how it
-was run) and one JPEG figure per experiment under docs/paper/ (each at most 200 KB).
+was run) and one JPEG figure per experiment under docs/paper/ (each at most 200 KB). Only the
+part of docs/paper.md between the BEGIN and END lines is rewritten: the text around it is
+written by hand and kept.
 
 Reads results/<experiment>/metrics.json as written by the other modules of this package.
 
@@ -29,6 +31,8 @@ ORDER = ("fig1_content", "fig1_style", "fig2", "fig3", "fig4", "fig5", "init", "
 FIGURE_BYTES = 200_000
 DOCS = common.ROOT / "docs"
 VERDICTS = {True: "yes", False: "**no**", None: "not judged (unconverged)"}
+BEGIN = "<!-- written by python -m paper.summary --docs: edit around it, not inside -->"
+END = "<!-- end of the part written by python -m paper.summary --docs -->"
 
 
 def experiments(out: Path) -> list[dict]:
@@ -79,13 +83,15 @@ def gallery_figure(grid: Path, path: Path) -> Path:
             image = images.resize(image, int(height * 0.8), int(width * 0.8))
 
 
-def docs_page(metrics_list: list[dict], out: Path, docs: Path) -> str:
-    """docs/paper.md: what each experiment shows, its figure, the claims and the runs."""
+def generated_part(metrics_list: list[dict], out: Path, docs: Path) -> str:
+    """What each experiment shows, its figure (written under docs/paper/), the claims and the
+    runs, between the BEGIN and END lines."""
     (docs / "paper").mkdir(parents=True, exist_ok=True)
-    lines = ["# The paper's experiments", "",
+    lines = [BEGIN, "",
              "Written by `python -m paper.summary --docs` from the runs of "
              "`bash scripts/reproduce_paper.sh` (every experiment, each image to convergence: "
-             f"its total loss changes by less than {common.STOP_TOLERANCE:.1%} over "
+             f"its total loss changes by less than {common.STOP_TOLERANCE:.1%}, or its "
+             f"picture by less than {common.STOP_PIXELS:g} grey levels (RMS), over "
              f"{common.STOP_WINDOW} evaluations, or the experiment's cap; add `--quick` for "
              f"{common.QUICK_SIZE} px instead of the paper's {common.FULL_SIZE}). A claim that "
              "rests on an image that reached the cap unconverged is not judged.", "",
@@ -96,7 +102,16 @@ def docs_page(metrics_list: list[dict], out: Path, docs: Path) -> str:
         figure = gallery_figure(out / name / metrics["grid"], docs / "paper" / f"{name}.jpg")
         lines += [f"### {name}", "", module.__doc__.split("\n\n")[0].replace("\n", " "), "",
                   f"![{name}](paper/{figure.name})", ""]
-    return "\n".join(lines)
+    return "\n".join(lines + [END]) + "\n"
+
+
+def docs_page(old: str | None, generated: str) -> str:
+    """docs/paper.md: `old` with its generated part replaced, or a new page around it."""
+    if old is None or BEGIN not in old or END not in old:
+        return "# The paper's experiments\n\n" + generated
+    before, rest = old.split(BEGIN, 1)
+    after = rest.split(END, 1)[1]
+    return before + generated.rstrip("\n") + after
 
 
 def main(argv=None) -> str:
@@ -111,7 +126,9 @@ def main(argv=None) -> str:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "claims.md").write_text(text)
     if args.docs:
-        (args.docs / "paper.md").write_text(docs_page(metrics_list, args.out, args.docs))
+        page = args.docs / "paper.md"
+        old = page.read_text() if page.is_file() else None
+        page.write_text(docs_page(old, generated_part(metrics_list, args.out, args.docs)))
     print(text, end="")
     return text
 

@@ -9,7 +9,9 @@
 # (default results), --content IMAGE (a file or a sample name, default chelsea), --weights
 # FILE, and any other setting (python -m paper.fig3 --help lists them).
 # ONLY="fig3 fig4" runs a subset. A module that fails is reported and the others still run;
-# the exit status is then 1. Then `python -m paper.summary --docs` writes docs/paper.md and
+# the exit status is then 1. Every finished run (a layer, a painting, a row) is kept under
+# results/<name>/runs/: Ctrl-C stops the script, and the same command later loads the
+# finished runs and goes on (--fresh optimizes everything again). Then `python -m paper.summary --docs` writes docs/paper.md and
 # the gallery under docs/paper/.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -20,8 +22,13 @@ failed=()
 for name in ${ONLY:-fig1_content fig1_style fig2 fig3 fig4 fig5 init sample normalization}; do
     echo "== $name" >&2
     t=$SECONDS
-    if "$PYTHON" -m "paper.$name" "$@"; then
+    "$PYTHON" -m "paper.$name" "$@"
+    status=$?
+    if [ $status -eq 0 ]; then
         echo "== $name took $((SECONDS - t)) s" >&2
+    elif [ $status -eq 130 ]; then
+        echo "== $name interrupted after $((SECONDS - t)) s: the same command resumes it" >&2
+        exit 130
     else
         echo "== $name FAILED after $((SECONDS - t)) s" >&2
         failed+=("$name")

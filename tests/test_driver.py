@@ -130,3 +130,35 @@ def test_runs_stop_when_every_image_has_converged(problem):
                  tolerance=0.5, window=3)
     steps = int(result.state.iteration)
     assert 3 <= steps < 1000 and result.trace.converged(0.5, 3).all()
+
+
+def test_the_image_rule_on_synthetic_images():
+    """Compared every 100 evaluations: an image that decays by 3% per evaluation towards a
+    fixed picture moves 4.5 grey levels (RMS) from evaluation 100 to 200 and 0.21 from 200
+    to 300, so it converges at 300 with a tolerance of 0.5; one that drifts 0.01 levels per
+    evaluation forever (1 level per 100) never does; the loss plays no part."""
+    trace = driver.Trace(0.0)
+    rows = []
+    for evaluations in range(0, 401):
+        decaying = np.full(12, 100 * 0.97 ** evaluations)
+        drifting = np.full(12, 0.01 * evaluations)
+        trace.rows.append((np.array([evaluations, evaluations]), np.array([1.0, 1.0]), 0.0))
+        trace.watch(np.stack([decaying, drifting]), lambda x: x, 100)
+        rows.append(trace.converged(None, 100, 0.5))
+    assert [bool(r[0]) for r in rows].index(True) == 300
+    assert not any(r[1] for r in rows)
+    np.testing.assert_allclose(trace.moved, [100 * (0.97 ** 300 - 0.97 ** 400), 1.0], rtol=1e-6)
+    # without the image rule, nothing watched counts
+    assert not trace.converged(None, 100).any()
+
+
+def test_runs_stop_when_every_image_has_stopped_moving(problem):
+    """Adam's steps shrink as it settles: a tolerance of 10 grey levels per 3 evaluations
+    ends the run early, one of 1e-9 never does."""
+    loose = run(problem, solvers.resolve("adam", 1.0), [0, 1], iterations=300, window=3,
+                pixels=10.0, to_pixels=lambda x: x)
+    assert int(loose.state.iteration) < 300 and (loose.trace.moved < 10).all()
+    strict = run(problem, solvers.resolve("adam", 1.0), [0], iterations=30, window=3,
+                 pixels=1e-9, to_pixels=lambda x: x)
+    assert int(strict.state.iteration) == 30
+    assert not strict.trace.converged(None, 3, 1e-9).any()

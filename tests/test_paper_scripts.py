@@ -6,6 +6,9 @@ runs are few, small and shallow where the claim allows: each script runs once pe
 """
 
 import json
+import os
+import signal
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +22,7 @@ from gatys_jax.stylize import stylize
 from gatys_jax.vgg import LAYERS
 from paper import common, fig1_content, fig1_style, fig2, fig3, fig4, fig5, normalization
 from paper import init as init_script
-from paper import sample, summary
+from paper import sample, saved_runs, summary
 
 TINY = ["--size", "32", "--iterations", "3"]
 SHAPE = (21, 32, 3)  # the cat photo (300x451) at long side 32
@@ -149,10 +152,70 @@ def test_fig3(script, out):
     metrics = script("fig3")
     check_written(out, "fig3", metrics,
                   {"content_and_style_combined", "smaller_lambda_more_style"}, 4)
-    assert metrics["one_program"] == {"images": 4, "batch_size": 4, "chunks": 1}
-    assert len(metrics["runs"]) == 1
+    # one run per painting, its two lambdas one batched program
+    assert metrics["programs"] == [{"style": s, "images": 2, "batch_size": 2, "chunks": 1}
+                                   for s in (OTHER_STYLE, STYLE)]
+    assert len(metrics["runs"]) == 2
     assert {(r["style"], r["content_weight"]) for r in metrics["results"]} == {
         (s, w) for s in (OTHER_STYLE, STYLE) for w in (1e-3, 1e-4)}
+
+
+@real_weights
+def test_a_rerun_loads_the_finished_runs_and_only_an_identical_request(
+        tmp_path, normalized_weights_path):
+    base = ["--content", CONTENT, "--out", str(tmp_path), "--weights",
+            str(normalized_weights_path), "--size", "32", "--layers", "conv1_2"]
+    first = fig1_content.main(base + ["--iterations", "3"])
+    again = fig1_content.main(base + ["--iterations", "3"])
+    assert [r["resumed"] for r in first["runs"]] == [False]
+    assert [r["resumed"] for r in again["runs"]] == [True]
+    assert again["results"] == first["results"] and again["images"] == first["images"]
+    saved = Image.open(tmp_path / "fig1_content" / "images" / "conv1_2.png")
+    assert saved.size == (SHAPE[1], SHAPE[0])
+    assert sorted(p.name for p in (tmp_path / "fig1_content" / "runs").iterdir()) == [
+        "conv1_2.json", "conv1_2.npz"]
+    # another setting, or --fresh, optimizes again
+    other = fig1_content.main(base + ["--iterations", "4"])
+    fresh = fig1_content.main(base + ["--iterations", "4", "--fresh"])
+    assert [r["resumed"] for r in other["runs"] + fresh["runs"]] == [False, False]
+    assert other["results"][0]["evaluations"] > first["results"][0]["evaluations"]
+
+
+@real_weights
+def test_an_interrupted_run_is_not_saved_and_ends_the_experiment(
+        tmp_path, normalized_weights_path, monkeypatch, capsys):
+    real = common.stylize_batch
+
+    def interrupted(*args, **kwargs):
+        result = real(*args, **kwargs)
+        result.interrupted = signal.SIGINT
+        return result
+
+    monkeypatch.setattr(common, "stylize_batch", interrupted)
+    with pytest.raises(SystemExit) as stopped:
+        fig1_content.main(["--content", CONTENT, "--out", str(tmp_path), "--weights",
+                           str(normalized_weights_path), "--size", "32", "--iterations", "2",
+                           "--layers", "conv1_2"])
+    assert stopped.value.code == common.INTERRUPTED == 130
+    assert "interrupted during 'conv1_2'" in capsys.readouterr().err
+    assert not (tmp_path / "fig1_content" / "runs").exists()
+
+
+def test_a_saved_run_is_loaded_for_its_own_request_only(tmp_path, tiny_weights):
+    config = StyleConfig(size=32, iterations=2, weights=tiny_weights)
+    result = stylize(CONTENT, STYLE, config)
+    content, styles = inputs.prepare(CONTENT, [STYLE], 32)
+    asked = saved_runs.request("a run", config, "w.h5", saved_runs.pixels_digest(
+        [content, *styles]), None, None)
+    saved_runs.save(tmp_path, asked, result)
+    loaded = saved_runs.load(tmp_path, asked, config)
+    np.testing.assert_array_equal(loaded.image, result.image)
+    assert loaded.to_json() == result.to_json() | {"interrupted": False, "signal": None}
+    for changed in ({"label": "another"}, {"pixels": "0" * 64}, {"seeds": [1]},
+                    {"settings": {**asked["settings"], "content_weight": 0.5}}):
+        assert saved_runs.load(tmp_path, {**asked, **changed}, config) is None
+    (tmp_path / "runs" / "a_run.npz").write_bytes(b"not an archive")
+    assert saved_runs.load(tmp_path, asked, config) is None
 
 
 def test_fig3_styles_default_to_the_bundled_paintings():
@@ -294,7 +357,7 @@ def test_quick_is_256_px_unless_a_size_is_given():
     assert common.parse(p, ["--quick"], fig5.DEFAULTS)[1].size == common.QUICK_SIZE == 256
     assert common.parse(p, ["--quick", "--size", "64"], fig5.DEFAULTS)[1].size == 64
     config = fig5.DEFAULTS
-    assert (config.stop_tolerance, config.stop_window) == (1e-3, 100)
+    assert (config.stop_tolerance, config.stop_pixels, config.stop_window) == (1e-3, 0.1, 100)
     # a cap, not a budget: from the paper's white-noise start the loss settles only after
     # thousands of evaluations
     for script in (fig1_content, fig1_style, fig2, fig3, fig4, fig5, init_script, sample):
@@ -317,6 +380,13 @@ def test_summary_table(script, out):
         figure = docs / "paper" / f"{name}.jpg"
         assert f"![{name}](paper/{name}.jpg)" in page
         assert figure.read_bytes()[:2] == b"\xff\xd8" and figure.stat().st_size <= 200_000
+    # a rerun rewrites only its own part: the hand-written text around it stays
+    (docs / "paper.md").write_text("# Title\n\nby hand\n\n" + page.split("\n\n", 1)[1]
+                                   + "\n## Notes\n\nalso by hand\n")
+    summary.main(["--out", str(out), "--docs", str(docs)])
+    again = (docs / "paper.md").read_text()
+    assert again.startswith("# Title\n\nby hand\n\n" + summary.BEGIN)
+    assert again.endswith(summary.END + "\n\n## Notes\n\nalso by hand\n") and text in again
 
 
 def test_gallery_figures_shrink_to_fit(tmp_path):
@@ -354,3 +424,20 @@ def test_monotone_helpers():
 def test_json():
     assert common.jsonable({"x": np.float32(1.5), "ok": np.bool_(True), "inf": float("inf"),
                             "a": np.arange(2)}) == {"x": 1.5, "ok": True, "inf": None, "a": [0, 1]}
+
+
+def test_reproduce_script_stops_when_an_experiment_is_interrupted(tmp_path):
+    """An experiment that exits with common.INTERRUPTED stops the script (the next command
+    resumes); one that fails is reported and the next experiment still runs."""
+    log = tmp_path / "ran"
+    fake = tmp_path / "python"
+    fake.write_text(f'#!/bin/sh\necho "$2" >> {log}\ncase "$2" in paper.fig2) exit 1;; '
+                    f'paper.fig3) exit {common.INTERRUPTED};; esac\n')
+    fake.chmod(0o755)
+    script = common.ROOT / "scripts" / "reproduce_paper.sh"
+    done = subprocess.run(["bash", str(script), "--quick"], capture_output=True, text=True,
+                          env={**os.environ, "PYTHON": str(fake),
+                               "ONLY": "fig1_content fig2 fig3 fig4"})
+    assert done.returncode == common.INTERRUPTED
+    assert log.read_text().split() == ["paper.fig1_content", "paper.fig2", "paper.fig3"]
+    assert "fig3 interrupted" in done.stderr and "fig2 FAILED" in done.stderr

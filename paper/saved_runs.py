@@ -1,0 +1,99 @@
+"""Finished runs of an experiment kept on disk, so that a rerun resumes where it stopped.
+
+An experiment at convergence takes hours on a CPU; each of its stylize calls (a run) is saved
+when it finishes, as results/<name>/runs/<label>.json (what the run was asked and what it
+gave) and <label>.npz (its uint8 images). A later run of the experiment with the same request
+loads it instead of optimizing again. The request is the run's label, its settings, and a
+digest of the content and style pixels at the run's size, so that another photo, painting,
+size or setting never reuses a saved run. Files are read as JSON and as plain arrays
+(no pickles): nothing read is executed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from gatys_jax.config import StyleConfig
+from gatys_jax.files import write_atomic
+from gatys_jax.outputs import ImageResult, Result
+
+FORMAT = 1  # bumped when what a saved run holds changes; older files are then ignored
+
+
+def pixels_digest(arrays: Sequence[np.ndarray]) -> str:
+    """SHA-256 of the arrays' shapes and float32 bytes (the content and styles as prepared)."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        array = np.ascontiguousarray(array, np.float32)
+        digest.update(repr(array.shape).encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def request(label: str, config: StyleConfig, weights: str, pixels: str,
+            content_weights: Sequence[float] | None, seeds: Sequence[int] | None) -> dict:
+    """What identifies a run: its label, settings (the weights by their file), the digest of
+    its input pixels and the content weights and seeds it combines."""
+    settings = {**config.to_json(), "weights": weights}
+    return {"format": FORMAT, "label": label, "settings": settings, "pixels": pixels,
+            "content_weights": None if content_weights is None else list(content_weights),
+            "seeds": None if seeds is None else list(seeds)}
+
+
+def _stem(folder: Path, label: str) -> Path:
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", label).strip("_") or "run"
+    return Path(folder) / "runs" / name
+
+
+def save(folder: Path, asked: dict, result: Result) -> None:
+    """Keep a finished run: its images first, then the JSON that makes it count."""
+    stem = _stem(folder, asked["label"])
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    pixels = np.stack([entry.image for entry in result.images])
+
+    def write_pixels(tmp: Path) -> None:
+        with tmp.open("wb") as file:
+            np.savez(file, images=pixels)
+
+    write_atomic(stem.with_suffix(".npz"), write_pixels)
+    run = result.to_json()
+    # the run's own settings (styles, lists, weights' source...) beside the config's
+    record = {"request": asked, "result": run,
+              "run_settings": {key: run["settings"][key] for key in result.settings}}
+    text = json.dumps(record, indent=1) + "\n"
+    write_atomic(stem.with_suffix(".json"), lambda tmp: tmp.write_text(text))
+
+
+def load(folder: Path, asked: dict, config: StyleConfig) -> Result | None:
+    """The saved run made for exactly this request, as a Result (config: the run's settings
+    with the weights it used), or None when there is none."""
+    stem = _stem(folder, asked["label"])
+    try:
+        record = json.loads(stem.with_suffix(".json").read_text())
+        with np.load(stem.with_suffix(".npz"), allow_pickle=False) as saved:
+            pixels = saved["images"]
+    except (OSError, ValueError, KeyError):
+        return None
+    if record.get("request") != json.loads(json.dumps(asked)):
+        return None
+    run = record["result"]
+    if len(run["images"]) != len(pixels):
+        return None
+    entries = [ImageResult(
+        image, entry["style"],
+        config.replace(content_weight=entry["content_weight"], seed=entry["seed"]),
+        {key: entry[key] for key in ("content_loss", "style_loss", "tv_loss", "total_loss",
+                                     "style_layer_losses")},
+        entry["evaluations"], entry["history"], entry["quality"], None, entry["converged"])
+        for image, entry in zip(pixels, run["images"])]
+    return Result(entries, entries[0].config, record["run_settings"], tuple(run["size"]), run["iterations"],
+                  run["wall_seconds"], run["compile_seconds"], run["batch_size"], run["chunks"],
+                  run["steps_per_call"], run["quality_references"], 0,
+                  {key: run[key] for key in ("backend", "device", "devices", "state_devices")
+                   if key in run})

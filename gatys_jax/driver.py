@@ -160,6 +160,7 @@ class Trace:
         self.start = start
         self.rows: list[tuple[np.ndarray, np.ndarray, float]] = []
         self.moved: np.ndarray | None = None  # (B,) RMS grey levels over the last window
+        self.moves: dict[int, np.ndarray] = {}  # row index -> `moved` measured there
         self._anchor: tuple[np.ndarray, np.ndarray] | None = None  # (evaluations, pixels)
 
     def record(self, state: State) -> tuple[np.ndarray, np.ndarray, float]:
@@ -183,11 +184,15 @@ class Trace:
         pixels = to_pixels(np.asarray(to_host(x))).reshape(len(evaluations), -1)
         if self._anchor is not None:
             self.moved = np.sqrt(np.mean(np.square(pixels - self._anchor[1]), axis=1))
+            self.moves[len(self.rows) - 1] = self.moved
         self._anchor = (evaluations, pixels)
 
     def history(self, index: int = 0) -> list[dict]:
-        return [{"evaluations": int(e[index]), "total_loss": float(t[index]), "seconds": s}
-                for e, t, s in self.rows]
+        """Image `index`'s rows: evaluations, total loss, seconds, and where the image was
+        compared with the one a window before, `moved` (RMS grey levels)."""
+        return [{"evaluations": int(e[index]), "total_loss": float(t[index]), "seconds": s,
+                 **({"moved": float(self.moves[k][index])} if k in self.moves else {})}
+                for k, (e, t, s) in enumerate(self.rows)]
 
     def converged(self, tolerance: float | None, window: int,
                   pixels: float | None = None) -> np.ndarray:

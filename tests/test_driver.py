@@ -148,6 +148,9 @@ def test_the_image_rule_on_synthetic_images():
     assert [bool(r[0]) for r in rows].index(True) == 300
     assert not any(r[1] for r in rows)
     np.testing.assert_allclose(trace.moved, [100 * (0.97 ** 300 - 0.97 ** 400), 1.0], rtol=1e-6)
+    moved = [(row["evaluations"], row["moved"]) for row in trace.history(1) if "moved" in row]
+    assert moved == [(100, pytest.approx(1.0)), (200, pytest.approx(1.0)),
+                     (300, pytest.approx(1.0)), (400, pytest.approx(1.0))]
     # without the image rule, nothing watched counts
     assert not trace.converged(None, 100).any()
 

@@ -11,7 +11,8 @@ evaluations it took and whether it converged. A claim is a dict written before t
 are seen:
 
     {"id", "claim", "criterion", "measured": {...}, "summary": "short text",
-     "supported": True | False | None, "needs_convergence": bool, "unconverged": [images]}
+     "supported": True | False | None, "needs_convergence": bool,
+     "runs": [labels it rests on] | None (all), "unconverged": [images]}
 
 and is reported as measured: supported or not, or not judged (supported None) when an image
 it rests on did not converge, since an unconverged image is evidence neither way.
@@ -234,17 +235,22 @@ class Experiment:
 
 
 def claim(id: str, text: str, criterion: str, measured: dict, summary: str,
-          supported: bool, needs_convergence: bool = True) -> dict:
-    """A claim and its verdict; one that does not rest on converged images (determinism,
-    program structure) says so with needs_convergence=False."""
+          supported: bool, needs_convergence: bool = True,
+          runs: Sequence[str] | None = None) -> dict:
+    """A claim and its verdict, resting on the images of `runs` (labels; None: every run of
+    the experiment); one that does not rest on converged images (determinism, program
+    structure) says so with needs_convergence=False."""
     return {"id": id, "claim": text, "criterion": criterion, "measured": measured,
             "summary": summary, "supported": bool(supported),
-            "needs_convergence": needs_convergence, "unconverged": []}
+            "needs_convergence": needs_convergence,
+            "runs": None if runs is None else list(runs), "unconverged": []}
 
 
 def judged(claim: dict, unconverged: list[str]) -> dict:
-    """The claim as reported: not judged (supported None) if it needs convergence and any of
-    the experiment's images did not converge."""
+    """The claim as reported: not judged (supported None) if it needs convergence and an image
+    it rests on ('run #index' in `unconverged`) did not converge."""
+    if claim["runs"] is not None:
+        unconverged = [u for u in unconverged if u.rsplit(" #", 1)[0] in claim["runs"]]
     if not claim["needs_convergence"] or not unconverged:
         return claim
     return {**claim, "supported": None, "unconverged": unconverged,

@@ -72,7 +72,8 @@ def main(argv=None) -> dict:
             {"psnr_db": low["psnr_db"], "ssim": low["ssim"], "evaluations": low["evaluations"],
              "content_loss_vs_initial": low["content_loss"] / low["initial_content_loss"]},
             f"conv1_2: {low['psnr_db']:.1f} dB, SSIM {low['ssim']:.3f}",
-            low["psnr_db"] >= PSNR_ALMOST_EXACT and low["ssim"] >= SSIM_ALMOST_EXACT))
+            low["psnr_db"] >= PSNR_ALMOST_EXACT and low["ssim"] >= SSIM_ALMOST_EXACT,
+            runs=["conv1_2"]))
     claims.append(common.claim(
         "detail_lost_with_depth", "Reconstructions lose pixel detail as the layer gets higher",
         "PSNR and SSIM strictly decrease from each layer to the next higher one",
@@ -92,7 +93,7 @@ def main(argv=None) -> dict:
             "; ".join(f"{r['layer']}: r = {r['layout_correlation']:.2f}, {r['psnr_db']:.1f} dB"
                       for r in high),
             all(r["layout_correlation"] >= LAYOUT_KEPT and r["psnr_db"] <= PSNR_NOT_PIXELS
-                for r in high)))
+                for r in high), runs=[r["layer"] for r in high]))
     return exp.finish(claims, results, grid, blur_sigma_px=blur)
 
 

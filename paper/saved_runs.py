@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import zipfile
 from pathlib import Path
 from typing import Sequence
 
@@ -78,7 +79,7 @@ def load(folder: Path, asked: dict, config: StyleConfig) -> Result | None:
         record = json.loads(stem.with_suffix(".json").read_text())
         with np.load(stem.with_suffix(".npz"), allow_pickle=False) as saved:
             pixels = saved["images"]
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         return None
     if record.get("request") != json.loads(json.dumps(asked)):
         return None

@@ -216,8 +216,9 @@ def test_a_saved_run_is_loaded_for_its_own_request_only(tmp_path, tiny_weights):
     for changed in ({"label": "another"}, {"pixels": "0" * 64}, {"seeds": [1]},
                     {"settings": {**asked["settings"], "content_weight": 0.5}}):
         assert saved_runs.load(tmp_path, {**asked, **changed}, config) is None
-    (tmp_path / "runs" / "a_run.npz").write_bytes(b"not an archive")
-    assert saved_runs.load(tmp_path, asked, config) is None
+    for damaged in (b"not an archive", b"PK\x03\x04 cut short"):
+        (tmp_path / "runs" / "a_run.npz").write_bytes(damaged)
+        assert saved_runs.load(tmp_path, asked, config) is None
 
 
 def test_fig3_styles_default_to_the_bundled_paintings():

@@ -145,8 +145,7 @@ class Experiment:
         interrupted run is not saved and ends the experiment."""
         start = time.perf_counter()
         config = self.config.replace(weights=self.vgg, **changes)
-        content, style_rgbs = inputs.prepare(self.args.content, list(styles), config.size,
-                                             config.max_megapixels)
+        content, style_rgbs = self.prepare(styles)
         asked = saved_runs.request(label, config, self.settings["weights"],
                                    saved_runs.pixels_digest([content, *style_rgbs]),
                                    content_weights, seeds)

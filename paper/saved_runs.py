@@ -93,8 +93,8 @@ def load(folder: Path, asked: dict, config: StyleConfig) -> Result | None:
                                      "style_layer_losses")},
         entry["evaluations"], entry["history"], entry["quality"], None, entry["converged"])
         for image, entry in zip(pixels, run["images"])]
-    return Result(entries, entries[0].config, record["run_settings"], tuple(run["size"]), run["iterations"],
-                  run["wall_seconds"], run["compile_seconds"], run["batch_size"], run["chunks"],
+    return Result(entries, entries[0].config, record["run_settings"], tuple(run["size"]),
+                  run["iterations"], run["wall_seconds"], run["compile_seconds"], run["batch_size"], run["chunks"],
                   run["steps_per_call"], run["quality_references"], 0,
                   {key: run[key] for key in ("backend", "device", "devices", "state_devices")
                    if key in run})

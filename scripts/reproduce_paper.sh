@@ -11,8 +11,8 @@
 # ONLY="fig3 fig4" runs a subset. A module that fails is reported and the others still run;
 # the exit status is then 1. Every finished run (a layer, a painting, a row) is kept under
 # results/<name>/runs/: Ctrl-C stops the script, and the same command later loads the
-# finished runs and goes on (--fresh optimizes everything again). Then `python -m paper.summary --docs` writes docs/paper.md and
-# the gallery under docs/paper/.
+# finished runs and goes on (--fresh optimizes everything again). Then
+# `python -m paper.summary --docs` writes docs/paper.md and the gallery under docs/paper/.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-.venv/bin/python}

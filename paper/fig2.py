@@ -7,7 +7,9 @@ together by gradient descent on the pixels of an image that starts as white nois
 image runs to convergence (the solver driven as stylize drives it); every --snapshot-every
 iterations its iterate, as the optimizer holds it (not clipped to 8 bits), is evaluated under
 the objective (lambda x content loss, style loss and their sum: the optimizer's total), and
-the figure shows a few snapshots above the three terms against evaluations.
+the figure shows a few snapshots above the three terms against evaluations. The finished run
+(its terms, curve and the snapshots shown) is kept under runs/, so the same command later
+draws the figure again without optimizing (--fresh optimizes again); Ctrl-C keeps nothing.
 
 Claim: the joint minimization lowers both terms from the white-noise start. Measured: each
 term at the end as a fraction of its value at the start.
@@ -17,14 +19,17 @@ term at the end as a fraction of its value at the start.
 
 from __future__ import annotations
 
+import sys
+import time
+
 import jax.numpy as jnp
 import numpy as np
 
 from benchmarks.common import device_arguments
-from gatys_jax import driver, solvers
+from gatys_jax import cli, driver, solvers
 from gatys_jax.convention import from_network, to_uint8
 
-from . import common
+from . import common, saved_runs
 
 NAME = "fig2"
 DEFAULTS = common.defaults()  # capped at common.CAP: images stop on convergence
@@ -68,6 +73,64 @@ def figure(path, frames: list[tuple[str, np.ndarray]], curves: dict, title: str)
     return path
 
 
+def optimize(exp: common.Experiment, evaluate: common.Evaluator,
+             snapshot_every: int) -> tuple[dict, list[int], np.ndarray]:
+    """Run the image from white noise to convergence or the cap, evaluating its terms every
+    `snapshot_every` iterations: (record, the iterations shown, their RGB images (n, H, W, 3),
+    0..1 floats as the optimizer holds them). The record holds the terms at each snapshot,
+    the optimizer's history, the evaluations made, convergence, the last iteration and the
+    run's seconds. Ctrl-C ends the experiment (exit status 130) with nothing written."""
+    config, problem = exp.config, evaluate.problem  # the objective the terms are measured with
+    lam = config.content_weight
+    arguments = device_arguments(problem, config)
+    solver = solvers.resolve(config.optimizer, config.learning_rate, config.history,
+                             config.precondition)
+    x0 = jnp.asarray(problem.x0(config))
+    compiled = driver.compile(solver, problem.objective, x0, *arguments)
+
+    terms, saved = [], {}
+
+    def snapshot(state, row) -> None:
+        iteration = int(state.iteration)
+        progress({"phase": "run", "chunk": 0, "chunks": 1, "scale": 0, "scales": 1,
+                  "iteration": iteration, "evaluations": int(row[0][0]),
+                  "total_loss": float(row[1][0]), "seconds": row[2]})
+        if iteration and iteration // snapshot_every == len(saved) - 1:
+            return  # no multiple of snapshot_every passed since the last snapshot
+        losses = evaluate.at(state.x)
+        terms.append({"iteration": iteration, "evaluations": int(row[0][0]),
+                      "content_term": lam * losses["content_loss"],
+                      "style_term": losses["style_loss"],
+                      "total": lam * losses["content_loss"] + losses["style_loss"]})
+        saved[iteration] = problem.to_rgb(state.x)
+
+    start = time.perf_counter()
+    progress = cli.Progress(config.iterations, enabled=True)
+    try:
+        run = driver.run(compiled, x0, arguments, config.iterations, snapshot,
+                         tolerance=config.stop_tolerance, window=config.stop_window,
+                         pixels=config.stop_pixels,
+                         to_pixels=lambda x: from_network(x, problem.vgg.convention))
+    finally:
+        progress.close()
+    if run.interrupted:
+        print(f"[{NAME}] interrupted: nothing is kept; rerun the same command to start the "
+              "image again", file=sys.stderr, flush=True)
+        raise SystemExit(common.INTERRUPTED)
+    final = int(run.state.iteration)
+    if final not in saved:
+        snapshot(run.state, run.trace.rows[-1])
+    converged = (None if config.stop_tolerance is None and config.stop_pixels is None else
+                 bool(run.trace.converged(config.stop_tolerance, config.stop_window,
+                                          config.stop_pixels)[0]))
+    shown = [0] + snapshots_shown(sorted(saved)[1:])
+    record = common.jsonable({
+        "terms": terms, "history": run.trace.history(), "final": final,
+        "evaluations": int(run.trace.rows[-1][0][0]), "converged": converged,
+        "seconds": time.perf_counter() - start})
+    return record, shown, np.stack([saved[i] for i in shown])
+
+
 def main(argv=None) -> dict:
     p = common.parser(__doc__.splitlines()[0], DEFAULTS)
     p.add_argument("--snapshot-every", type=int, default=10,
@@ -79,47 +142,28 @@ def main(argv=None) -> dict:
                             "(Fig. 2)", args, config, style=args.style)
     content, (style,) = exp.prepare([args.style])
     evaluate = common.Evaluator(exp.vgg, content, style, config)
+    asked = {**saved_runs.request("run", config, exp.settings["weights"],
+                                  saved_runs.pixels_digest([content, style]), None, None),
+             "snapshot_every": args.snapshot_every}
+    loaded = None if args.fresh else saved_runs.load_record(exp.folder, asked)
+    if loaded is None or not {"iterations", "frames"} <= loaded[1].keys():
+        record, shown, frames = optimize(exp, evaluate, args.snapshot_every)
+        saved_runs.save_record(exp.folder, asked, record, iterations=np.array(shown),
+                               frames=frames)
+    else:
+        record, shown, frames = loaded[0], loaded[1]["iterations"].tolist(), loaded[1]["frames"]
+    final, terms, history = record["final"], record["terms"], record["history"]
+    exp.record_image("run", 0, record["evaluations"], record["converged"])
+    exp.runs.append({"label": "run", "images": 1, "evaluations": record["evaluations"],
+                     "wall_seconds": record["seconds"], "resumed": loaded is not None})
     lam = config.content_weight
-    problem = evaluate.problem  # the objective and targets the terms are measured with
-    arguments = device_arguments(problem, config)
-    solver = solvers.resolve(config.optimizer, config.learning_rate, config.history,
-                             config.precondition)
-    x0 = jnp.asarray(problem.x0(config))
-    compiled = driver.compile(solver, problem.objective, x0, *arguments)
-
-    terms, saved = [], {}
-
-    def snapshot(state, row) -> None:
-        iteration = int(state.iteration)
-        if iteration and iteration // args.snapshot_every == len(saved) - 1:
-            return  # no multiple of --snapshot-every passed since the last snapshot
-        losses = evaluate.at(state.x)
-        terms.append({"iteration": iteration, "evaluations": int(row[0][0]),
-                      "content_term": lam * losses["content_loss"],
-                      "style_term": losses["style_loss"],
-                      "total": lam * losses["content_loss"] + losses["style_loss"]})
-        saved[iteration] = problem.to_rgb(state.x)
-
-    run = driver.run(compiled, x0, arguments, config.iterations, snapshot,
-                     tolerance=config.stop_tolerance, window=config.stop_window,
-                     pixels=config.stop_pixels,
-                     to_pixels=lambda x: from_network(x, problem.vgg.convention))
-    final = int(run.state.iteration)
-    if final not in saved:
-        snapshot(run.state, run.trace.rows[-1])
-    evaluations = int(run.trace.rows[-1][0][0])
-    converged = (None if config.stop_tolerance is None and config.stop_pixels is None else
-                 bool(run.trace.converged(config.stop_tolerance, config.stop_window,
-                                          config.stop_pixels)[0]))
-    exp.record_image("run", 0, evaluations, converged)
-    history = run.trace.history()
     first, last = terms[0], terms[-1]
     fractions = {k: last[k] / first[k] for k in ("content_term", "style_term", "total")}
 
     evaluations_at = {t["iteration"]: t["evaluations"] for t in terms}
-    shown = [0] + snapshots_shown(sorted(saved)[1:])
-    frames = [(f"{'white noise' if i == 0 else 'final' if i == final else 'step ' + str(i)}"
-               f"\n{evaluations_at[i]} evaluation{'s' if i else ''}", saved[i]) for i in shown]
+    labelled = [(f"{'white noise' if i == 0 else 'final' if i == final else 'step ' + str(i)}"
+                 f"\n{evaluations_at[i]} evaluation{'s' if i else ''}", image)
+                for i, image in zip(shown, frames)]
     curves = {
         "lambda x content loss": ([t["evaluations"] for t in terms],
                                   [t["content_term"] for t in terms]),
@@ -127,9 +171,9 @@ def main(argv=None) -> dict:
         "total (every evaluation)": (
             [h["evaluations"] for h in history], [h["total_loss"] for h in history]),
     }
-    grid = figure(exp.folder / "grid.png", frames + [("painting", style)], curves,
+    grid = figure(exp.folder / "grid.png", labelled + [("painting", style)], curves,
                   exp.title(f"From white noise, lambda {lam:g}"))
-    exp.save_image(saved[final], "final")
+    exp.save_image(frames[-1], "final")
     claims = [common.claim(
         "both_terms_fall", "Minimizing the total loss from white noise lowers both the content "
         "and the style term", f"at the end, each term is at most {TERM_FRACTION} x its value "

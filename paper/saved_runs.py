@@ -52,37 +52,53 @@ def _stem(folder: Path, label: str) -> Path:
     return Path(folder) / "runs" / name
 
 
-def save(folder: Path, asked: dict, result: Result) -> None:
-    """Keep a finished run: its images first, then the JSON that makes it count."""
+def save_record(folder: Path, asked: dict, record: dict, **arrays: np.ndarray) -> None:
+    """Keep a finished run: its arrays first, then the JSON (the request and `record`) that
+    makes it count."""
     stem = _stem(folder, asked["label"])
     stem.parent.mkdir(parents=True, exist_ok=True)
-    pixels = np.stack([entry.image for entry in result.images])
 
-    def write_pixels(tmp: Path) -> None:
+    def write_arrays(tmp: Path) -> None:
         with tmp.open("wb") as file:
-            np.savez(file, images=pixels)
+            np.savez(file, **arrays)
 
-    write_atomic(stem.with_suffix(".npz"), write_pixels)
-    run = result.to_json()
-    # the run's own settings (styles, lists, weights' source...) beside the config's
-    record = {"request": asked, "result": run,
-              "run_settings": {key: run["settings"][key] for key in result.settings}}
-    text = json.dumps(record, indent=1) + "\n"
+    write_atomic(stem.with_suffix(".npz"), write_arrays)
+    text = json.dumps({"request": asked, **record}, indent=1) + "\n"
     write_atomic(stem.with_suffix(".json"), lambda tmp: tmp.write_text(text))
 
 
-def load(folder: Path, asked: dict, config: StyleConfig) -> Result | None:
-    """The saved run made for exactly this request, as a Result (config: the run's settings
-    with the weights it used), or None when there is none."""
+def load_record(folder: Path, asked: dict) -> tuple[dict, dict[str, np.ndarray]] | None:
+    """(record, arrays) saved for exactly this request, or None when there is none (or its
+    files are damaged)."""
     stem = _stem(folder, asked["label"])
     try:
         record = json.loads(stem.with_suffix(".json").read_text())
         with np.load(stem.with_suffix(".npz"), allow_pickle=False) as saved:
-            pixels = saved["images"]
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            arrays = {name: saved[name] for name in saved.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
         return None
     if record.get("request") != json.loads(json.dumps(asked)):
         return None
+    return record, arrays
+
+
+def save(folder: Path, asked: dict, result: Result) -> None:
+    """Keep a finished stylize run: its uint8 images and its Result as JSON."""
+    run = result.to_json()
+    # the run's own settings (styles, lists, weights' source...) beside the config's
+    record = {"result": run,
+              "run_settings": {key: run["settings"][key] for key in result.settings}}
+    save_record(folder, asked, record,
+                images=np.stack([entry.image for entry in result.images]))
+
+
+def load(folder: Path, asked: dict, config: StyleConfig) -> Result | None:
+    """The saved stylize run made for exactly this request, as a Result (config: the run's
+    settings with the weights it used), or None when there is none."""
+    loaded = load_record(folder, asked)
+    if loaded is None or "images" not in loaded[1]:
+        return None
+    record, pixels = loaded[0], loaded[1]["images"]
     run = record["result"]
     if len(run["images"]) != len(pixels):
         return None

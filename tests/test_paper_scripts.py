@@ -299,6 +299,40 @@ def test_fig2(script, out):
     assert image["evaluations"] == 4 and terms[-1]["total"] < terms[0]["total"]
 
 
+
+@real_weights
+def test_fig2_resumes_from_its_saved_run(script, out, normalized_weights_path, monkeypatch):
+    """A second fig2 with the same request loads the finished run instead of optimizing; it
+    writes the same terms, curve and claim; --fresh optimizes again."""
+    first = script("fig2")
+    args = ["--content", CONTENT, "--out", str(out), "--weights", str(normalized_weights_path),
+            *TINY, "--style", STYLE, "--snapshot-every", "1"]
+    real = fig2.optimize
+    monkeypatch.setattr(fig2, "optimize", lambda *a: pytest.fail("optimized again"))
+    again = fig2.main(args)
+    for key in ("results", "history", "images", "claims"):
+        assert again[key] == first[key], key
+    assert again["runs"][0]["resumed"] and not first["runs"][0]["resumed"]
+    calls = []
+    monkeypatch.setattr(fig2, "optimize", lambda *a: calls.append(1) or real(*a))
+    assert fig2.main(args + ["--fresh"])["results"] == first["results"]
+    assert calls == [1]
+
+
+@real_weights
+def test_an_interrupted_fig2_writes_nothing(tmp_path, normalized_weights_path, monkeypatch,
+                                           capsys):
+    real = fig2.driver.run
+    monkeypatch.setattr(fig2.driver, "run",
+                        lambda *a, **k: real(*a, **k)._replace(interrupted=signal.SIGINT))
+    with pytest.raises(SystemExit) as stopped:
+        fig2.main(["--content", CONTENT, "--out", str(tmp_path), "--weights",
+                   str(normalized_weights_path), *TINY, "--style", STYLE])
+    assert stopped.value.code == common.INTERRUPTED
+    assert "[fig2] interrupted" in capsys.readouterr().err
+    assert not (tmp_path / "fig2" / "runs").exists()
+    assert not (tmp_path / "fig2" / "metrics.json").exists()
+
 def test_fig2_shows_log_spaced_snapshots():
     assert fig2.snapshots_shown([10, 20]) == [10, 20]
     shown = fig2.snapshots_shown(list(range(10, 1001, 10)))

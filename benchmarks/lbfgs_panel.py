@@ -20,7 +20,7 @@ worst; time to quality at most 0.5x on a 2-core CPU at 256 px, 0.3x on a GPU.
 
 Writes --out (default results/lbfgs_panel): panel.csv (one row per pair and seed) and
 curves.csv (every run's loss by evaluation); and, unless --no-docs, the report to
-docs/lbfgs_panel.md; all of them again after every pair, so that a run cut short keeps the
+docs/optimizers.md; all of them again after every pair, so that a run cut short keeps the
 pairs it finished.
 
     python -m benchmarks.lbfgs_panel --size 256 --seeds 0,1
@@ -65,7 +65,7 @@ def parse_args(argv=None):
                    help="PyTorch layout (default channels_last)")
     p.add_argument("--out", default=str(common.RESULTS / "lbfgs_panel"),
                    help="output folder (default results/lbfgs_panel)")
-    common.add_docs_arguments(p, common.ROOT / "docs" / "lbfgs_panel.md")
+    common.add_docs_arguments(p, common.ROOT / "docs" / "optimizers.md")
     args, config = common.parse(p, argv, DEFAULTS)
     try:
         args.pairs = panel.parse_pairs(args.pairs)

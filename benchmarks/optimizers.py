@@ -47,7 +47,7 @@ min-max, median evaluations and seconds to the target with min-max over the seed
 reached it, how many reached it; and the median loss after 1, 10, 50, 100, 200, 300, ...
 evaluations), curves.png (loss against evaluations and against seconds, log scale, median
 line and min-max band over seeds) and grid.png (final images, first seed); and, unless
---no-docs, summary.md with the command line to --docs (default docs/optimizers.md).
+--no-docs, summary.md with the command line to --docs (default docs/optimizer_methods.md).
 
     python -m benchmarks.optimizers --size 128 --evaluations 300 --seeds 0,1,2
 """
@@ -244,7 +244,7 @@ def parse_args(argv=None):
                    help="one absolute target loss for every seed instead")
     p.add_argument("--out", default=str(common.RESULTS / "optimizers"),
                    help="output folder (default results/optimizers)")
-    common.add_docs_arguments(p, common.ROOT / "docs" / "optimizers.md")
+    common.add_docs_arguments(p, common.ROOT / "docs" / "optimizer_methods.md")
     args, config = common.parse(p, argv, DEFAULTS)
     families = [m.strip() for m in args.methods.split(",") if m.strip()]
     unknown = [m for m in families if m not in FAMILIES]

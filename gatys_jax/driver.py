@@ -159,8 +159,7 @@ class Trace:
     def __init__(self, start: float):
         self.start = start
         self.rows: list[tuple[np.ndarray, np.ndarray, float]] = []
-        self.moved: np.ndarray | None = None  # (B,) RMS grey levels over the last window
-        self.moves: dict[int, np.ndarray] = {}  # row index -> `moved` measured there
+        self.moves: dict[int, np.ndarray] = {}  # row index -> (B,) RMS grey levels moved
         self._anchor: tuple[np.ndarray, np.ndarray] | None = None  # (evaluations, pixels)
 
     def record(self, state: State) -> tuple[np.ndarray, np.ndarray, float]:
@@ -176,16 +175,21 @@ class Trace:
 
     def watch(self, x, to_pixels: Callable[[np.ndarray], np.ndarray], window: int) -> None:
         """After `record`: once every image has made `window` evaluations since the last
-        comparison, set `moved` to the RMS difference of each image (to_pixels(x): RGB in
+        comparison, record in `moves` the RMS difference of each image (to_pixels(x): RGB in
         0..255, per image) from the one then, and keep this one for the next comparison."""
         evaluations = self.rows[-1][0]
         if self._anchor is not None and (evaluations - self._anchor[0]).min() < window:
             return
         pixels = to_pixels(np.asarray(to_host(x))).reshape(len(evaluations), -1)
         if self._anchor is not None:
-            self.moved = np.sqrt(np.mean(np.square(pixels - self._anchor[1]), axis=1))
-            self.moves[len(self.rows) - 1] = self.moved
+            self.moves[len(self.rows) - 1] = np.sqrt(
+                np.mean(np.square(pixels - self._anchor[1]), axis=1))
         self._anchor = (evaluations, pixels)
+
+    @property
+    def moved(self) -> np.ndarray | None:
+        """(B,) RMS grey levels each image moved over its last window; None before then."""
+        return self.moves[max(self.moves)] if self.moves else None
 
     def history(self, index: int = 0) -> list[dict]:
         """Image `index`'s rows: evaluations, total loss, seconds, and where the image was
@@ -195,10 +199,13 @@ class Trace:
                 for k, (e, t, s) in enumerate(self.rows)]
 
     def converged(self, tolerance: float | None, window: int,
-                  pixels: float | None = None) -> np.ndarray:
+                  pixels: float | None = None) -> np.ndarray | None:
         """(B,) bool: each image's total loss fell by less than `tolerance` (relative) over
         its last `window` evaluations (at least `window` made), or, with `pixels`, the image
-        moved by less than that many grey levels (RMS) over its last window (`watch`)."""
+        moved by less than that many grey levels (RMS) over its last window (`watch`); None
+        when neither rule is set."""
+        if tolerance is None and pixels is None:
+            return None
         evaluations = np.stack([row[0] for row in self.rows])  # (rows, B), non-decreasing
         totals = np.stack([row[1] for row in self.rows])
         done = np.zeros(totals.shape[1], bool)
@@ -246,8 +253,8 @@ def run(compiled: Compiled, x0, args: tuple, iterations: int,
     with interrupts.deferred() as pending:
         while (done < iterations and not signum
                and (max_evaluations is None or row[0].min() < max_evaluations)
-               and ((tolerance is None and not watched)
-                    or not trace.converged(tolerance, window, pixels).all())
+               and ((converged := trace.converged(tolerance, window, pixels)) is None
+                    or not converged.all())
                and (until is None or not until(row))):
             use_chunk = iterations - done >= compiled.chunk
             state = (compiled.step if use_chunk else compiled.tail)(state, *args)

@@ -297,9 +297,8 @@ def run_jobs(content, styles: list, config: StyleConfig, planned: RunPlan,
                                *arrays[1:])
         if not runner.batched:  # one image: give it the batch axis the loop below reads
             losses = jax.tree.map(lambda a: np.asarray(a)[None], losses)
-        converged = (run.trace.converged(config.stop_tolerance, config.stop_window,
-                                         config.stop_pixels)
-                     if config.stop_tolerance or config.stop_pixels else None)
+        converged = run.trace.converged(config.stop_tolerance, config.stop_window,
+                                        config.stop_pixels)
         entries = [ImageResult(
             image, names[chunk_jobs[i].style], chunk_jobs[i].config,
             {"content_loss": float(losses.content[i]), "style_loss": float(losses.style[i]),

@@ -120,13 +120,13 @@ def optimize(exp: common.Experiment, evaluate: common.Evaluator,
     final = int(run.state.iteration)
     if final not in saved:
         snapshot(run.state, run.trace.rows[-1])
-    converged = (None if config.stop_tolerance is None and config.stop_pixels is None else
-                 bool(run.trace.converged(config.stop_tolerance, config.stop_window,
-                                          config.stop_pixels)[0]))
+    converged = run.trace.converged(config.stop_tolerance, config.stop_window,
+                                    config.stop_pixels)
     shown = [0] + snapshots_shown(sorted(saved)[1:])
     record = common.jsonable({
         "terms": terms, "history": run.trace.history(), "final": final,
-        "evaluations": int(run.trace.rows[-1][0][0]), "converged": converged,
+        "evaluations": int(run.trace.rows[-1][0][0]),
+        "converged": None if converged is None else bool(converged[0]),
         "seconds": time.perf_counter() - start})
     return record, shown, np.stack([saved[i] for i in shown])
 

@@ -21,12 +21,13 @@ it rests on did not converge, since an unconverged image is evidence neither way
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import sys
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import NoReturn, Sequence
 
 import jax
 import numpy as np
@@ -152,18 +153,12 @@ class Experiment:
         result = None if self.args.fresh else saved_runs.load(self.folder, asked, config)
         resumed = result is not None
         if not resumed:
-            progress = cli.Progress(config.iterations, enabled=True)
-            try:
+            with self.progress(config.iterations) as progress:
                 result = stylize_batch(self.args.content, list(styles), config,
                                        content_weights=content_weights, seeds=seeds,
                                        output=output, on_update=progress)
-            finally:
-                progress.close()
             if result.interrupted:
-                print(f"[{self.name}] interrupted during {label!r}: the runs finished before "
-                      f"it are kept in {self.folder / 'runs'}; rerun the same command to go "
-                      "on from there", file=sys.stderr, flush=True)
-                raise SystemExit(INTERRUPTED)
+                self.stop_interrupted(label)
             saved_runs.save(self.folder, asked, result)
         self.runs.append({
             "label": label, "images": len(result.images), "wall_seconds": result.wall_seconds,
@@ -181,6 +176,24 @@ class Experiment:
               f"compile), {converged} converged" + (", saved earlier" if resumed else ""),
               flush=True)
         return result
+
+    @contextlib.contextmanager
+    def progress(self, iterations: int):
+        """The CLI's progress bar for one run of `iterations` (cli.Progress: give it the
+        run's events); closed when the run ends."""
+        bar = cli.Progress(iterations, enabled=True)
+        try:
+            yield bar
+        finally:
+            bar.close()
+
+    def stop_interrupted(self, label: str) -> NoReturn:
+        """End the experiment after Ctrl-C during run `label`: exit status INTERRUPTED, the
+        runs finished before it kept."""
+        print(f"[{self.name}] interrupted during {label!r}: the runs finished before it are "
+              f"kept in {self.folder / 'runs'}; rerun the same command to go on from there",
+              file=sys.stderr, flush=True)
+        raise SystemExit(INTERRUPTED)
 
     def record_image(self, run: str, index: int, evaluations: int, converged: bool | None,
                      **about) -> None:

@@ -19,14 +19,13 @@ term at the end as a fraction of its value at the start.
 
 from __future__ import annotations
 
-import sys
 import time
 
 import jax.numpy as jnp
 import numpy as np
 
 from benchmarks.common import device_arguments
-from gatys_jax import cli, driver, solvers
+from gatys_jax import driver, solvers
 from gatys_jax.convention import from_network, to_uint8
 
 from . import common, saved_runs
@@ -76,10 +75,10 @@ def figure(path, frames: list[tuple[str, np.ndarray]], curves: dict, title: str)
 def optimize(exp: common.Experiment, evaluate: common.Evaluator,
              snapshot_every: int) -> tuple[dict, list[int], np.ndarray]:
     """Run the image from white noise to convergence or the cap, evaluating its terms every
-    `snapshot_every` iterations: (record, the iterations shown, their RGB images (n, H, W, 3),
-    0..1 floats as the optimizer holds them). The record holds the terms at each snapshot,
-    the optimizer's history, the evaluations made, convergence, the last iteration and the
-    run's seconds. Ctrl-C ends the experiment (exit status 130) with nothing written."""
+    `snapshot_every` iterations: (record, the iterations shown, their uint8 RGB images
+    (n, H, W, 3)). The record holds the terms at each snapshot, the optimizer's history, the
+    evaluations made, convergence, the last iteration and the run's seconds. Ctrl-C ends
+    the experiment (exit status 130) with nothing written."""
     config, problem = exp.config, evaluate.problem  # the objective the terms are measured with
     lam = config.content_weight
     arguments = device_arguments(problem, config)
@@ -87,39 +86,33 @@ def optimize(exp: common.Experiment, evaluate: common.Evaluator,
                              config.precondition)
     x0 = jnp.asarray(problem.x0(config))
     compiled = driver.compile(solver, problem.objective, x0, *arguments)
-
     terms, saved = [], {}
-
-    def snapshot(state, row) -> None:
-        iteration = int(state.iteration)
-        progress({"phase": "run", "chunk": 0, "chunks": 1, "scale": 0, "scales": 1,
-                  "iteration": iteration, "evaluations": int(row[0][0]),
-                  "total_loss": float(row[1][0]), "seconds": row[2]})
-        if iteration and iteration // snapshot_every == len(saved) - 1:
-            return  # no multiple of snapshot_every passed since the last snapshot
-        losses = evaluate.at(state.x)
-        terms.append({"iteration": iteration, "evaluations": int(row[0][0]),
-                      "content_term": lam * losses["content_loss"],
-                      "style_term": losses["style_loss"],
-                      "total": lam * losses["content_loss"] + losses["style_loss"]})
-        saved[iteration] = problem.to_rgb(state.x)
-
     start = time.perf_counter()
-    progress = cli.Progress(config.iterations, enabled=True)
-    try:
+    with exp.progress(config.iterations) as progress:
+
+        def snapshot(state, row) -> None:
+            iteration = int(state.iteration)
+            progress({"phase": "run", "chunk": 0, "chunks": 1, "scale": 0, "scales": 1,
+                      "iteration": iteration, "evaluations": int(row[0][0]),
+                      "total_loss": float(row[1][0]), "seconds": row[2]})
+            if iteration and iteration // snapshot_every == len(saved) - 1:
+                return  # no multiple of snapshot_every passed since the last snapshot
+            losses = evaluate.at(state.x)
+            terms.append({"iteration": iteration, "evaluations": int(row[0][0]),
+                          "content_term": lam * losses["content_loss"],
+                          "style_term": losses["style_loss"],
+                          "total": lam * losses["content_loss"] + losses["style_loss"]})
+            saved[iteration] = problem.to_rgb(state.x)
+
         run = driver.run(compiled, x0, arguments, config.iterations, snapshot,
                          tolerance=config.stop_tolerance, window=config.stop_window,
                          pixels=config.stop_pixels,
                          to_pixels=lambda x: from_network(x, problem.vgg.convention))
-    finally:
-        progress.close()
+        final = int(run.state.iteration)
+        if not run.interrupted and final not in saved:
+            snapshot(run.state, run.trace.rows[-1])
     if run.interrupted:
-        print(f"[{NAME}] interrupted: nothing is kept; rerun the same command to start the "
-              "image again", file=sys.stderr, flush=True)
-        raise SystemExit(common.INTERRUPTED)
-    final = int(run.state.iteration)
-    if final not in saved:
-        snapshot(run.state, run.trace.rows[-1])
+        exp.stop_interrupted("run")
     converged = run.trace.converged(config.stop_tolerance, config.stop_window,
                                     config.stop_pixels)
     shown = [0] + snapshots_shown(sorted(saved)[1:])
@@ -129,6 +122,23 @@ def optimize(exp: common.Experiment, evaluate: common.Evaluator,
         "converged": None if converged is None else bool(converged[0]),
         "seconds": time.perf_counter() - start})
     return record, shown, np.stack([saved[i] for i in shown])
+
+
+def saved_run(loaded: tuple[dict, dict] | None) -> tuple[dict, list[int], np.ndarray] | None:
+    """optimize's (record, shown, images) from saved_runs.load_record's answer, or None when
+    there is none or it is incomplete."""
+    if loaded is None:
+        return None
+    record, arrays = loaded
+    keys = {"terms", "history", "final", "evaluations", "converged", "seconds"}
+    if not keys <= record.keys() or not {"iterations", "frames"} <= arrays.keys():
+        return None
+    shown, frames = arrays["iterations"].tolist(), arrays["frames"]
+    at = {t["iteration"] for t in record["terms"]}
+    if (not shown or len(shown) != len(frames) or shown[-1] != record["final"]
+            or not set(shown) <= at):
+        return None
+    return record, shown, frames
 
 
 def main(argv=None) -> dict:
@@ -145,18 +155,17 @@ def main(argv=None) -> dict:
     asked = {**saved_runs.request("run", config, exp.settings["weights"],
                                   saved_runs.pixels_digest([content, style]), None, None),
              "snapshot_every": args.snapshot_every}
-    loaded = None if args.fresh else saved_runs.load_record(exp.folder, asked)
-    if loaded is None or not {"iterations", "frames"} <= loaded[1].keys():
+    kept = None if args.fresh else saved_run(saved_runs.load_record(exp.folder, asked))
+    if kept is None:
         record, shown, frames = optimize(exp, evaluate, args.snapshot_every)
         saved_runs.save_record(exp.folder, asked, record, iterations=np.array(shown),
                                frames=frames)
     else:
-        record, shown, frames = loaded[0], loaded[1]["iterations"].tolist(), loaded[1]["frames"]
+        record, shown, frames = kept
     final, terms, history = record["final"], record["terms"], record["history"]
     exp.record_image("run", 0, record["evaluations"], record["converged"])
     exp.runs.append({"label": "run", "images": 1, "evaluations": record["evaluations"],
-                     "wall_seconds": record["seconds"], "resumed": loaded is not None})
-    lam = config.content_weight
+                     "wall_seconds": record["seconds"], "resumed": kept is not None})
     first, last = terms[0], terms[-1]
     fractions = {k: last[k] / first[k] for k in ("content_term", "style_term", "total")}
 
@@ -171,6 +180,7 @@ def main(argv=None) -> dict:
         "total (every evaluation)": (
             [h["evaluations"] for h in history], [h["total_loss"] for h in history]),
     }
+    lam = config.content_weight
     grid = figure(exp.folder / "grid.png", labelled + [("painting", style)], curves,
                   exp.title(f"From white noise, lambda {lam:g}"))
     exp.save_image(frames[-1], "final")

@@ -1,12 +1,13 @@
 """Finished runs of an experiment kept on disk, so that a rerun resumes where it stopped.
 
-An experiment at convergence takes hours on a CPU; each of its stylize calls (a run) is saved
-when it finishes, as results/<name>/runs/<label>.json (what the run was asked and what it
-gave) and <label>.npz (its uint8 images). A later run of the experiment with the same request
-loads it instead of optimizing again. The request is the run's label, its settings, and a
-digest of the content and style pixels at the run's size, so that another photo, painting,
-size or setting never reuses a saved run. Files are read as JSON and as plain arrays
-(no pickles): nothing read is executed.
+An experiment at convergence takes hours on a CPU; each of its runs (a stylize call, or
+fig2's own optimization) is saved when it finishes, as results/<name>/runs/<label>.json (what
+the run was asked and what it gave) and <label>.npz (its arrays: a stylize call's uint8
+images, fig2's snapshots). A later run of the experiment with the same request loads it
+instead of optimizing again. The request is the run's label, its settings, and a digest of
+the content and style pixels at the run's size, so that another photo, painting, size or
+setting never reuses a saved run. Files are read as JSON and as plain arrays (no pickles):
+nothing read is executed; a damaged or incomplete run counts as none.
 """
 
 from __future__ import annotations
@@ -57,19 +58,21 @@ def save_record(folder: Path, asked: dict, record: dict, **arrays: np.ndarray) -
     makes it count."""
     stem = _stem(folder, asked["label"])
     stem.parent.mkdir(parents=True, exist_ok=True)
+    # an earlier request's JSON must never sit beside these arrays, should writing stop here
+    stem.with_suffix(".json").unlink(missing_ok=True)
 
     def write_arrays(tmp: Path) -> None:
         with tmp.open("wb") as file:
             np.savez(file, **arrays)
 
     write_atomic(stem.with_suffix(".npz"), write_arrays)
-    text = json.dumps({"request": asked, **record}, indent=1) + "\n"
+    text = json.dumps({**record, "request": asked}, indent=1) + "\n"
     write_atomic(stem.with_suffix(".json"), lambda tmp: tmp.write_text(text))
 
 
 def load_record(folder: Path, asked: dict) -> tuple[dict, dict[str, np.ndarray]] | None:
-    """(record, arrays) saved for exactly this request, or None when there is none (or its
-    files are damaged)."""
+    """(record, arrays) saved for exactly this request (the record without the request),
+    or None when there is none (or its files are damaged)."""
     stem = _stem(folder, asked["label"])
     try:
         record = json.loads(stem.with_suffix(".json").read_text())
@@ -77,7 +80,8 @@ def load_record(folder: Path, asked: dict) -> tuple[dict, dict[str, np.ndarray]]
             arrays = {name: saved[name] for name in saved.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile):
         return None
-    if record.get("request") != json.loads(json.dumps(asked)):
+    if not isinstance(record, dict) or record.pop("request", None) != json.loads(
+            json.dumps(asked)):
         return None
     return record, arrays
 
@@ -99,6 +103,14 @@ def load(folder: Path, asked: dict, config: StyleConfig) -> Result | None:
     if loaded is None or "images" not in loaded[1]:
         return None
     record, pixels = loaded[0], loaded[1]["images"]
+    try:
+        return _result(record, pixels, config)
+    except (KeyError, TypeError, IndexError):
+        return None
+
+
+def _result(record: dict, pixels: np.ndarray, config: StyleConfig) -> Result | None:
+    """The Result a saved stylize run holds (None when its images do not match)."""
     run = record["result"]
     if len(run["images"]) != len(pixels):
         return None
@@ -110,7 +122,7 @@ def load(folder: Path, asked: dict, config: StyleConfig) -> Result | None:
         entry["evaluations"], entry["history"], entry["quality"], None, entry["converged"])
         for image, entry in zip(pixels, run["images"])]
     return Result(entries, entries[0].config, record["run_settings"], tuple(run["size"]),
-                  run["iterations"], run["wall_seconds"], run["compile_seconds"], run["batch_size"], run["chunks"],
-                  run["steps_per_call"], run["quality_references"], 0,
+                  run["iterations"], run["wall_seconds"], run["compile_seconds"],
+                  run["batch_size"], run["chunks"], run["steps_per_call"], run["quality_references"], 0,
                   {key: run[key] for key in ("backend", "device", "devices", "state_devices")
                    if key in run})

@@ -75,7 +75,8 @@ if section optimizers; then
   methods=jax_lbfgs,jax_lbfgs_preconditioned,jax_adam,optax_lbfgs_zoom,optax_lbfgs_backtracking,optax_adabelief
   [ "$have_torch" = 1 ] && methods=$methods,torch_lbfgs,torch_adam
   timeout 210 $PY -m benchmarks.optimizers --size 512 --evaluations 300 --seeds 0,1,2 \
-    --methods "$methods" --out "$OUT_DIR/optimizers" --docs "$OUT_DIR/optimizers/optimizer_methods.md"
+    --methods "$methods" --out "$OUT_DIR/optimizers" --docs \
+    "$OUT_DIR/optimizers/optimizer_methods.md"
   took
 fi
 

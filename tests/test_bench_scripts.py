@@ -169,7 +169,7 @@ def test_line_search_steps_count_every_evaluation(plain_weights_path):
 def test_optimizers_end_to_end(tmp_path, torch_threads, plain_weights_path):
     from benchmarks import optimizers
     n, seeds = 5, (0, 1)
-    out, docs = tmp_path / "optimizers", tmp_path / "docs" / "optimizers.md"
+    out, docs = tmp_path / "optimizers", tmp_path / "docs" / "optimizer_methods.md"
     code = optimizers.main([
         "--content", CONTENT, "--style", STYLE, "--weights", str(plain_weights_path),
         "--size", "32", "--evaluations", str(n), "--seeds", ",".join(map(str, seeds)),
@@ -361,7 +361,7 @@ def test_lbfgs_panel_end_to_end(tmp_path, torch_threads, plain_weights_path):
     losses at the checkpoints, the rejections and the time to the target reach the CSV and
     the report."""
     from benchmarks import lbfgs_panel
-    out, docs = tmp_path / "panel", tmp_path / "docs" / "lbfgs_panel.md"
+    out, docs = tmp_path / "panel", tmp_path / "docs" / "optimizers.md"
     code = lbfgs_panel.main([
         "--weights", str(plain_weights_path), "--size", "32", "--evaluations", "120",
         "--cap", "1.5", "--pairs", "chelsea+starry_night,coffee+shipwreck", "--threads", "1",

@@ -299,24 +299,25 @@ def test_fig2(script, out):
     assert image["evaluations"] == 4 and terms[-1]["total"] < terms[0]["total"]
 
 
-
 @real_weights
-def test_fig2_resumes_from_its_saved_run(script, out, normalized_weights_path, monkeypatch):
-    """A second fig2 with the same request loads the finished run instead of optimizing; it
-    writes the same terms, curve and claim; --fresh optimizes again."""
-    first = script("fig2")
-    args = ["--content", CONTENT, "--out", str(out), "--weights", str(normalized_weights_path),
-            *TINY, "--style", STYLE, "--snapshot-every", "1"]
-    real = fig2.optimize
-    monkeypatch.setattr(fig2, "optimize", lambda *a: pytest.fail("optimized again"))
+def test_fig2_resumes_from_its_saved_run(tmp_path, normalized_weights_path, monkeypatch):
+    """A second fig2 with the same request loads the finished run instead of optimizing and
+    writes the same terms, curve and claim; an incomplete saved run, or --fresh, optimizes
+    again."""
+    args = ["--content", CONTENT, "--out", str(tmp_path), "--weights",
+            str(normalized_weights_path), *TINY, "--style", STYLE, "--snapshot-every", "1"]
+    first = fig2.main(args)
+    real, calls = fig2.optimize, []
+    monkeypatch.setattr(fig2, "optimize", lambda *a: calls.append(1) or real(*a))
     again = fig2.main(args)
     for key in ("results", "history", "images", "claims"):
         assert again[key] == first[key], key
-    assert again["runs"][0]["resumed"] and not first["runs"][0]["resumed"]
-    calls = []
-    monkeypatch.setattr(fig2, "optimize", lambda *a: calls.append(1) or real(*a))
-    assert fig2.main(args + ["--fresh"])["results"] == first["results"]
-    assert calls == [1]
+    assert again["runs"][0]["resumed"] and not first["runs"][0]["resumed"] and not calls
+    assert fig2.main(args + ["--fresh"])["results"] == first["results"] and calls == [1]
+    record = tmp_path / "fig2" / "runs" / "run.json"
+    saved = json.loads(record.read_text())
+    record.write_text(json.dumps({k: v for k, v in saved.items() if k != "terms"}))
+    assert not fig2.main(args)["runs"][0]["resumed"] and calls == [1, 1]
 
 
 @real_weights
@@ -332,6 +333,7 @@ def test_an_interrupted_fig2_writes_nothing(tmp_path, normalized_weights_path, m
     assert "[fig2] interrupted" in capsys.readouterr().err
     assert not (tmp_path / "fig2" / "runs").exists()
     assert not (tmp_path / "fig2" / "metrics.json").exists()
+
 
 def test_fig2_shows_log_spaced_snapshots():
     assert fig2.snapshots_shown([10, 20]) == [10, 20]

@@ -189,7 +189,7 @@ class Trace:
     @property
     def moved(self) -> np.ndarray | None:
         """(B,) RMS grey levels each image moved over its last window; None before then."""
-        return self.moves[max(self.moves)] if self.moves else None
+        return next(reversed(self.moves.values())) if self.moves else None  # rows ascend
 
     def history(self, index: int = 0) -> list[dict]:
         """Image `index`'s rows: evaluations, total loss, seconds, and where the image was

@@ -147,9 +147,7 @@ class Experiment:
         start = time.perf_counter()
         config = self.config.replace(weights=self.vgg, **changes)
         content, style_rgbs = self.prepare(styles)
-        asked = saved_runs.request(label, config, self.settings["weights"],
-                                   saved_runs.pixels_digest([content, *style_rgbs]),
-                                   content_weights, seeds)
+        asked = self.request(label, config, [content, *style_rgbs], content_weights, seeds)
         result = None if self.args.fresh else saved_runs.load(self.folder, asked, config)
         resumed = result is not None
         if not resumed:
@@ -176,6 +174,13 @@ class Experiment:
               f"compile), {converged} converged" + (", saved earlier" if resumed else ""),
               flush=True)
         return result
+
+    def request(self, label: str, config: StyleConfig, prepared: Sequence[np.ndarray],
+                content_weights=None, seeds=None) -> dict:
+        """What identifies run `label` among the saved runs (saved_runs.request): its
+        settings, this experiment's weights file and its content and styles as `prepare`d."""
+        return saved_runs.request(label, config, self.settings["weights"],
+                                  saved_runs.pixels_digest(prepared), content_weights, seeds)
 
     @contextlib.contextmanager
     def progress(self, iterations: int):

@@ -152,8 +152,7 @@ def main(argv=None) -> dict:
                             "(Fig. 2)", args, config, style=args.style)
     content, (style,) = exp.prepare([args.style])
     evaluate = common.Evaluator(exp.vgg, content, style, config)
-    asked = {**saved_runs.request("run", config, exp.settings["weights"],
-                                  saved_runs.pixels_digest([content, style]), None, None),
+    asked = {**exp.request("run", config, [content, style]),
              "snapshot_every": args.snapshot_every}
     kept = None if args.fresh else saved_run(saved_runs.load_record(exp.folder, asked))
     if kept is None:
@@ -180,9 +179,8 @@ def main(argv=None) -> dict:
         "total (every evaluation)": (
             [h["evaluations"] for h in history], [h["total_loss"] for h in history]),
     }
-    lam = config.content_weight
     grid = figure(exp.folder / "grid.png", labelled + [("painting", style)], curves,
-                  exp.title(f"From white noise, lambda {lam:g}"))
+                  exp.title(f"From white noise, lambda {config.content_weight:g}"))
     exp.save_image(frames[-1], "final")
     claims = [common.claim(
         "both_terms_fall", "Minimizing the total loss from white noise lowers both the content "

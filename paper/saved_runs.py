@@ -123,6 +123,7 @@ def _result(record: dict, pixels: np.ndarray, config: StyleConfig) -> Result | N
         for image, entry in zip(pixels, run["images"])]
     return Result(entries, entries[0].config, record["run_settings"], tuple(run["size"]),
                   run["iterations"], run["wall_seconds"], run["compile_seconds"],
-                  run["batch_size"], run["chunks"], run["steps_per_call"], run["quality_references"], 0,
+                  run["batch_size"], run["chunks"], run["steps_per_call"],
+                  run["quality_references"], 0,
                   {key: run[key] for key in ("backend", "device", "devices", "state_devices")
                    if key in run})

@@ -167,7 +167,8 @@ def _run_stylize(args, content, styles: list, output: Path, metrics: Path | None
     progress = Progress(config.iterations, not args.quiet)
     try:
         result = stylize_batch(content, styles, config, content_weights=content_weights,
-                               seeds=seeds, output=output, metrics=metrics, on_update=progress)
+                               seeds=seeds, output=output, metrics=metrics,
+                               checkpoint=getattr(args, "checkpoint", None), on_update=progress)
     finally:
         progress.close()
     losses = [entry.losses["total_loss"] for entry in result.images]
@@ -378,6 +379,11 @@ def build_parser() -> argparse.ArgumentParser:
                                 help="output image, .png or .jpg (written atomically)")
     stylize_parser.add_argument("--metrics", type=Path,
                                 help="write losses, evaluations, timings and the loss history as JSON")
+    stylize_parser.add_argument("--checkpoint", type=Path, metavar="FILE",
+                                help="keep the optimizer's state in FILE (.npz) every few "
+                                     "minutes and when stopped: the same command later goes "
+                                     "on from it; removed once the run finishes (all images "
+                                     "in one batch)")
     _add_run_arguments(stylize_parser, StyleConfig())
     _add_cluster_arguments(stylize_parser)
     stylize_parser.set_defaults(run=_stylize)

@@ -89,6 +89,7 @@ class Compiled(NamedTuple):
     tail: Callable | None  # one step, for iteration counts not divisible by chunk
     batched: bool
     seconds: float  # compile time
+    state: Any  # the State's shapes, dtypes and shardings (jax.ShapeDtypeStruct leaves)
 
 
 def compile(solver: Solver, objective: Objective, x, params, targets, weights, *,
@@ -118,7 +119,22 @@ def compile(solver: Solver, objective: Objective, x, params, targets, weights, *
         state_shape, params, targets, weights).compile()
     step_c = jitted(multi_step(step, chunk))
     tail_c = jitted(step) if chunk > 1 else None
-    return Compiled(init_c, step_c, chunk, tail_c, batched, time.perf_counter() - start)
+    return Compiled(init_c, step_c, chunk, tail_c, batched, time.perf_counter() - start,
+                    state_shape)
+
+
+def restore(compiled: Compiled, leaves: list[np.ndarray]) -> State:
+    """The State whose arrays are `leaves` (jax.tree.leaves of a state of this program, on
+    the host), placed as the program expects; GatysError if they do not fit it."""
+    shapes = jax.tree.leaves(compiled.state)
+    if len(leaves) != len(shapes) or any(
+            leaf.shape != shape.shape or leaf.dtype != shape.dtype
+            for leaf, shape in zip(leaves, shapes)):
+        raise GatysError("the saved state does not fit this run's program (another image "
+                         "size, batch or optimizer)")
+    return jax.tree.unflatten(jax.tree.structure(compiled.state),
+                              [jax.device_put(leaf, shape.sharding)
+                               for leaf, shape in zip(leaves, shapes)])
 
 
 def program_bytes(compiled: Compiled) -> dict | None:
@@ -191,6 +207,28 @@ class Trace:
         """(B,) RMS grey levels each image moved over its last window; None before then."""
         return next(reversed(self.moves.values())) if self.moves else None  # rows ascend
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The trace as plain arrays (`Trace.restore` reads them back)."""
+        evaluations, totals, seconds = (np.stack(column) for column in zip(*self.rows))
+        moved_rows = np.array(sorted(self.moves), np.int64)
+        anchor = self._anchor or (np.zeros(0, np.int64), np.zeros((0, 0), np.float32))
+        return {"evaluations": evaluations, "totals": totals, "seconds": seconds,
+                "moved_rows": moved_rows,
+                "moved": np.stack([self.moves[k] for k in moved_rows.tolist()])
+                if len(moved_rows) else np.zeros((0, evaluations.shape[1])),
+                "anchor_evaluations": anchor[0], "anchor_pixels": anchor[1]}
+
+    @classmethod
+    def restore(cls, arrays: dict[str, np.ndarray]) -> Trace:
+        """The trace `arrays()` gave, its clock going on from its last row."""
+        trace = cls(time.perf_counter() - float(arrays["seconds"][-1]))
+        trace.rows = [(e, t, float(s)) for e, t, s in
+                      zip(arrays["evaluations"], arrays["totals"], arrays["seconds"])]
+        trace.moves = dict(zip(arrays["moved_rows"].tolist(), arrays["moved"]))
+        if len(arrays["anchor_evaluations"]):
+            trace._anchor = (arrays["anchor_evaluations"], arrays["anchor_pixels"])
+        return trace
+
     def history(self, index: int = 0) -> list[dict]:
         """Image `index`'s rows: evaluations, total loss, seconds, and where the image was
         compared with the one a window before, `moved` (RMS grey levels)."""
@@ -229,27 +267,37 @@ def run(compiled: Compiled, x0, args: tuple, iterations: int,
         max_evaluations: int | None = None, tolerance: float | None = None,
         window: int = 100, until: Callable[[tuple], bool] | None = None,
         pixels: float | None = None,
-        to_pixels: Callable[[np.ndarray], np.ndarray] | None = None) -> Run:
-    """Evaluate x0 (`compiled.init`), then take `iterations` steps, or fewer: stop once every
-    image has made `max_evaluations` evaluations (a line search's step may go past it), or,
-    with `tolerance` or `pixels`, once every image has converged: its loss changed by less
-    than `tolerance` (relative) or, as to_pixels(x) shows it in RGB 0..255, it moved by less
-    than `pixels` grey levels (RMS) over its last `window` evaluations (Trace.converged), or
-    once `until(trace row)` is true (a caller's own goal, e.g. a loss to reach).
+        to_pixels: Callable[[np.ndarray], np.ndarray] | None = None,
+        trace: Trace | None = None, state: State | None = None) -> Run:
+    """Evaluate x0 (`compiled.init`), then take steps until `iterations` have been taken, or
+    fewer: stop once every image has made `max_evaluations` evaluations (a line search's step
+    may go past it), or, with `tolerance` or `pixels`, once every image has converged: its
+    loss changed by less than `tolerance` (relative) or, as to_pixels(x) shows it in RGB
+    0..255, it moved by less than `pixels` grey levels (RMS) over its last `window`
+    evaluations (Trace.converged), or once `until(trace row)` is true (a caller's own goal,
+    e.g. a loss to reach).
 
-    args: (params, targets, weights). Calls `on_update(state, trace row)` after the initial
-    evaluation and every compiled call; stops with NonFiniteLoss as soon as any loss is not
-    finite. SIGINT or SIGTERM ends the run after the call in flight (the state is kept).
+    args: (params, targets, weights). `trace` is the Trace to record into (a new one by
+    default: pass one to read it while the run goes on). `state` (with the `trace` that
+    recorded it, e.g. both restored from a checkpoint) goes on from that state instead of
+    evaluating x0; its steps count towards `iterations`. Calls `on_update(state, trace row)`
+    after the initial evaluation (or at the given state) and every compiled call; stops with
+    NonFiniteLoss as soon as any loss is not finite. SIGINT or SIGTERM ends the run after the
+    call in flight (the state is kept).
     """
-    trace = Trace(time.perf_counter())
-    state = compiled.init(x0, *args)
-    row = trace.record(state)
+    trace = trace or Trace(time.perf_counter())
+    if state is None or not trace.rows:
+        state = compiled.init(x0, *args) if state is None else state
+        row = trace.record(state)
+    else:
+        row = trace.rows[-1]
     watched = pixels is not None
-    if watched:
+    if watched:  # at a restored state, a no-op: that row was watched before it was saved
         trace.watch(state.x, to_pixels, window)
     if on_update:
         on_update(state, row)
-    done = signum = 0
+    done = int(to_host(state.iteration))
+    signum = 0
     with interrupts.deferred() as pending:
         while (done < iterations and not signum
                and (max_evaluations is None or row[0].min() < max_evaluations)

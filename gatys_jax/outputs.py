@@ -164,12 +164,15 @@ def _is_intermediate(path: Path, output: Path, every: int, iterations: int) -> b
 
 
 def check_paths(images_out: list[Path], metrics: Path | None, sources: Sequence,
-                save_every: int | None, iterations: int) -> None:
-    """Refuse, before any work, a run whose outputs would overwrite one of its input files or
-    each other, or cannot be written."""
+                save_every: int | None, iterations: int,
+                checkpoint: Path | None = None) -> None:
+    """Refuse, before any work, a run whose outputs (images, metrics, checkpoint) would
+    overwrite one of its input files or each other, or cannot be written."""
     outputs = [(path, "output image") for path in images_out]
     if metrics is not None:
         outputs.append((Path(metrics), "metrics file"))
+    if checkpoint is not None:
+        outputs.append((Path(checkpoint), "checkpoint"))
     for path, what in outputs:
         if what == "output image":
             images.check_output_path(path)

@@ -15,10 +15,11 @@ from typing import Callable, NamedTuple, Sequence
 import jax
 import numpy as np
 
-from . import (batch, controls, driver, images, inputs, outputs, plan, quality, solvers,
-               weights)
+from . import (batch, checkpoints, controls, driver, images, inputs, outputs, plan, quality,
+               solvers, weights)
 from .config import StyleConfig
 from .convention import from_network, to_uint8
+from .errors import GatysError
 from .objective import Objective, Problem, config_weights
 from .outputs import ImageResult, IntermediateSaver, Result
 
@@ -36,6 +37,7 @@ def _settings(config: StyleConfig | None, overrides: dict) -> StyleConfig:
 
 def stylize(content, style, config: StyleConfig | None = None, *,
             output: str | Path | None = None, metrics: str | Path | None = None,
+            checkpoint: str | Path | None = None,
             on_update: Callable[[dict], None] | None = None, **settings) -> Result:
     """One image whose VGG19 content features match `content` and whose Gram matrices match
     `style` (Gatys et al. 2016).
@@ -43,11 +45,12 @@ def stylize(content, style, config: StyleConfig | None = None, *,
     content, style: paths, sample names (`gatys-jax samples`) or RGB arrays (H, W, 3) in
     0..255. `config` and keyword `settings` (any StyleConfig field, e.g. size=256,
     optimizer=optax.adabelief(2.0)) give the settings. `output` (written atomically at the
-    end and when interrupted) and `metrics` (Result.to_json()) are files to write. Returns a
-    Result: `result.image` is the uint8 (H, W, 3) image.
+    end and when interrupted) and `metrics` (Result.to_json()) are files to write;
+    `checkpoint` keeps the optimizer's state as the run goes on (see stylize_batch). Returns
+    a Result: `result.image` is the uint8 (H, W, 3) image.
     """
     return stylize_batch(content, [style], config, output=output, metrics=metrics,
-                         on_update=on_update, **settings)
+                         checkpoint=checkpoint, on_update=on_update, **settings)
 
 
 class RunPlan(NamedTuple):
@@ -119,8 +122,9 @@ class _Runner:
     compiled programs, each made once."""
 
     def __init__(self, planned: RunPlan, config: StyleConfig, source: controls.Images, vgg,
-                 on_update):
+                 on_update, keeper: checkpoints.Checkpoint | None = None):
         self.planned, self.config, self.on_update = planned, config, on_update
+        self.keeper = keeper  # the run's checkpoint file, if any (one chunk only)
         self.batched = planned.batch_size > 1 or jax.process_count() > 1
         self.mesh = batch.mesh() if self.batched else None
         self.params = (batch.replicate(vgg.params, self.mesh) if self.batched
@@ -163,26 +167,42 @@ class _Runner:
     def run(self, index: int, chunk_jobs: list, saver) -> tuple:
         """Every scale for one chunk (the last one that ran, if interrupted): (driver.Run, its
         _Scale, its arrays (x0, targets, weights), {job index: RGB image (float) at full
-        size} of the images this process holds, the history of every image across scales)."""
-        histories = [[] for _ in chunk_jobs]
+        size} of the images this process holds, the history of every image across scales).
+        With a checkpoint, the run goes on from the saved scale and state, saves them as it
+        goes and when interrupted, and removes the file once the last scale has finished."""
+        saved = self.keeper.load() if self.keeper else None
+        histories = saved.notes["histories"] if saved else [[] for _ in chunk_jobs]
         rgb = None
         for k, problem in enumerate(self.problems):
-            # another host's images are never read here: zeros stand in for them
-            x0s = ([problem.x0(job.config, job.style) for job in chunk_jobs] if rgb is None
-                   else [problem.to_network(images.resize(rgb[i], *problem.shape)) if i in rgb
-                         else np.zeros(problem.shape + (3,), np.float32)
-                         for i in range(len(chunk_jobs))])
+            if saved and k < saved.notes["scale"]:
+                continue
+            resume = saved is not None and k == saved.notes["scale"]
+            # another host's images are never read here: zeros stand in for them, as for a
+            # scale resumed from its saved state
+            x0s = ([problem.x0(job.config, job.style) for job in chunk_jobs] if k == 0
+                   and not resume else
+                   [problem.to_network(images.resize(rgb[i], *problem.shape))
+                    if rgb is not None and i in rgb else np.zeros(problem.shape + (3,), np.float32)
+                    for i in range(len(chunk_jobs))])
             arrays = self._arrays(problem, chunk_jobs, x0s)
             scale = self._scale(k, arrays)
             last = k == len(self.problems) - 1
-            progress = self._progress(index, k, len(chunk_jobs), saver if last else None)
+            trace = driver.Trace.restore(saved.trace) if resume else driver.Trace(
+                time.perf_counter())
+            progress = self._progress(index, k, len(chunk_jobs), saver if last else None,
+                                      trace, histories)
             start = time.perf_counter()
             run = driver.run(scale.compiled, arrays[0], (self.params, *arrays[1:]),
                              self.config.iterations, progress,
                              tolerance=self.config.stop_tolerance,
                              window=self.config.stop_window, pixels=self.config.stop_pixels,
-                             to_pixels=lambda x: from_network(x, problem.vgg.convention))
+                             to_pixels=lambda x: from_network(x, problem.vgg.convention),
+                             trace=trace,
+                             state=driver.restore(scale.compiled, saved.leaves) if resume
+                             else None)
             self.optimizing_seconds += time.perf_counter() - start
+            if run.interrupted and self.keeper:
+                self.keeper.save(run.state, run.trace, {"scale": k, "histories": histories})
             offset = [h[-1]["evaluations"] if h else 0 for h in histories]
             for i, history in enumerate(histories):
                 history.extend({**row, "evaluations": row["evaluations"] + offset[i],
@@ -190,17 +210,24 @@ class _Runner:
             rgb = self.rgb(problem, run.state.x, len(chunk_jobs))
             if run.interrupted:
                 break
+        if self.keeper and not run.interrupted:
+            self.keeper.remove()
         final_shape = self.problems[-1].shape
         return run, scale, arrays, {i: images.resize(image, *final_shape)
                                     for i, image in rgb.items()}, histories
 
-    def _progress(self, chunk: int, scale: int, count: int, saver):
+    def _progress(self, chunk: int, scale: int, count: int, saver, trace: driver.Trace,
+                  histories: list[list[dict]]):
+        """The driver's on_update for one scale of a chunk: intermediate images, the
+        checkpoint when due (`histories`: those of the scales before) and on_update."""
         chunks, scales = self.planned.batches, len(self.problems)
 
         def progress(state, row):
             iteration = int(batch.to_host(state.iteration))
             if saver:
                 saver(iteration, state.x)
+            if self.keeper and self.keeper.due():
+                self.keeper.save(state, trace, {"scale": scale, "histories": histories})
             if self.on_update:
                 self.on_update({"phase": "run", "chunk": chunk, "chunks": chunks,
                                 "scale": scale, "scales": scales, "iteration": iteration,
@@ -214,7 +241,7 @@ class _Runner:
 def stylize_batch(content, styles, config: StyleConfig | None = None, *,
                   content_weights: Sequence[float] | None = None,
                   seeds: Sequence[int] | None = None, output: str | Path | None = None,
-                  metrics: str | Path | None = None,
+                  metrics: str | Path | None = None, checkpoint: str | Path | None = None,
                   on_update: Callable[[dict], None] | None = None, **settings) -> Result:
     """One image per (style, content weight, seed), optimized together: the steps are vmapped
     over a batch (each image keeps its own optimizer state), the batch is sharded over all
@@ -224,7 +251,10 @@ def stylize_batch(content, styles, config: StyleConfig | None = None, *,
 
     content_weights, seeds: the values to combine (default: the config's one value each).
     `output` names files OUT_<style>_cw<lambda>_seed<N>.png after what varies (OUT itself for
-    one image). on_update(progress) is called once before compiling with {phase: "compile",
+    one image). `checkpoint` names a file that keeps the optimizer's state every
+    checkpoints.EVERY_SECONDS and when a signal stops the run: a later call with the same
+    settings and images goes on from it, and it is removed once the run finishes (it needs
+    every image in one batch). on_update(progress) is called once before compiling with {phase: "compile",
     images, shape, batch_size, chunks, scales, memory_per_image, notes}, then after every compiled
     call with {phase: "run", chunk, chunks, scale, scales, iteration, evaluations, total_loss
     (mean over the batch), seconds}.
@@ -236,8 +266,13 @@ def stylize_batch(content, styles, config: StyleConfig | None = None, *,
     names = outputs.style_names(style_list)
     output_files = outputs.output_paths(Path(output), planned.jobs, names) if output else []
     outputs.check_paths(output_files, metrics, [content, *style_list], config.save_every,
-                        config.iterations)
-    result = run_jobs(content, style_list, config, planned, output_files, on_update)
+                        config.iterations, checkpoint)
+    if checkpoint is not None and (planned.batches > 1 or jax.process_count() > 1):
+        raise GatysError(f"--checkpoint needs every image in one batch on one process, and "
+                         f"this run takes {planned.batches} batches on {jax.process_count()} "
+                         "process(es): run fewer images at once, or no checkpoint")
+    result = run_jobs(content, style_list, config, planned, output_files, on_update,
+                      checkpoint=checkpoint)
     if metrics:
         outputs.write_json(result.to_json(), _process_path(Path(metrics)))
     return result
@@ -254,13 +289,14 @@ def _process_path(path: Path) -> Path:
 def run_jobs(content, styles: list, config: StyleConfig, planned: RunPlan,
              output_files: list[Path], on_update: Callable[[dict], None] | None = None,
              on_chunk: Callable[[list[ImageResult]], None] | None = None,
-             keep_interrupted: bool = True) -> Result:
+             keep_interrupted: bool = True, checkpoint: str | Path | None = None) -> Result:
     """Run planned jobs (plan_jobs) against `styles` (each job's `style` indexes them; a blend
     mixes them all), writing each image to its file in `output_files` (if any), once the
     paths are checked (outputs.check_paths). stylize_batch's work after its planning.
 
     on_chunk(images) is called after every finished batch; keep_interrupted: a batch stopped
-    by a signal still writes its latest images (else it is dropped). Across several hosts,
+    by a signal still writes its latest images (else it is dropped). `checkpoint`: the file
+    that keeps the state of a run of one batch (stylize_batch). Across several hosts,
     each process writes and returns the images its devices hold."""
     names = outputs.style_names(styles)
     content_rgb = inputs.read(content, config.max_megapixels)
@@ -274,7 +310,10 @@ def run_jobs(content, styles: list, config: StyleConfig, planned: RunPlan,
                    "batch_size": planned.batch_size, "chunks": planned.batches,
                    "scales": [list(shape) for shape in planned.scales],
                    "memory_per_image": planned.memory.total, "notes": planned.notes})
-    runner = _Runner(planned, config, source, vgg, on_update)
+    keeper = (checkpoints.Checkpoint(checkpoint, checkpoints.run_key(
+        config, vgg.metadata.get("source", ""), [content_rgb, *style_rgbs], planned.jobs))
+        if checkpoint is not None else None)
+    runner = _Runner(planned, config, source, vgg, on_update, keeper)
     original = images.resize(content_rgb, *planned.shape)
     yardsticks = ([quality.Yardstick(vgg, original, style_rgbs, config.blend)]
                   if config.blend is not None else

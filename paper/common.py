@@ -33,12 +33,12 @@ import jax
 import numpy as np
 
 import benchmarks.common
-from gatys_jax import cli, images, inputs, paths, weights
+from gatys_jax import checkpoints, cli, images, inputs, paths, weights
 from gatys_jax.config import DEFAULT_STYLE_LAYERS, StyleConfig
 from gatys_jax.convention import to_uint8
 from gatys_jax.objective import Objective, build_problem, loss_weights
 from gatys_jax.outputs import Result
-from gatys_jax.stylize import stylize_batch
+from gatys_jax.stylize import plan_batch, stylize_batch
 
 from . import saved_runs
 
@@ -142,8 +142,10 @@ class Experiment:
         """stylize_batch of the content with `styles`, the experiment's settings with
         `changes` (and its `output` files); the run's summary (times, batch layout, settings)
         and each image's evaluations and convergence are recorded. A finished run is saved
-        under runs/ and a rerun with the same request loads it (unless --fresh); an
-        interrupted run is not saved and ends the experiment."""
+        under runs/ and a rerun with the same request loads it (unless --fresh). While it
+        runs, its optimizer's state is kept in runs/ (a checkpoint, if the run takes one
+        batch): a run stopped by a signal or a lost machine goes on from it at the next
+        command; an interrupted run ends the experiment."""
         start = time.perf_counter()
         config = self.config.replace(weights=self.vgg, **changes)
         content, style_rgbs = self.prepare(styles)
@@ -151,10 +153,17 @@ class Experiment:
         result = None if self.args.fresh else saved_runs.load(self.folder, asked, config)
         resumed = result is not None
         if not resumed:
+            checkpoint = saved_runs.checkpoint_path(self.folder, label)
+            checkpoint.parent.mkdir(exist_ok=True)
+            if self.args.fresh:
+                checkpoint.unlink(missing_ok=True)
+            planned = plan_batch(self.args.content, list(styles), config,
+                                 content_weights=content_weights, seeds=seeds)
             with self.progress(config.iterations) as progress:
                 result = stylize_batch(self.args.content, list(styles), config,
                                        content_weights=content_weights, seeds=seeds,
-                                       output=output, on_update=progress)
+                                       output=output, on_update=progress,
+                                       checkpoint=checkpoint if planned.batches == 1 else None)
             if result.interrupted:
                 self.stop_interrupted(label)
             saved_runs.save(self.folder, asked, result)
@@ -180,7 +189,7 @@ class Experiment:
         """What identifies run `label` among the saved runs (saved_runs.request): its
         settings, this experiment's weights file and its content and styles as `prepare`d."""
         return saved_runs.request(label, config, self.settings["weights"],
-                                  saved_runs.pixels_digest(prepared), content_weights, seeds)
+                                  checkpoints.pixels_digest(prepared), content_weights, seeds)
 
     @contextlib.contextmanager
     def progress(self, iterations: int):

@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from benchmarks.common import device_arguments
-from gatys_jax import driver, solvers
+from gatys_jax import checkpoints, driver, solvers
 from gatys_jax.convention import from_network, to_uint8
 
 from . import common, saved_runs
@@ -72,13 +72,14 @@ def figure(path, frames: list[tuple[str, np.ndarray]], curves: dict, title: str)
     return path
 
 
-def optimize(exp: common.Experiment, evaluate: common.Evaluator,
-             snapshot_every: int) -> tuple[dict, list[int], np.ndarray]:
+def optimize(exp: common.Experiment, evaluate: common.Evaluator, snapshot_every: int,
+             keeper: checkpoints.Checkpoint) -> tuple[dict, list[int], np.ndarray]:
     """Run the image from white noise to convergence or the cap, evaluating its terms every
     `snapshot_every` iterations: (record, the iterations shown, their uint8 RGB images
     (n, H, W, 3)). The record holds the terms at each snapshot, the optimizer's history, the
-    evaluations made, convergence, the last iteration and the run's seconds. Ctrl-C ends
-    the experiment (exit status 130) with nothing written."""
+    evaluations made, convergence, the last iteration and the run's seconds. The run goes
+    on from `keeper`'s checkpoint if there is one and keeps its state, terms and snapshots
+    there as it goes; Ctrl-C saves it and ends the experiment (exit status 130)."""
     config, problem = exp.config, evaluate.problem  # the objective the terms are measured with
     lam = config.content_weight
     arguments = device_arguments(problem, config)
@@ -86,8 +87,21 @@ def optimize(exp: common.Experiment, evaluate: common.Evaluator,
                              config.precondition)
     x0 = jnp.asarray(problem.x0(config))
     compiled = driver.compile(solver, problem.objective, x0, *arguments)
-    terms, saved = [], {}
-    start = time.perf_counter()
+    resumed = keeper.load()
+    if resumed:
+        terms, trace = resumed.notes["terms"], driver.Trace.restore(resumed.trace)
+        saved = dict(zip(resumed.arrays["iterations"].tolist(), resumed.arrays["frames"]))
+        state = driver.restore(compiled, resumed.leaves)
+        start = time.perf_counter() - resumed.notes["seconds"]
+    else:
+        terms, trace, saved = [], driver.Trace(time.perf_counter()), {}
+        state, start = None, time.perf_counter()
+
+    def keep(state) -> None:
+        keeper.save(state, trace, {"terms": terms, "seconds": time.perf_counter() - start},
+                    iterations=np.array(sorted(saved)),
+                    frames=np.stack([saved[i] for i in sorted(saved)]))
+
     with exp.progress(config.iterations) as progress:
 
         def snapshot(state, row) -> None:
@@ -104,14 +118,21 @@ def optimize(exp: common.Experiment, evaluate: common.Evaluator,
                           "total": lam * losses["content_loss"] + losses["style_loss"]})
             saved[iteration] = problem.to_rgb(state.x)
 
-        run = driver.run(compiled, x0, arguments, config.iterations, snapshot,
+        def update(state, row) -> None:
+            snapshot(state, row)
+            if keeper.due():
+                keep(state)
+
+        run = driver.run(compiled, x0, arguments, config.iterations, update,
                          tolerance=config.stop_tolerance, window=config.stop_window,
                          pixels=config.stop_pixels,
-                         to_pixels=lambda x: from_network(x, problem.vgg.convention))
+                         to_pixels=lambda x: from_network(x, problem.vgg.convention),
+                         trace=trace, state=state)
         final = int(run.state.iteration)
         if not run.interrupted and final not in saved:
             snapshot(run.state, run.trace.rows[-1])
     if run.interrupted:
+        keep(run.state)
         exp.stop_interrupted("run")
     converged = run.trace.converged(config.stop_tolerance, config.stop_window,
                                     config.stop_pixels)
@@ -156,9 +177,17 @@ def main(argv=None) -> dict:
              "snapshot_every": args.snapshot_every}
     kept = None if args.fresh else saved_run(saved_runs.load_record(exp.folder, asked))
     if kept is None:
-        record, shown, frames = optimize(exp, evaluate, args.snapshot_every)
+        keeper = checkpoints.Checkpoint(
+            saved_runs.checkpoint_path(exp.folder, "run"),
+            checkpoints.run_key(config, exp.settings["weights"], [content, style],
+                                snapshot_every=args.snapshot_every))
+        keeper.path.parent.mkdir(exist_ok=True)
+        if args.fresh:
+            keeper.remove()
+        record, shown, frames = optimize(exp, evaluate, args.snapshot_every, keeper)
         saved_runs.save_record(exp.folder, asked, record, iterations=np.array(shown),
                                frames=frames)
+        keeper.remove()
     else:
         record, shown, frames = kept
     final, terms, history = record["final"], record["terms"], record["history"]

@@ -12,7 +12,6 @@ nothing read is executed; a damaged or incomplete run counts as none.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import zipfile
@@ -28,16 +27,6 @@ from gatys_jax.outputs import ImageResult, Result
 FORMAT = 1  # bumped when what a saved run holds changes; older files are then ignored
 
 
-def pixels_digest(arrays: Sequence[np.ndarray]) -> str:
-    """SHA-256 of the arrays' shapes and float32 bytes (the content and styles as prepared)."""
-    digest = hashlib.sha256()
-    for array in arrays:
-        array = np.ascontiguousarray(array, np.float32)
-        digest.update(repr(array.shape).encode())
-        digest.update(array.tobytes())
-    return digest.hexdigest()
-
-
 def request(label: str, config: StyleConfig, weights: str, pixels: str,
             content_weights: Sequence[float] | None, seeds: Sequence[int] | None) -> dict:
     """What identifies a run: its label, settings (the weights by their file), the digest of
@@ -48,35 +37,40 @@ def request(label: str, config: StyleConfig, weights: str, pixels: str,
             "seeds": None if seeds is None else list(seeds)}
 
 
-def _stem(folder: Path, label: str) -> Path:
+def _file(folder: Path, label: str, suffix: str) -> Path:
+    """runs/<label, made a file name><suffix> (the label's own dots stay in the name)."""
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", label).strip("_") or "run"
-    return Path(folder) / "runs" / name
+    return Path(folder) / "runs" / (name + suffix)
+
+
+def checkpoint_path(folder: Path, label: str) -> Path:
+    """Where run `label` keeps its optimizer's state while it runs (gatys_jax.checkpoints)."""
+    return _file(folder, label, ".checkpoint.npz")
 
 
 def save_record(folder: Path, asked: dict, record: dict, **arrays: np.ndarray) -> None:
     """Keep a finished run: its arrays first, then the JSON (the request and `record`) that
     makes it count."""
-    stem = _stem(folder, asked["label"])
-    stem.parent.mkdir(parents=True, exist_ok=True)
+    json_file, npz_file = (_file(folder, asked["label"], suffix) for suffix in (".json", ".npz"))
+    json_file.parent.mkdir(parents=True, exist_ok=True)
     # an earlier request's JSON must never sit beside these arrays, should writing stop here
-    stem.with_suffix(".json").unlink(missing_ok=True)
+    json_file.unlink(missing_ok=True)
 
     def write_arrays(tmp: Path) -> None:
         with tmp.open("wb") as file:
             np.savez(file, **arrays)
 
-    write_atomic(stem.with_suffix(".npz"), write_arrays)
+    write_atomic(npz_file, write_arrays)
     text = json.dumps({**record, "request": asked}, indent=1) + "\n"
-    write_atomic(stem.with_suffix(".json"), lambda tmp: tmp.write_text(text))
+    write_atomic(json_file, lambda tmp: tmp.write_text(text))
 
 
 def load_record(folder: Path, asked: dict) -> tuple[dict, dict[str, np.ndarray]] | None:
     """(record, arrays) saved for exactly this request (the record without the request),
     or None when there is none (or its files are damaged)."""
-    stem = _stem(folder, asked["label"])
     try:
-        record = json.loads(stem.with_suffix(".json").read_text())
-        with np.load(stem.with_suffix(".npz"), allow_pickle=False) as saved:
+        record = json.loads(_file(folder, asked["label"], ".json").read_text())
+        with np.load(_file(folder, asked["label"], ".npz"), allow_pickle=False) as saved:
             arrays = {name: saved[name] for name in saved.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile):
         return None

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from conftest import CONTENT, OTHER_STYLE, STYLE
-from gatys_jax import inputs, weights
+from gatys_jax import checkpoints, inputs, weights
 from gatys_jax.config import StyleConfig
 from gatys_jax.stylize import stylize
 from gatys_jax.vgg import LAYERS
@@ -200,14 +200,41 @@ def test_an_interrupted_run_is_not_saved_and_ends_the_experiment(
                            "--layers", "conv1_2"])
     assert stopped.value.code == common.INTERRUPTED == 130
     assert "interrupted during 'conv1_2'" in capsys.readouterr().err
-    assert not (tmp_path / "fig1_content" / "runs").exists()
+    assert not list((tmp_path / "fig1_content" / "runs").iterdir())
+
+
+@real_weights
+def test_a_run_stopped_by_a_signal_goes_on_from_its_checkpoint(
+        tmp_path, normalized_weights_path, monkeypatch, capsys):
+    base = ["--content", CONTENT, "--weights", str(normalized_weights_path), "--size", "32",
+            "--iterations", "6", "--layers", "conv2_2"]
+    unbroken = fig1_content.main(base + ["--out", str(tmp_path / "unbroken")])
+    real = common.stylize_batch
+
+    def stopped_at_3(*args, on_update, **kwargs):
+        def update(event):
+            on_update(event)
+            if event["phase"] == "run" and event["iteration"] == 3:
+                os.kill(os.getpid(), signal.SIGTERM)
+        return real(*args, on_update=update, **kwargs)
+
+    monkeypatch.setattr(common, "stylize_batch", stopped_at_3)
+    with pytest.raises(SystemExit):
+        fig1_content.main(base + ["--out", str(tmp_path)])
+    runs = tmp_path / "fig1_content" / "runs"
+    assert [p.name for p in runs.iterdir()] == ["conv2_2.checkpoint.npz"]
+    monkeypatch.setattr(common, "stylize_batch", real)
+    resumed = fig1_content.main(base + ["--out", str(tmp_path)])
+    assert sorted(p.name for p in runs.iterdir()) == ["conv2_2.json", "conv2_2.npz"]
+    assert resumed["results"] == unbroken["results"]
+    assert resumed["images"] == unbroken["images"]
 
 
 def test_a_saved_run_is_loaded_for_its_own_request_only(tmp_path, tiny_weights):
     config = StyleConfig(size=32, iterations=2, weights=tiny_weights)
     result = stylize(CONTENT, STYLE, config)
     content, styles = inputs.prepare(CONTENT, [STYLE], 32)
-    asked = saved_runs.request("a run", config, "w.h5", saved_runs.pixels_digest(
+    asked = saved_runs.request("a run", config, "w.h5", checkpoints.pixels_digest(
         [content, *styles]), None, None)
     saved_runs.save(tmp_path, asked, result)
     loaded = saved_runs.load(tmp_path, asked, config)
@@ -321,18 +348,35 @@ def test_fig2_resumes_from_its_saved_run(tmp_path, normalized_weights_path, monk
 
 
 @real_weights
-def test_an_interrupted_fig2_writes_nothing(tmp_path, normalized_weights_path, monkeypatch,
-                                           capsys):
+def test_an_interrupted_fig2_keeps_its_checkpoint_and_goes_on_from_it(
+        tmp_path, normalized_weights_path, monkeypatch, capsys):
+    args = ["--content", CONTENT, "--weights", str(normalized_weights_path), *TINY, "--style",
+            STYLE, "--snapshot-every", "1"]
+    unbroken = fig2.main(args + ["--out", str(tmp_path / "unbroken")])
     real = fig2.driver.run
-    monkeypatch.setattr(fig2.driver, "run",
-                        lambda *a, **k: real(*a, **k)._replace(interrupted=signal.SIGINT))
+
+    def stopped_at_2(compiled, x0, arguments, iterations, on_update, **options):
+        def update(state, row):
+            on_update(state, row)
+            if int(state.iteration) == 2:
+                os.kill(os.getpid(), signal.SIGINT)
+        return real(compiled, x0, arguments, iterations, update, **options)
+
+    monkeypatch.setattr(fig2.driver, "run", stopped_at_2)
     with pytest.raises(SystemExit) as stopped:
-        fig2.main(["--content", CONTENT, "--out", str(tmp_path), "--weights",
-                   str(normalized_weights_path), *TINY, "--style", STYLE])
+        fig2.main(args + ["--out", str(tmp_path)])
     assert stopped.value.code == common.INTERRUPTED
     assert "[fig2] interrupted" in capsys.readouterr().err
-    assert not (tmp_path / "fig2" / "runs").exists()
+    runs = tmp_path / "fig2" / "runs"
+    assert [p.name for p in runs.iterdir()] == ["run.checkpoint.npz"]
     assert not (tmp_path / "fig2" / "metrics.json").exists()
+    monkeypatch.setattr(fig2.driver, "run", real)
+    resumed = fig2.main(args + ["--out", str(tmp_path)])
+    assert sorted(p.name for p in runs.iterdir()) == ["run.json", "run.npz"]
+    for key in ("results", "images", "claims"):
+        assert resumed[key] == unbroken[key], key
+    assert ([(h["evaluations"], h["total_loss"]) for h in resumed["history"]]
+            == [(h["evaluations"], h["total_loss"]) for h in unbroken["history"]])
 
 
 def test_fig2_shows_log_spaced_snapshots():

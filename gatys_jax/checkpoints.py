@@ -1,0 +1,119 @@
+"""A run's optimizer state on disk, so that a run stopped by a signal, a crash or a lost
+machine goes on where it was instead of starting again.
+
+One .npz file, written atomically every `every` seconds and when a signal stops the run, holds
+the driver's State (image, loss, gradient, counters, the L-BFGS history), its loss trace, the
+run's key and what its caller needs besides (stylize: the scale reached and the histories of
+the scales before, as JSON; an experiment: its snapshots as arrays). The key is a digest of everything that decides the optimization (the settings but the
+iteration cap, the jobs, the weights, the content and style pixels), so that a file never
+resumes another run. The file is read as plain arrays and JSON, never unpickled: nothing read
+is executed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import zipfile
+from pathlib import Path
+from typing import NamedTuple, Sequence
+
+import jax
+import numpy as np
+
+from . import driver
+from .batch import to_host
+from .config import StyleConfig
+from .errors import GatysError
+from .files import write_atomic
+
+EVERY_SECONDS = 300.0  # between saves: a lost machine costs at most this much optimization
+# settings that change how long a run goes on or what it writes on the way, not its path
+NOT_IN_KEY = ("iterations", "save_every")
+
+
+def pixels_digest(arrays: Sequence[np.ndarray]) -> str:
+    """SHA-256 of the arrays' shapes and float32 bytes."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        array = np.ascontiguousarray(array, np.float32)
+        digest.update(repr(array.shape).encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def run_key(config: StyleConfig, weights: str, images: Sequence[np.ndarray],
+            jobs: Sequence = (), **more) -> str:
+    """The digest of what decides a run's path: `config`'s settings but NOT_IN_KEY, the
+    weights' source, the content and style `images` (RGB arrays as read), each job's (style,
+    content weight, seed) and any `more` (JSON values) the caller's run depends on."""
+    settings = {k: v for k, v in config.to_json().items() if k not in NOT_IN_KEY}
+    jobs = [(job.style, job.config.content_weight, job.config.seed) for job in jobs]
+    text = json.dumps([settings, weights, pixels_digest(images), jobs, more], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class Saved(NamedTuple):
+    """What a checkpoint holds."""
+
+    notes: dict  # the caller's JSON (stylize: the scale reached, the histories before it)
+    leaves: list[np.ndarray]  # jax.tree.leaves of the driver State (driver.restore)
+    trace: dict[str, np.ndarray]  # driver.Trace.arrays() (driver.Trace.restore)
+    arrays: dict[str, np.ndarray]  # the caller's own arrays
+
+
+class Checkpoint:
+    """The checkpoint file of one run: `load` it at the start, `save` it as the run goes on
+    (`due` says when), `remove` it once the run has finished."""
+
+    def __init__(self, path: str | Path, key: str, every: float | None = None):
+        self.path, self.key = Path(path), key
+        self.every = EVERY_SECONDS if every is None else every  # seconds between saves
+        self.saved_at = time.monotonic()
+
+    def load(self) -> Saved | None:
+        """The saved state of this run; None when the file does not exist. GatysError when
+        it belongs to another run or cannot be read."""
+        if not self.path.exists():
+            return None
+        try:
+            with np.load(self.path, allow_pickle=False) as saved:
+                arrays = {name: saved[name] for name in saved.files}
+            meta = json.loads(str(arrays.pop("meta")))
+            leaves = [arrays.pop(f"leaf_{i}") for i in range(meta["leaves"])]
+            trace = {name[len("trace_"):]: arrays.pop(name) for name in list(arrays)
+                     if name.startswith("trace_")}
+            key, notes = meta["key"], meta["notes"]
+            own = {name[len("own_"):]: value for name, value in arrays.items()}
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
+            raise GatysError(f"checkpoint {self.path} cannot be read; delete it to start the "
+                             "run afresh") from None
+        if key != self.key:
+            raise GatysError(f"checkpoint {self.path} belongs to another run (other settings, "
+                             "images or weights); delete it or name another file")
+        return Saved(notes, leaves, trace, own)
+
+    def due(self) -> bool:
+        return time.monotonic() - self.saved_at >= self.every
+
+    def save(self, state: driver.State, trace: driver.Trace, notes: dict,
+             **arrays: np.ndarray) -> None:
+        """Write the run's state and trace with the caller's `notes` (JSON) and `arrays`
+        (atomically: an older checkpoint stays whole until the new one replaces it)."""
+        leaves = to_host(jax.tree.leaves(state))
+        meta = json.dumps({"key": self.key, "notes": notes, "leaves": len(leaves)})
+        arrays = {"meta": np.array(meta),
+                  **{f"leaf_{i}": leaf for i, leaf in enumerate(leaves)},
+                  **{f"trace_{name}": value for name, value in trace.arrays().items()},
+                  **{f"own_{name}": value for name, value in arrays.items()}}
+
+        def write(tmp: Path) -> None:
+            with tmp.open("wb") as file:
+                np.savez(file, **arrays)
+
+        write_atomic(self.path, write)
+        self.saved_at = time.monotonic()
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)

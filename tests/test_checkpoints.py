@@ -1,0 +1,127 @@
+"""Checkpoints: a run stopped by a signal or a crash goes on from its saved state and ends
+exactly where an unbroken run ends; a checkpoint never resumes another run."""
+
+import os
+import signal
+
+import numpy as np
+import pytest
+
+from gatys_jax import checkpoints, driver, solvers
+from gatys_jax.cli import main
+from gatys_jax.errors import GatysError
+from gatys_jax.stylize import stylize, stylize_batch
+
+from conftest import random_weights
+from test_driver import arrays, problem  # noqa: F401  (the module's random-network problem)
+
+SETTINGS = dict(size=32, iterations=8, stop_tolerance=1e-9, stop_window=2, stop_pixels=1e-6)
+
+
+def test_the_driver_goes_on_from_a_restored_state_and_trace(problem):  # noqa: F811
+    x0, targets, weights = arrays(problem, [0, 1])
+    args = (problem.vgg.params, targets, weights)
+    compiled = driver.compile(solvers.lbfgs_solver(5), problem.objective, x0, *args,
+                              batched=True)
+    rules = dict(tolerance=1e-9, window=2, pixels=1e-6, to_pixels=lambda x: x * 100)
+    whole = driver.run(compiled, x0, args, 8, **rules)
+    half = driver.run(compiled, x0, args, 4, **rules)
+    leaves = [np.asarray(leaf) for leaf in driver.jax.tree.leaves(half.state)]
+    trace = driver.Trace.restore(half.trace.arrays())
+    rest = driver.run(compiled, None, args, 8, trace=trace,
+                      state=driver.restore(compiled, leaves), **rules)
+    assert int(rest.state.iteration) == 8
+    np.testing.assert_array_equal(np.asarray(rest.state.x), np.asarray(whole.state.x))
+    np.testing.assert_array_equal(np.asarray(rest.state.evaluations),
+                                  np.asarray(whole.state.evaluations))
+    for index in (0, 1):
+        resumed, unbroken = rest.trace.history(index), whole.trace.history(index)
+        assert [(r["evaluations"], r["total_loss"], r.get("moved")) for r in resumed] == [
+            (r["evaluations"], r["total_loss"], r.get("moved")) for r in unbroken]
+    assert rest.trace.moves.keys() == whole.trace.moves.keys() and whole.trace.moves
+    with pytest.raises(GatysError, match="does not fit"):
+        driver.restore(compiled, leaves[:-1])
+
+
+def interrupt_at(iteration: int, signum=signal.SIGTERM):
+    """An on_update that signals this process once the run passes `iteration`."""
+    def on_update(event):
+        if event["phase"] == "run" and event["iteration"] == iteration:
+            os.kill(os.getpid(), signum)
+    return on_update
+
+
+def history(result):
+    return [(row["evaluations"], row["total_loss"], tuple(row["size"]))
+            for row in result.to_json()["history"]]
+
+
+@pytest.mark.parametrize("start_size", [None, 16], ids=["one scale", "coarse to fine"])
+def test_a_stopped_run_resumes_to_the_unbroken_result(tmp_path, start_size):
+    content, style = (np.random.default_rng(seed).uniform(0, 255, (24, 32, 3)) for seed in (1, 2))
+    settings = dict(SETTINGS, weights=random_weights(), start_size=start_size)
+    unbroken = stylize(content, style, **settings)
+    saved = tmp_path / "run.npz"
+    stopped = stylize(content, style, checkpoint=saved, on_update=interrupt_at(5), **settings)
+    assert stopped.interrupted == signal.SIGTERM and saved.exists()
+    resumed = stylize(content, style, checkpoint=saved, **settings)
+    assert not resumed.interrupted and not saved.exists()
+    np.testing.assert_array_equal(resumed.image, unbroken.image)
+    assert history(resumed) == history(unbroken)
+    assert resumed.images[0].evaluations == unbroken.images[0].evaluations
+
+
+def test_a_crashed_run_resumes_from_its_last_periodic_save(tmp_path, monkeypatch):
+    monkeypatch.setattr(checkpoints, "EVERY_SECONDS", 0.0)  # save after every step
+    content, style = (np.random.default_rng(seed).uniform(0, 255, (24, 32, 3)) for seed in (3, 4))
+    settings = dict(SETTINGS, weights=random_weights(), seeds=[0, 1])
+    unbroken = stylize_batch(content, [style], **settings)
+    saved = tmp_path / "run.npz"
+
+    def crash(event):
+        if event["phase"] == "run" and event["iteration"] == 6:
+            raise RuntimeError("machine lost")
+
+    with pytest.raises(RuntimeError):
+        stylize_batch(content, [style], checkpoint=saved, on_update=crash, **settings)
+    assert saved.exists()
+    resumed = stylize_batch(content, [style], checkpoint=saved, **settings)
+    assert not saved.exists()
+    for got, want in zip(resumed.images, unbroken.images):
+        np.testing.assert_array_equal(got.image, want.image)
+        assert got.evaluations == want.evaluations and got.converged == want.converged
+
+
+def test_a_checkpoint_resumes_only_its_own_run(tmp_path):
+    content, style = (np.random.default_rng(seed).uniform(0, 255, (24, 32, 3)) for seed in (5, 6))
+    settings = dict(SETTINGS, weights=random_weights())
+    saved = tmp_path / "run.npz"
+    stylize(content, style, checkpoint=saved, on_update=interrupt_at(3), seed=0, **settings)
+    kept = saved.read_bytes()
+    with pytest.raises(GatysError, match="belongs to another run"):
+        stylize(content, style, checkpoint=saved, seed=1, **settings)
+    with pytest.raises(GatysError, match="belongs to another run"):
+        stylize(content, style[::-1], checkpoint=saved, seed=0, **settings)
+    assert saved.read_bytes() == kept  # refused before anything was written
+    # a higher cap goes on with the same run
+    longer = stylize(content, style, checkpoint=saved, seed=0, **{**settings, "iterations": 10})
+    assert longer.iterations == 10 and not saved.exists()
+    saved.write_bytes(b"not a checkpoint")
+    with pytest.raises(GatysError, match="cannot be read"):
+        stylize(content, style, checkpoint=saved, seed=0, **settings)
+
+
+def test_cli_checkpoint_errors(tmp_path, capsys):
+    content = tmp_path / "content.png"
+    from gatys_jax import images
+    images.save(np.random.default_rng(0).integers(0, 255, (24, 32, 3), np.uint8), content)
+    base = ["stylize", str(content), str(content), "-o", str(tmp_path / "out.png"), "--size",
+            "32", "--iterations", "2", "--quiet"]
+    assert main(base + ["--checkpoint", str(content)]) == 2
+    assert "is an input image" in capsys.readouterr().err
+    assert main(base + ["--checkpoint", str(tmp_path / "missing" / "run.npz")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(base + ["--checkpoint", str(tmp_path / "run.npz"), "--seeds", "0,1",
+                        "--max-batch", "1"]) == 2
+    assert "needs every image in one batch" in capsys.readouterr().err
+    assert not (tmp_path / "out.png").exists()

@@ -1,13 +1,13 @@
 """A run's optimizer state on disk, so that a run stopped by a signal, a crash or a lost
 machine goes on where it was instead of starting again.
 
-One .npz file, written atomically every `every` seconds and when a signal stops the run, holds
-the driver's State (image, loss, gradient, counters, the L-BFGS history), its loss trace, the
-run's key and what its caller needs besides (stylize: the scale reached and the histories of
-the scales before, as JSON; an experiment: its snapshots as arrays). The key is a digest of everything that decides the optimization (the settings but the
-iteration cap, the jobs, the weights, the content and style pixels), so that a file never
-resumes another run. The file is read as plain arrays and JSON, never unpickled: nothing read
-is executed.
+One .npz file, written atomically every `every` seconds and when a signal stops the run,
+holds the driver's State (image, loss, gradient, counters, the L-BFGS history), its loss
+trace, the run's key and what its caller needs besides (stylize: the scale reached and the
+histories of the scales before, as JSON; an experiment: its snapshots as arrays). The key is
+a digest of everything that decides the optimization (the settings but the iteration cap,
+the jobs, the weights, the content and style pixels), so that a file never resumes another
+run. The file is read as plain arrays and JSON, never unpickled: nothing read is executed.
 """
 
 from __future__ import annotations

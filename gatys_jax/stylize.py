@@ -254,10 +254,10 @@ def stylize_batch(content, styles, config: StyleConfig | None = None, *,
     one image). `checkpoint` names a file that keeps the optimizer's state every
     checkpoints.EVERY_SECONDS and when a signal stops the run: a later call with the same
     settings and images goes on from it, and it is removed once the run finishes (it needs
-    every image in one batch). on_update(progress) is called once before compiling with {phase: "compile",
-    images, shape, batch_size, chunks, scales, memory_per_image, notes}, then after every compiled
-    call with {phase: "run", chunk, chunks, scale, scales, iteration, evaluations, total_loss
-    (mean over the batch), seconds}.
+    every image in one batch). on_update(progress) is called once before compiling with
+    {phase: "compile", images, shape, batch_size, chunks, scales, memory_per_image, notes},
+    then after every compiled call with {phase: "run", chunk, chunks, scale, scales,
+    iteration, evaluations, total_loss (mean over the batch), seconds}.
     """
     config = _settings(config, settings)
     style_list = _styles_list(styles)

@@ -10,8 +10,9 @@
 # FILE, and any other setting (python -m paper.fig3 --help lists them).
 # ONLY="fig3 fig4" runs a subset. A module that fails is reported and the others still run;
 # the exit status is then 1. Every finished run (a layer, a painting, a row) is kept under
-# results/<name>/runs/: Ctrl-C stops the script, and the same command later loads the
-# finished runs and goes on (--fresh optimizes everything again). Then
+# results/<name>/runs/, and the run in progress keeps its optimizer state there every 5
+# minutes and on Ctrl-C: the same command later loads the finished runs and goes on from that
+# checkpoint (--fresh optimizes everything again). Then
 # `python -m paper.summary --docs` writes docs/paper.md and the gallery under docs/paper/.
 set -uo pipefail
 cd "$(dirname "$0")/.."

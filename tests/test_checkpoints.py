@@ -1,18 +1,20 @@
 """Checkpoints: a run stopped by a signal or a crash goes on from its saved state and ends
 exactly where an unbroken run ends; a checkpoint never resumes another run."""
 
+import json
 import os
 import signal
+import subprocess
 
 import numpy as np
 import pytest
 
-from gatys_jax import checkpoints, driver, solvers
+from gatys_jax import checkpoints, driver, images, solvers
 from gatys_jax.cli import main
 from gatys_jax.errors import GatysError
 from gatys_jax.stylize import stylize, stylize_batch
 
-from conftest import random_weights
+from conftest import CLI, random_weights, signalled
 from test_driver import arrays, problem  # noqa: F401  (the module's random-network problem)
 
 SETTINGS = dict(size=32, iterations=8, stop_tolerance=1e-9, stop_window=2, stop_pixels=1e-6)
@@ -113,7 +115,6 @@ def test_a_checkpoint_resumes_only_its_own_run(tmp_path):
 
 def test_cli_checkpoint_errors(tmp_path, capsys):
     content = tmp_path / "content.png"
-    from gatys_jax import images
     images.save(np.random.default_rng(0).integers(0, 255, (24, 32, 3), np.uint8), content)
     base = ["stylize", str(content), str(content), "-o", str(tmp_path / "out.png"), "--size",
             "32", "--iterations", "2", "--quiet"]
@@ -125,3 +126,20 @@ def test_cli_checkpoint_errors(tmp_path, capsys):
                         "--max-batch", "1"]) == 2
     assert "needs every image in one batch" in capsys.readouterr().err
     assert not (tmp_path / "out.png").exists()
+
+
+@pytest.mark.real_weights
+def test_cli_run_stopped_and_run_again_goes_on(tmp_path):
+    saved, out = tmp_path / "run.npz", tmp_path / "out.png"
+    argv = ["stylize", "chelsea", "starry_night", "-o", str(out), "--size", "32",
+            "--checkpoint", str(saved), "--metrics", str(tmp_path / "metrics.json")]
+    stopped = signalled(argv + ["--iterations", "100000"], tmp_path, signal.SIGINT, "evals=3")
+    assert stopped["returncode"] == 130 and saved.exists() and out.exists()
+    reached = json.loads((tmp_path / "metrics.json").read_text())["iterations"]
+    again = subprocess.run(CLI + argv + ["--iterations", str(reached + 5), "-q"], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert not saved.exists()
+    history = json.loads((tmp_path / "metrics.json").read_text())["history"]
+    # one history over both runs: the initial evaluation, then a row per step
+    assert len(history) == reached + 6 and history[0]["evaluations"] == 1

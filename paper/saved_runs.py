@@ -6,8 +6,10 @@ the run was asked and what it gave) and <label>.npz (its arrays: a stylize call'
 images, fig2's snapshots). A later run of the experiment with the same request loads it
 instead of optimizing again. The request is the run's label, its settings, and a digest of
 the content and style pixels at the run's size, so that another photo, painting, size or
-setting never reuses a saved run. Files are read as JSON and as plain arrays (no pickles):
-nothing read is executed; a damaged or incomplete run counts as none.
+setting never reuses a saved run. The run in progress keeps its checkpoint beside them
+(checkpoint_path; gatys_jax.checkpoints) until it finishes. Files are read as JSON and as
+plain arrays (no pickles): nothing read is executed; a damaged or incomplete run counts as
+none.
 """
 
 from __future__ import annotations

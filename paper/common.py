@@ -153,10 +153,10 @@ class Experiment:
         result = None if self.args.fresh else saved_runs.load(self.folder, asked, config)
         resumed = result is not None
         if not resumed:
-            checkpoint = saved_runs.checkpoint_path(self.folder, label)
-            checkpoint.parent.mkdir(exist_ok=True)
             if self.args.fresh:
-                checkpoint.unlink(missing_ok=True)
+                saved_runs.drop_checkpoints(self.folder, label)
+            checkpoint = saved_runs.checkpoint_path(self.folder, asked)
+            checkpoint.parent.mkdir(exist_ok=True)
             planned = plan_batch(self.args.content, list(styles), config,
                                  content_weights=content_weights, seeds=seeds)
             with self.progress(config.iterations) as progress:

@@ -177,17 +177,16 @@ def main(argv=None) -> dict:
              "snapshot_every": args.snapshot_every}
     kept = None if args.fresh else saved_run(saved_runs.load_record(exp.folder, asked))
     if kept is None:
+        if args.fresh:
+            saved_runs.drop_checkpoints(exp.folder, "run")
         keeper = checkpoints.Checkpoint(
-            saved_runs.checkpoint_path(exp.folder, "run"),
+            saved_runs.checkpoint_path(exp.folder, asked),
             checkpoints.run_key(config, exp.settings["weights"], [content, style],
                                 snapshot_every=args.snapshot_every))
         keeper.path.parent.mkdir(exist_ok=True)
-        if args.fresh:
-            keeper.remove()
         record, shown, frames = optimize(exp, evaluate, args.snapshot_every, keeper)
         saved_runs.save_record(exp.folder, asked, record, iterations=np.array(shown),
                                frames=frames)
-        keeper.remove()
     else:
         record, shown, frames = kept
     final, terms, history = record["final"], record["terms"], record["history"]

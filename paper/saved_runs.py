@@ -14,6 +14,7 @@ none.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import zipfile
@@ -39,20 +40,35 @@ def request(label: str, config: StyleConfig, weights: str, pixels: str,
             "seeds": None if seeds is None else list(seeds)}
 
 
+def _name(label: str) -> str:
+    """The label made a file name (its own dots kept)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", label).strip("_") or "run"
+
+
 def _file(folder: Path, label: str, suffix: str) -> Path:
-    """runs/<label, made a file name><suffix> (the label's own dots stay in the name)."""
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", label).strip("_") or "run"
-    return Path(folder) / "runs" / (name + suffix)
+    return Path(folder) / "runs" / (_name(label) + suffix)
 
 
-def checkpoint_path(folder: Path, label: str) -> Path:
-    """Where run `label` keeps its optimizer's state while it runs (gatys_jax.checkpoints)."""
-    return _file(folder, label, ".checkpoint.npz")
+def checkpoint_path(folder: Path, asked: dict) -> Path:
+    """Where the run `asked` for keeps its optimizer's state while it runs
+    (gatys_jax.checkpoints): runs/<label>.<digest of the request>.checkpoint.npz, so that a
+    run asked with other settings never meets it."""
+    digest = hashlib.sha256(json.dumps(asked, sort_keys=True).encode()).hexdigest()
+    return _file(folder, asked["label"], f".{digest[:12]}.checkpoint.npz")
+
+
+def drop_checkpoints(folder: Path, label: str) -> None:
+    """Remove the checkpoints of run `label`, whatever request they were made for."""
+    pattern = re.escape(_name(label)) + r"\.[0-9a-f]{12}\.checkpoint\.npz"
+    runs = Path(folder) / "runs"
+    for path in runs.iterdir() if runs.is_dir() else ():
+        if re.fullmatch(pattern, path.name):
+            path.unlink(missing_ok=True)
 
 
 def save_record(folder: Path, asked: dict, record: dict, **arrays: np.ndarray) -> None:
     """Keep a finished run: its arrays first, then the JSON (the request and `record`) that
-    makes it count."""
+    makes it count; then drop its label's checkpoints (this request's and any stale one)."""
     json_file, npz_file = (_file(folder, asked["label"], suffix) for suffix in (".json", ".npz"))
     json_file.parent.mkdir(parents=True, exist_ok=True)
     # an earlier request's JSON must never sit beside these arrays, should writing stop here
@@ -65,6 +81,7 @@ def save_record(folder: Path, asked: dict, record: dict, **arrays: np.ndarray) -
     write_atomic(npz_file, write_arrays)
     text = json.dumps({**record, "request": asked}, indent=1) + "\n"
     write_atomic(json_file, lambda tmp: tmp.write_text(text))
+    drop_checkpoints(folder, asked["label"])
 
 
 def load_record(folder: Path, asked: dict) -> tuple[dict, dict[str, np.ndarray]] | None:

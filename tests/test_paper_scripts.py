@@ -7,6 +7,7 @@ runs are few, small and shallow where the claim allows: each script runs once pe
 
 import json
 import os
+import re
 import signal
 import subprocess
 from pathlib import Path
@@ -222,10 +223,15 @@ def test_a_run_stopped_by_a_signal_goes_on_from_its_checkpoint(
     with pytest.raises(SystemExit):
         fig1_content.main(base + ["--out", str(tmp_path)])
     runs = tmp_path / "fig1_content" / "runs"
-    assert [p.name for p in runs.iterdir()] == ["conv2_2.checkpoint.npz"]
+    (checkpoint,) = runs.iterdir()
+    assert re.fullmatch(r"conv2_2\.[0-9a-f]{12}\.checkpoint\.npz", checkpoint.name)
+    # a finished run drops its label's stale checkpoints (another request's), not others'
+    for name in ("conv2_2.0123456789ab.checkpoint.npz", "conv2_2..x.0123456789ab.checkpoint.npz"):
+        (runs / name).write_bytes(b"")
     monkeypatch.setattr(common, "stylize_batch", real)
     resumed = fig1_content.main(base + ["--out", str(tmp_path)])
-    assert sorted(p.name for p in runs.iterdir()) == ["conv2_2.json", "conv2_2.npz"]
+    assert sorted(p.name for p in runs.iterdir()) == [
+        "conv2_2..x.0123456789ab.checkpoint.npz", "conv2_2.json", "conv2_2.npz"]
     assert resumed["results"] == unbroken["results"]
     assert resumed["images"] == unbroken["images"]
 
@@ -368,7 +374,8 @@ def test_an_interrupted_fig2_keeps_its_checkpoint_and_goes_on_from_it(
     assert stopped.value.code == common.INTERRUPTED
     assert "[fig2] interrupted" in capsys.readouterr().err
     runs = tmp_path / "fig2" / "runs"
-    assert [p.name for p in runs.iterdir()] == ["run.checkpoint.npz"]
+    (checkpoint,) = runs.iterdir()
+    assert re.fullmatch(r"run\.[0-9a-f]{12}\.checkpoint\.npz", checkpoint.name)
     assert not (tmp_path / "fig2" / "metrics.json").exists()
     monkeypatch.setattr(fig2.driver, "run", real)
     resumed = fig2.main(args + ["--out", str(tmp_path)])

@@ -122,12 +122,13 @@ class Progress:
                 for note in event["notes"]:
                     print(f"gatys-jax: to fit in memory, {note}", file=sys.stderr)
             return
-        if self.bar is None:
-            from tqdm import tqdm
-            self.bar = tqdm(total=self.iterations * event["scales"] * event["chunks"], unit="it",
-                            disable=not self.enabled, dynamic_ncols=True)
         position = ((event["chunk"] * event["scales"] + event["scale"]) * self.iterations
                     + event["iteration"])
+        if self.bar is None:  # starting where a resumed run stands, so its rate is its own
+            from tqdm import tqdm
+            self.bar = tqdm(total=self.iterations * event["scales"] * event["chunks"], unit="it",
+                            initial=position, disable=not self.enabled, dynamic_ncols=True)
+            self.position = position
         self.bar.update(position - self.position)
         self.position = position
         self.bar.set_postfix(evals=event["evaluations"], loss=f"{event['total_loss']:.4g}")

@@ -143,3 +143,23 @@ def test_cli_run_stopped_and_run_again_goes_on(tmp_path):
     history = json.loads((tmp_path / "metrics.json").read_text())["history"]
     # one history over both runs: the initial evaluation, then a row per step
     assert len(history) == reached + 6 and history[0]["evaluations"] == 1
+
+
+class Planted:
+    """Unpickling this writes a file: proof that a pickle was executed."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (str(self.path), "w"))
+
+
+def test_a_checkpoint_with_a_pickle_is_refused_unread(tmp_path):
+    saved, planted = tmp_path / "run.npz", tmp_path / "planted"
+    with saved.open("wb") as file:
+        np.savez(file, meta=np.array('{"key": "k", "notes": {}, "leaves": 1}'),
+                 leaf_0=np.array([Planted(planted)], dtype=object))
+    with pytest.raises(GatysError, match="cannot be read"):
+        checkpoints.Checkpoint(saved, "k").load()
+    assert not planted.exists()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import time
 import zipfile
 from pathlib import Path
@@ -28,6 +29,7 @@ from .config import StyleConfig
 from .errors import GatysError
 from .files import write_atomic
 
+FORMAT = 1  # of the file; another is refused
 EVERY_SECONDS = 300.0  # between saves: a lost machine costs at most this much optimization
 # settings that change how long a run goes on or what it writes on the way, not its path
 NOT_IN_KEY = ("iterations", "save_every")
@@ -52,6 +54,15 @@ def run_key(config: StyleConfig, weights: str, images: Sequence[np.ndarray],
     jobs = [(job.style, job.config.content_weight, job.config.seed) for job in jobs]
     text = json.dumps([settings, weights, pixels_digest(images), jobs, more], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def source_arrays(source) -> list[np.ndarray]:
+    """Every image of a run's controls.Images (content, styles, the original, the regions of
+    any masks), for run_key."""
+    arrays = [source.content, *source.styles, source.original]
+    if source.content_regions is not None:
+        arrays.append(source.content_regions)
+    return arrays + list(source.style_regions or [])
 
 
 class Saved(NamedTuple):
@@ -84,11 +95,15 @@ class Checkpoint:
             leaves = [arrays.pop(f"leaf_{i}") for i in range(meta["leaves"])]
             trace = {name[len("trace_"):]: arrays.pop(name) for name in list(arrays)
                      if name.startswith("trace_")}
-            key, notes = meta["key"], meta["notes"]
-            own = {name[len("own_"):]: value for name, value in arrays.items()}
+            key, notes, version = meta["key"], meta["notes"], meta["format"]
+            own = {name[len("own_"):]: value for name, value in arrays.items()
+                   if name.startswith("own_")}
         except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
             raise GatysError(f"checkpoint {self.path} cannot be read; delete it to start the "
                              "run afresh") from None
+        if version != FORMAT:
+            raise GatysError(f"checkpoint {self.path} was written by another version of "
+                             "gatys-jax; delete it to start the run afresh")
         if key != self.key:
             raise GatysError(f"checkpoint {self.path} belongs to another run (other settings, "
                              "images or weights); delete it or name another file")
@@ -98,22 +113,33 @@ class Checkpoint:
         return time.monotonic() - self.saved_at >= self.every
 
     def save(self, state: driver.State, trace: driver.Trace, notes: dict,
-             **arrays: np.ndarray) -> None:
+             arrays: dict[str, np.ndarray] | None = None) -> None:
         """Write the run's state and trace with the caller's `notes` (JSON) and `arrays`
         (atomically: an older checkpoint stays whole until the new one replaces it)."""
         leaves = to_host(jax.tree.leaves(state))
-        meta = json.dumps({"key": self.key, "notes": notes, "leaves": len(leaves)})
-        arrays = {"meta": np.array(meta),
+        meta = json.dumps({"format": FORMAT, "key": self.key, "notes": notes,
+                           "leaves": len(leaves)})
+        stored = {"meta": np.array(meta),
                   **{f"leaf_{i}": leaf for i, leaf in enumerate(leaves)},
                   **{f"trace_{name}": value for name, value in trace.arrays().items()},
-                  **{f"own_{name}": value for name, value in arrays.items()}}
+                  **{f"own_{name}": value for name, value in (arrays or {}).items()}}
 
         def write(tmp: Path) -> None:
             with tmp.open("wb") as file:
-                np.savez(file, **arrays)
+                np.savez(file, **stored)
 
         write_atomic(self.path, write)
         self.saved_at = time.monotonic()
+
+    def save_or_warn(self, state: driver.State, trace: driver.Trace, notes: dict,
+                     arrays: dict[str, np.ndarray] | None = None) -> None:
+        """`save`, for the saves along the way: a failure (a full disk) is said on stderr and
+        the run goes on, its older checkpoint kept."""
+        try:
+            self.save(state, trace, notes, arrays)
+        except GatysError as e:
+            print(f"gatys-jax: checkpoint not saved, the run goes on: {e}", file=sys.stderr)
+            self.saved_at = time.monotonic()
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)

@@ -215,7 +215,7 @@ class Trace:
         return {"evaluations": evaluations, "totals": totals, "seconds": seconds,
                 "moved_rows": moved_rows,
                 "moved": np.stack([self.moves[k] for k in moved_rows.tolist()])
-                if len(moved_rows) else np.zeros((0, evaluations.shape[1])),
+                if len(moved_rows) else np.zeros((0, evaluations.shape[1]), np.float32),
                 "anchor_evaluations": anchor[0], "anchor_pixels": anchor[1]}
 
     @classmethod
@@ -285,7 +285,7 @@ def run(compiled: Compiled, x0, args: tuple, iterations: int,
     NonFiniteLoss as soon as any loss is not finite. SIGINT or SIGTERM ends the run after the
     call in flight (the state is kept).
     """
-    trace = trace or Trace(time.perf_counter())
+    trace = Trace(time.perf_counter()) if trace is None else trace
     if state is None or not trace.rows:
         state = compiled.init(x0, *args) if state is None else state
         row = trace.record(state)

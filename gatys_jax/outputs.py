@@ -206,6 +206,11 @@ class IntermediateSaver:
         self.paths, self.every, self.to_rgb = paths, every, to_rgb
         self.saved = 0
 
+    def passed(self, iteration: int) -> None:
+        """Count the multiples of `every` up to `iteration` as written (a resumed run wrote
+        them before it stopped)."""
+        self.saved = iteration // self.every
+
     def __call__(self, iteration: int, x) -> None:
         if iteration // self.every > self.saved:
             self.saved = iteration // self.every

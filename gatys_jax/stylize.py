@@ -124,7 +124,9 @@ class _Runner:
     def __init__(self, planned: RunPlan, config: StyleConfig, source: controls.Images, vgg,
                  on_update, keeper: checkpoints.Checkpoint | None = None):
         self.planned, self.config, self.on_update = planned, config, on_update
-        self.keeper = keeper  # the run's checkpoint file, if any (one chunk only)
+        # the run's checkpoint file and what it held at the start, if any (one chunk only)
+        self.keeper = keeper
+        self.saved = keeper.load() if keeper else None
         self.batched = planned.batch_size > 1 or jax.process_count() > 1
         self.mesh = batch.mesh() if self.batched else None
         self.params = (batch.replicate(vgg.params, self.mesh) if self.batched
@@ -132,7 +134,7 @@ class _Runner:
         self.problems = [controls.problem(config, source, planned.objective, vgg, self.params,
                                           shape)
                          for shape in planned.scales]
-        self.scales: list[_Scale] = []
+        self.scales: dict[int, _Scale] = {}
         self.compile_seconds = 0.0
         self.optimizing_seconds = 0.0  # in driver.run: compiling, scoring and saving apart
 
@@ -146,14 +148,14 @@ class _Runner:
 
     def _scale(self, index: int, arrays: tuple) -> _Scale:
         """The compiled steps of scale `index` (compiled at its first use)."""
-        if index == len(self.scales):
+        if index not in self.scales:
             x0, targets, weights_ = arrays
             compiled = driver.compile(
                 self.planned.solver, self.planned.objective, x0, self.params, targets, weights_,
                 batched=self.batched,
                 sharding=batch.batch_sharding(self.mesh) if self.batched else None)
             self.compile_seconds += compiled.seconds
-            self.scales.append(_Scale(self.problems[index], compiled))
+            self.scales[index] = _Scale(self.problems[index], compiled)
         return self.scales[index]
 
     def rgb(self, problem: Problem, x, count: int) -> dict[int, np.ndarray]:
@@ -168,25 +170,28 @@ class _Runner:
         """Every scale for one chunk (the last one that ran, if interrupted): (driver.Run, its
         _Scale, its arrays (x0, targets, weights), {job index: RGB image (float) at full
         size} of the images this process holds, the history of every image across scales).
-        With a checkpoint, the run goes on from the saved scale and state, saves them as it
-        goes and when interrupted, and removes the file once the last scale has finished."""
-        saved = self.keeper.load() if self.keeper else None
+        With a checkpoint, the run goes on from the saved scale and state and saves them as
+        it goes, when a scale ends and when interrupted."""
+        saved = self.saved
         histories = saved.notes["histories"] if saved else [[] for _ in chunk_jobs]
         rgb = None
         for k, problem in enumerate(self.problems):
             if saved and k < saved.notes["scale"]:
                 continue
             resume = saved is not None and k == saved.notes["scale"]
-            # another host's images are never read here: zeros stand in for them, as for a
-            # scale resumed from its saved state
-            x0s = ([problem.x0(job.config, job.style) for job in chunk_jobs] if k == 0
-                   and not resume else
-                   [problem.to_network(images.resize(rgb[i], *problem.shape))
-                    if rgb is not None and i in rgb else np.zeros(problem.shape + (3,), np.float32)
-                    for i in range(len(chunk_jobs))])
+            if k == 0 and not resume:
+                x0s = [problem.x0(job.config, job.style) for job in chunk_jobs]
+            else:  # zeros stand in for another host's images and for a resumed scale's
+                x0s = [problem.to_network(images.resize(rgb[i], *problem.shape))
+                       if rgb is not None and i in rgb
+                       else np.zeros(problem.shape + (3,), np.float32)
+                       for i in range(len(chunk_jobs))]
             arrays = self._arrays(problem, chunk_jobs, x0s)
             scale = self._scale(k, arrays)
             last = k == len(self.problems) - 1
+            state = driver.restore(scale.compiled, saved.leaves) if resume else None
+            if resume and saver and last:  # its images up to here were written before
+                saver.passed(int(batch.to_host(state.iteration)))
             trace = driver.Trace.restore(saved.trace) if resume else driver.Trace(
                 time.perf_counter())
             progress = self._progress(index, k, len(chunk_jobs), saver if last else None,
@@ -197,11 +202,9 @@ class _Runner:
                              tolerance=self.config.stop_tolerance,
                              window=self.config.stop_window, pixels=self.config.stop_pixels,
                              to_pixels=lambda x: from_network(x, problem.vgg.convention),
-                             trace=trace,
-                             state=driver.restore(scale.compiled, saved.leaves) if resume
-                             else None)
+                             trace=trace, state=state)
             self.optimizing_seconds += time.perf_counter() - start
-            if run.interrupted and self.keeper:
+            if self.keeper:  # the scale's end (the next one starts from it) or the stop
                 self.keeper.save(run.state, run.trace, {"scale": k, "histories": histories})
             offset = [h[-1]["evaluations"] if h else 0 for h in histories]
             for i, history in enumerate(histories):
@@ -210,16 +213,14 @@ class _Runner:
             rgb = self.rgb(problem, run.state.x, len(chunk_jobs))
             if run.interrupted:
                 break
-        if self.keeper and not run.interrupted:
-            self.keeper.remove()
         final_shape = self.problems[-1].shape
         return run, scale, arrays, {i: images.resize(image, *final_shape)
                                     for i, image in rgb.items()}, histories
 
     def _progress(self, chunk: int, scale: int, count: int, saver, trace: driver.Trace,
                   histories: list[list[dict]]):
-        """The driver's on_update for one scale of a chunk: intermediate images, the
-        checkpoint when due (`histories`: those of the scales before) and on_update."""
+        """The driver's on_update for scale number `scale` of a chunk: intermediate images,
+        the checkpoint when due (`histories`: those of the scales before) and on_update."""
         chunks, scales = self.planned.batches, len(self.problems)
 
         def progress(state, row):
@@ -227,7 +228,7 @@ class _Runner:
             if saver:
                 saver(iteration, state.x)
             if self.keeper and self.keeper.due():
-                self.keeper.save(state, trace, {"scale": scale, "histories": histories})
+                self.keeper.save_or_warn(state, trace, {"scale": scale, "histories": histories})
             if self.on_update:
                 self.on_update({"phase": "run", "chunk": chunk, "chunks": chunks,
                                 "scale": scale, "scales": scales, "iteration": iteration,
@@ -271,10 +272,16 @@ def stylize_batch(content, styles, config: StyleConfig | None = None, *,
         raise GatysError(f"--checkpoint needs every image in one batch on one process, and "
                          f"this run takes {planned.batches} batches on {jax.process_count()} "
                          "process(es): run fewer images at once, or no checkpoint")
+    if checkpoint is not None and not isinstance(config.optimizer, str):
+        raise GatysError("a checkpoint needs an optimizer named in the settings (its state "
+                         "cannot tell one optax transform from another): name one, or no "
+                         "checkpoint")
     result = run_jobs(content, style_list, config, planned, output_files, on_update,
                       checkpoint=checkpoint)
     if metrics:
         outputs.write_json(result.to_json(), _process_path(Path(metrics)))
+    if checkpoint is not None and not result.interrupted:  # only once everything is written
+        Path(checkpoint).unlink(missing_ok=True)
     return result
 
 
@@ -296,7 +303,8 @@ def run_jobs(content, styles: list, config: StyleConfig, planned: RunPlan,
 
     on_chunk(images) is called after every finished batch; keep_interrupted: a batch stopped
     by a signal still writes its latest images (else it is dropped). `checkpoint`: the file
-    that keeps the state of a run of one batch (stylize_batch). Across several hosts,
+    that keeps the state of a run of one batch (stylize_batch; one of another run is
+    refused here, before the targets are made). Across several hosts,
     each process writes and returns the images its devices hold."""
     names = outputs.style_names(styles)
     content_rgb = inputs.read(content, config.max_megapixels)
@@ -311,7 +319,8 @@ def run_jobs(content, styles: list, config: StyleConfig, planned: RunPlan,
                    "scales": [list(shape) for shape in planned.scales],
                    "memory_per_image": planned.memory.total, "notes": planned.notes})
     keeper = (checkpoints.Checkpoint(checkpoint, checkpoints.run_key(
-        config, vgg.metadata.get("source", ""), [content_rgb, *style_rgbs], planned.jobs))
+        config, vgg.metadata.get(weights.DIGEST) or vgg.metadata.get("source", ""),
+        checkpoints.source_arrays(source), planned.jobs))
         if checkpoint is not None else None)
     runner = _Runner(planned, config, source, vgg, on_update, keeper)
     original = images.resize(content_rgb, *planned.shape)

@@ -97,10 +97,11 @@ def optimize(exp: common.Experiment, evaluate: common.Evaluator, snapshot_every:
         terms, trace, saved = [], driver.Trace(time.perf_counter()), {}
         state, start = None, time.perf_counter()
 
-    def keep(state) -> None:
-        keeper.save(state, trace, {"terms": terms, "seconds": time.perf_counter() - start},
-                    iterations=np.array(sorted(saved)),
-                    frames=np.stack([saved[i] for i in sorted(saved)]))
+    def kept(state) -> tuple:
+        """What a checkpoint keeps at `state`: Checkpoint.save's arguments."""
+        return (state, trace, {"terms": terms, "seconds": time.perf_counter() - start},
+                {"iterations": np.array(sorted(saved)),
+                 "frames": np.stack([saved[i] for i in sorted(saved)])})
 
     with exp.progress(config.iterations) as progress:
 
@@ -121,7 +122,7 @@ def optimize(exp: common.Experiment, evaluate: common.Evaluator, snapshot_every:
         def update(state, row) -> None:
             snapshot(state, row)
             if keeper.due():
-                keep(state)
+                keeper.save_or_warn(*kept(state))
 
         run = driver.run(compiled, x0, arguments, config.iterations, update,
                          tolerance=config.stop_tolerance, window=config.stop_window,
@@ -132,7 +133,7 @@ def optimize(exp: common.Experiment, evaluate: common.Evaluator, snapshot_every:
         if not run.interrupted and final not in saved:
             snapshot(run.state, run.trace.rows[-1])
     if run.interrupted:
-        keep(run.state)
+        keeper.save(*kept(run.state))
         exp.stop_interrupted("run")
     converged = run.trace.converged(config.stop_tolerance, config.stop_window,
                                     config.stop_pixels)

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 
+import jax
 import numpy as np
 import pytest
 
@@ -28,7 +29,7 @@ def test_the_driver_goes_on_from_a_restored_state_and_trace(problem):  # noqa: F
     rules = dict(tolerance=1e-9, window=2, pixels=1e-6, to_pixels=lambda x: x * 100)
     whole = driver.run(compiled, x0, args, 8, **rules)
     half = driver.run(compiled, x0, args, 4, **rules)
-    leaves = [np.asarray(leaf) for leaf in driver.jax.tree.leaves(half.state)]
+    leaves = [np.asarray(leaf) for leaf in jax.tree.leaves(half.state)]
     trace = driver.Trace.restore(half.trace.arrays())
     rest = driver.run(compiled, None, args, 8, trace=trace,
                       state=driver.restore(compiled, leaves), **rules)
@@ -45,10 +46,11 @@ def test_the_driver_goes_on_from_a_restored_state_and_trace(problem):  # noqa: F
         driver.restore(compiled, leaves[:-1])
 
 
-def interrupt_at(iteration: int, signum=signal.SIGTERM):
-    """An on_update that signals this process once the run passes `iteration`."""
+def interrupt_at(iteration: int, scale: int = 0, signum=signal.SIGTERM):
+    """An on_update that signals this process once the run passes `iteration` of `scale`."""
     def on_update(event):
-        if event["phase"] == "run" and event["iteration"] == iteration:
+        if (event["phase"] == "run" and event["scale"] == scale
+                and event["iteration"] == iteration):
             os.kill(os.getpid(), signum)
     return on_update
 
@@ -58,19 +60,27 @@ def history(result):
             for row in result.to_json()["history"]]
 
 
-@pytest.mark.parametrize("start_size", [None, 16], ids=["one scale", "coarse to fine"])
-def test_a_stopped_run_resumes_to_the_unbroken_result(tmp_path, start_size):
-    content, style = (np.random.default_rng(seed).uniform(0, 255, (24, 32, 3)) for seed in (1, 2))
-    settings = dict(SETTINGS, weights=random_weights(), start_size=start_size)
-    unbroken = stylize(content, style, **settings)
+@pytest.mark.parametrize("stop_scale", [0, 1], ids=["coarse scale", "fine scale"])
+def test_a_stopped_run_resumes_to_the_unbroken_result(tmp_path, stop_scale):
+    content, style = (np.random.default_rng(seed).uniform(0, 255, (32, 32, 3)) for seed in (1, 2))
+    settings = dict(SETTINGS, weights=random_weights(), start_size=16, save_every=3)
+    for folder in ("unbroken", "resumed"):
+        (tmp_path / folder).mkdir()
+    unbroken = stylize(content, style, output=tmp_path / "unbroken" / "out.png", **settings)
     saved = tmp_path / "run.npz"
-    stopped = stylize(content, style, checkpoint=saved, on_update=interrupt_at(5), **settings)
+    output = tmp_path / "resumed" / "out.png"
+    stopped = stylize(content, style, checkpoint=saved, output=output,
+                      on_update=interrupt_at(2, stop_scale), **settings)
     assert stopped.interrupted == signal.SIGTERM and saved.exists()
-    resumed = stylize(content, style, checkpoint=saved, **settings)
+    resumed = stylize(content, style, checkpoint=saved, output=output, **settings)
     assert not resumed.interrupted and not saved.exists()
+    assert resumed.to_json()["settings"]["scales"] == [[16, 16], [32, 32]]
     np.testing.assert_array_equal(resumed.image, unbroken.image)
     assert history(resumed) == history(unbroken)
     assert resumed.images[0].evaluations == unbroken.images[0].evaluations
+    # the images saved along the way: the same files as the unbroken run's
+    assert (sorted(p.name for p in output.parent.iterdir())
+            == sorted(p.name for p in (tmp_path / "unbroken").iterdir()))
 
 
 def test_a_crashed_run_resumes_from_its_last_periodic_save(tmp_path, monkeypatch):

@@ -1,7 +1,7 @@
 """A run's optimizer state on disk, so that a run stopped by a signal, a crash or a lost
 machine goes on where it was instead of starting again.
 
-One .npz file, written atomically every `every` seconds and when a signal stops the run,
+One .npz file, written atomically every EVERY_SECONDS and when a signal stops the run,
 holds the driver's State (image, loss, gradient, counters, the L-BFGS history), its loss
 trace, the run's key and what its caller needs besides (stylize: the scale reached and the
 histories of the scales before, as JSON; an experiment: its snapshots as arrays). The key is
@@ -76,11 +76,10 @@ class Saved(NamedTuple):
 
 class Checkpoint:
     """The checkpoint file of one run: `load` it at the start, `save` it as the run goes on
-    (`due` says when), `remove` it once the run has finished."""
+    (`due` says when); its caller deletes it once every output of the run is written."""
 
-    def __init__(self, path: str | Path, key: str, every: float | None = None):
+    def __init__(self, path: str | Path, key: str):
         self.path, self.key = Path(path), key
-        self.every = EVERY_SECONDS if every is None else every  # seconds between saves
         self.saved_at = time.monotonic()
 
     def load(self) -> Saved | None:
@@ -110,7 +109,8 @@ class Checkpoint:
         return Saved(notes, leaves, trace, own)
 
     def due(self) -> bool:
-        return time.monotonic() - self.saved_at >= self.every
+        """EVERY_SECONDS have passed since the last save (or the start)."""
+        return time.monotonic() - self.saved_at >= EVERY_SECONDS
 
     def save(self, state: driver.State, trace: driver.Trace, notes: dict,
              arrays: dict[str, np.ndarray] | None = None) -> None:
@@ -140,6 +140,3 @@ class Checkpoint:
         except GatysError as e:
             print(f"gatys-jax: checkpoint not saved, the run goes on: {e}", file=sys.stderr)
             self.saved_at = time.monotonic()
-
-    def remove(self) -> None:
-        self.path.unlink(missing_ok=True)

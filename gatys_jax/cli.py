@@ -158,7 +158,7 @@ def _confirm(args, content, styles, config, content_weights, seeds) -> None:
 
 
 def _run_stylize(args, content, styles: list, output: Path, metrics: Path | None,
-                 defaults: StyleConfig) -> int:
+                 defaults: StyleConfig, checkpoint: Path | None = None) -> int:
     from .stylize import stylize_batch
     config, content_weights = config_from_args(
         args, StyleConfig.paper(**{k: getattr(defaults, k) for k in ("size", "iterations")})
@@ -169,7 +169,7 @@ def _run_stylize(args, content, styles: list, output: Path, metrics: Path | None
     try:
         result = stylize_batch(content, styles, config, content_weights=content_weights,
                                seeds=seeds, output=output, metrics=metrics,
-                               checkpoint=getattr(args, "checkpoint", None), on_update=progress)
+                               checkpoint=checkpoint, on_update=progress)
     finally:
         progress.close()
     losses = [entry.losses["total_loss"] for entry in result.images]
@@ -273,7 +273,8 @@ def _stylize(args) -> int:
     styles = ([args.style] if args.style else []) + (args.extra_styles or [])
     if not styles:
         raise GatysError("no style image: give STYLE or --style FILE")
-    return _run_stylize(args, args.content, styles, args.output, args.metrics, StyleConfig())
+    return _run_stylize(args, args.content, styles, args.output, args.metrics, StyleConfig(),
+                        args.checkpoint)
 
 
 def _demo(args) -> int:

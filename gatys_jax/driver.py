@@ -286,11 +286,11 @@ def run(compiled: Compiled, x0, args: tuple, iterations: int,
     call in flight (the state is kept).
     """
     trace = Trace(time.perf_counter()) if trace is None else trace
-    if state is None or not trace.rows:
-        state = compiled.init(x0, *args) if state is None else state
+    if state is None:
+        state = compiled.init(x0, *args)
         row = trace.record(state)
-    else:
-        row = trace.rows[-1]
+    else:  # a restored state: the trace that recorded it already holds its row
+        row = trace.rows[-1] if trace.rows else trace.record(state)
     watched = pixels is not None
     if watched:  # at a restored state, a no-op: that row was watched before it was saved
         trace.watch(state.x, to_pixels, window)

@@ -115,10 +115,12 @@ class Progress:
                 height, width = event["shape"]
                 scales = (f", coarse to fine from {event['scales'][0][1]}x{event['scales'][0][0]}"
                           if len(event["scales"]) > 1 else "")
-                print(f"gatys-jax: {event['images']} image(s) of {width}x{height} px in "
-                      f"{event['chunks']} batch(es) of {event['batch_size']}{scales}, "
-                      f"{human_bytes(event['memory_per_image'])} per image; compiling ...",
-                      file=sys.stderr, flush=True)
+                # one write, so that Ctrl-C during it never leaves the line without its end
+                sys.stderr.write(f"gatys-jax: {event['images']} image(s) of {width}x{height} px "
+                                 f"in {event['chunks']} batch(es) of {event['batch_size']}"
+                                 f"{scales}, {human_bytes(event['memory_per_image'])} per image; "
+                                 "compiling ...\n")
+                sys.stderr.flush()
                 for note in event["notes"]:
                     print(f"gatys-jax: to fit in memory, {note}", file=sys.stderr)
             return

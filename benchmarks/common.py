@@ -142,18 +142,22 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def machine() -> str:
-    """One line: date, host, CPU (and accelerator), JAX and (if importable) torch versions."""
+def hardware() -> str:
+    """The CPU, its cores and the accelerator JAX computes on, if any."""
     device = jax.devices()[0]
     accel = "" if device.platform == "cpu" else f", {device.device_kind} ({device.platform})"
+    return f"{cpu_name()}, {cores()} cores{accel}"
+
+
+def machine() -> str:
+    """One line: date, host, hardware, JAX and (if importable) torch versions."""
     try:
         import torch
         torch_text = f", torch {torch.__version__} ({torch.get_num_threads()} threads)"
     except ImportError:
         torch_text = ""
     return (f"{datetime.datetime.now().isoformat(timespec='seconds')}, {platform.node()}, "
-            f"{cpu_name()}, {cores()} cores{accel}; jax {jax.__version__} "
-            f"({jax.default_backend()}){torch_text}")
+            f"{hardware()}; jax {jax.__version__} ({jax.default_backend()}){torch_text}")
 
 
 # ---------------------------------------------------------------- the problem

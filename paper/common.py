@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime
 import json
 import math
 import sys
@@ -249,6 +250,7 @@ class Experiment:
             "grid": str(Path(grid).relative_to(self.folder)), "runs": self.runs,
             "wall_seconds": time.perf_counter() - self.start,
             "backend": jax.default_backend(), "device": str(jax.devices()[0].device_kind),
+            "machine": benchmarks.common.hardware(), "date": datetime.date.today().isoformat(),
             **extra}
         metrics = jsonable(metrics)
         (self.folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")

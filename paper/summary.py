@@ -1,8 +1,11 @@
 """The measured claims of all paper experiments as one Markdown table (results/claims.md) and,
-with --docs, the gallery: docs/paper.md (what each experiment shows, the claims table, how it
-was run) and one JPEG figure per experiment under docs/paper/ (each at most 200 KB). Only the
-part of docs/paper.md between the BEGIN and END lines is rewritten: the text around it is
-written by hand and kept.
+with --docs, the gallery: docs/paper.md (per experiment what it shows, its figure, its claims
+and how it was run) and one JPEG figure per experiment under docs/paper/ (each at most
+200 KB). Only the part of docs/paper.md between the BEGIN and END lines is rewritten, and in
+it only the sections of the experiments found under the results root: the sections of the
+others stay as an earlier run wrote them, so a gallery whose experiments ran on different
+days (or machines) is filled in one experiment at a time. The text around the part is written
+by hand and kept.
 
 Reads results/<experiment>/metrics.json as written by the other modules of this package.
 
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import re
 import statistics
 from pathlib import Path
 
@@ -33,6 +37,8 @@ DOCS = common.ROOT / "docs"
 VERDICTS = {True: "yes", False: "**no**", None: "not judged (unconverged)"}
 BEGIN = "<!-- written by python -m paper.summary --docs: edit around it, not inside -->"
 END = "<!-- end of the part written by python -m paper.summary --docs -->"
+# one experiment's section inside the part: kept until that experiment's results are rewritten
+SECTION = re.compile(r"<!-- experiment (\w+) -->\n.*?<!-- end of experiment \1 -->", re.S)
 
 
 def experiments(out: Path) -> list[dict]:
@@ -42,7 +48,8 @@ def experiments(out: Path) -> list[dict]:
 
 
 def run_line(metrics: dict) -> str:
-    """How one experiment ran: size, convergence of its images, evaluations, time."""
+    """How one experiment ran: size, convergence of its images, evaluations, time, machine
+    and date."""
     s = metrics["settings"]
     taken = [i for i in metrics.get("images", []) if i["converged"] is not None]
     text = f"{metrics['experiment']}: {s['size']} px"
@@ -52,7 +59,10 @@ def run_line(metrics: dict) -> str:
         text += (f", {converged}/{len(taken)} images converged (cap {s['iterations']} "
                  f"iterations; evaluations median {statistics.median(evaluations):.0f}, "
                  f"max {max(evaluations)})")
-    return text + f", {metrics['wall_seconds']:.0f} s"
+    runs = metrics.get("runs", [])
+    seconds = (f"{sum(r['wall_seconds'] for r in runs) / 60:.1f} min optimizing (compiling "
+               "apart)" if runs else f"{metrics['wall_seconds']:.0f} s")
+    return text + f", {seconds} on {metrics['machine']}, {metrics['date']}"
 
 
 def table(metrics_list: list[dict]) -> str:
@@ -62,13 +72,7 @@ def table(metrics_list: list[dict]) -> str:
             summary = c["summary"].replace("|", "/")
             lines.append(f"| {metrics['experiment']} | {c['claim']} | {summary} | "
                          f"{VERDICTS[c['supported']]} |")
-    if not metrics_list:
-        return "\n".join(lines) + "\n"
-    last = metrics_list[-1]
-    seconds = sum(m["wall_seconds"] for m in metrics_list)
-    footer = ["", f"Runs on {last['backend']} ({last['device']}), {seconds / 60:.1f} min in "
-              "all:", "", *[f"- {run_line(m)}" for m in metrics_list]]
-    return "\n".join(lines + footer) + "\n"
+    return "\n".join(lines + ["", *[f"- {run_line(m)}" for m in metrics_list]]) + "\n"
 
 
 def gallery_figure(grid: Path, path: Path) -> Path:
@@ -83,10 +87,33 @@ def gallery_figure(grid: Path, path: Path) -> Path:
             image = images.resize(image, int(height * 0.8), int(width * 0.8))
 
 
-def generated_part(metrics_list: list[dict], out: Path, docs: Path) -> str:
-    """What each experiment shows, its figure (written under docs/paper/), the claims and the
-    runs, between the BEGIN and END lines."""
+def section(name: str, body: str) -> str:
+    """Experiment `name`'s section of the generated part, between the lines SECTION finds."""
+    return (f"<!-- experiment {name} -->\n### {name}\n\n{body.strip()}\n\n"
+            f"<!-- end of experiment {name} -->")
+
+
+def measured_section(metrics: dict, out: Path, docs: Path) -> str:
+    """One experiment's section: what it shows, its figure (written under docs/paper/), its
+    claims and how it ran."""
+    name = metrics["experiment"]
+    module = importlib.import_module(f"paper.{name}")
+    figure = gallery_figure(out / name / metrics["grid"], docs / "paper" / f"{name}.jpg")
+    shows = module.__doc__.split("\n\n")[0].replace("\n", " ")
+    return section(name, f"{shows}\n\n![{name}](paper/{figure.name})\n\n{table([metrics])}")
+
+
+def pending_section(name: str) -> str:
+    return section(name, f"Not yet run to convergence: `python -m paper.{name} --quick`, then "
+                         "`python -m paper.summary --docs`.")
+
+
+def generated_part(metrics_list: list[dict], out: Path, docs: Path, old: str = "") -> str:
+    """The part between the BEGIN and END lines: the rule, then one section per experiment in
+    ORDER, rewritten from `metrics_list` or else kept from the `old` page."""
     (docs / "paper").mkdir(parents=True, exist_ok=True)
+    sections = {m.group(1): m.group(0) for m in SECTION.finditer(old)}
+    sections.update((m["experiment"], measured_section(m, out, docs)) for m in metrics_list)
     lines = [BEGIN, "",
              "Written by `python -m paper.summary --docs` from the runs of "
              "`bash scripts/reproduce_paper.sh` (every experiment, each image to convergence: "
@@ -94,14 +121,11 @@ def generated_part(metrics_list: list[dict], out: Path, docs: Path) -> str:
              f"picture by less than {common.STOP_PIXELS:g} grey levels (RMS), over "
              f"{common.STOP_WINDOW} evaluations, or the experiment's cap; add `--quick` for "
              f"{common.QUICK_SIZE} px instead of the paper's {common.FULL_SIZE}). A claim that "
-             "rests on an image that reached the cap unconverged is not judged.", "",
-             "## Claims", "", table(metrics_list), "## Figures", ""]
-    for metrics in metrics_list:
-        name = metrics["experiment"]
-        module = importlib.import_module(f"paper.{name}")
-        figure = gallery_figure(out / name / metrics["grid"], docs / "paper" / f"{name}.jpg")
-        lines += [f"### {name}", "", module.__doc__.split("\n\n")[0].replace("\n", " "), "",
-                  f"![{name}](paper/{figure.name})", ""]
+             "rests on an image that reached the cap unconverged is not judged. Each section "
+             "says when, where and how long its experiment ran.", "",
+             "## Claims and figures", ""]
+    for name in ORDER:
+        lines += [sections.get(name) or pending_section(name), ""]
     return "\n".join(lines + [END]) + "\n"
 
 
@@ -128,7 +152,8 @@ def main(argv=None) -> str:
     if args.docs:
         page = args.docs / "paper.md"
         old = page.read_text() if page.is_file() else None
-        page.write_text(docs_page(old, generated_part(metrics_list, args.out, args.docs)))
+        generated = generated_part(metrics_list, args.out, args.docs, old or "")
+        page.write_text(docs_page(old, generated))
     print(text, end="")
     return text
 

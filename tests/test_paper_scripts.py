@@ -29,7 +29,8 @@ TINY = ["--size", "32", "--iterations", "3"]
 SHAPE = (21, 32, 3)  # the cat photo (300x451) at long side 32
 FIG4_ITERATIONS = 10
 METRICS_KEYS = {"experiment", "description", "settings", "claims", "results", "images",
-                "converged", "grid", "runs", "wall_seconds", "backend", "device"}
+                "converged", "grid", "runs", "wall_seconds", "backend", "device", "machine",
+                "date"}
 CLAIM_KEYS = {"id", "claim", "criterion", "measured", "summary", "supported",
               "needs_convergence", "runs", "unconverged"}
 
@@ -459,7 +460,7 @@ def test_quick_is_256_px_unless_a_size_is_given():
 
 
 @real_weights
-def test_summary_table(script, out):
+def test_summary_table(script, out, tmp_path):
     for name in summary.ORDER:
         script(name)
     docs = out / "docs"
@@ -468,19 +469,46 @@ def test_summary_table(script, out):
     claims = sum(len(script(name)["claims"]) for name in summary.ORDER)
     assert text.count("\n| ") == claims + 1  # the separator row and one row per claim
     assert "not judged (unconverged)" in text and "images converged (cap 3 iterations" in text
+    assert "min optimizing (compiling apart) on " in text
     page = (docs / "paper.md").read_text()
-    assert text in page
     for name in summary.ORDER:
         figure = docs / "paper" / f"{name}.jpg"
         assert f"![{name}](paper/{name}.jpg)" in page
         assert figure.read_bytes()[:2] == b"\xff\xd8" and figure.stat().st_size <= 200_000
+        for c in script(name)["claims"]:
+            assert f"| {name} | {c['claim']} |" in section_of(page, name)
     # a rerun rewrites only its own part: the hand-written text around it stays
     (docs / "paper.md").write_text("# Title\n\nby hand\n\n" + page.split("\n\n", 1)[1]
                                    + "\n## Notes\n\nalso by hand\n")
     summary.main(["--out", str(out), "--docs", str(docs)])
     again = (docs / "paper.md").read_text()
     assert again.startswith("# Title\n\nby hand\n\n" + summary.BEGIN)
-    assert again.endswith(summary.END + "\n\n## Notes\n\nalso by hand\n") and text in again
+    assert again.endswith(summary.END + "\n\n## Notes\n\nalso by hand\n")
+    assert again.split("\n\n", 2)[2] == page.split("\n\n", 1)[1] + "\n## Notes\n\nalso by hand\n"
+    # results of one experiment rewrite its section only: the others stay as they were
+    only = tmp_path / "only_fig5"
+    (only / "fig5").mkdir(parents=True)
+    fig5_metrics = json.loads((out / "fig5" / "metrics.json").read_text())
+    fig5_metrics["claims"][0]["summary"] = "measured again"
+    (only / "fig5" / "metrics.json").write_text(json.dumps(fig5_metrics))
+    grid = only / "fig5" / fig5_metrics["grid"]
+    grid.parent.mkdir(parents=True, exist_ok=True)
+    grid.write_bytes((out / "fig5" / fig5_metrics["grid"]).read_bytes())
+    summary.main(["--out", str(only), "--docs", str(docs)])
+    third = (docs / "paper.md").read_text()
+    assert "measured again" in section_of(third, "fig5")
+    for name in summary.ORDER:
+        if name != "fig5":
+            assert section_of(third, name) == section_of(again, name)
+    # an experiment that never ran has a section that says so
+    fresh = summary.main(["--out", str(only), "--docs", str(tmp_path / "new_docs")])
+    page = (tmp_path / "new_docs" / "paper.md").read_text()
+    assert "measured again" in fresh and "Not yet run to convergence" in section_of(page, "fig2")
+
+
+def section_of(page: str, name: str) -> str:
+    """Experiment `name`'s section of docs/paper.md's generated part."""
+    return next(m.group(0) for m in summary.SECTION.finditer(page) if m.group(1) == name)
 
 
 def test_gallery_figures_shrink_to_fit(tmp_path):

@@ -29,7 +29,7 @@ from .config import StyleConfig
 from .errors import GatysError
 from .files import write_atomic
 
-FORMAT = 1  # of the file; another is refused
+FORMAT = 2  # of the file; another is refused
 EVERY_SECONDS = 300.0  # between saves: a lost machine costs at most this much optimization
 # settings that change how long a run goes on or what it writes on the way, not its path
 NOT_IN_KEY = ("iterations", "save_every")

@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 
 import jax
 import numpy as np
@@ -69,11 +70,19 @@ def test_a_stopped_run_resumes_to_the_unbroken_result(tmp_path, stop_scale):
     unbroken = stylize(content, style, output=tmp_path / "unbroken" / "out.png", **settings)
     saved = tmp_path / "run.npz"
     output = tmp_path / "resumed" / "out.png"
+    stop = interrupt_at(2, stop_scale)
+
+    def slow_then_stop(event):  # the stopped run's seconds outweigh the resumed call's
+        time.sleep(0.05)
+        stop(event)
+
     stopped = stylize(content, style, checkpoint=saved, output=output,
-                      on_update=interrupt_at(2, stop_scale), **settings)
+                      on_update=slow_then_stop, **settings)
     assert stopped.interrupted == signal.SIGTERM and saved.exists()
     resumed = stylize(content, style, checkpoint=saved, output=output, **settings)
     assert not resumed.interrupted and not saved.exists()
+    # its optimizing seconds go on from the stopped run's
+    assert resumed.wall_seconds >= stopped.wall_seconds >= 0.1
     assert resumed.to_json()["settings"]["scales"] == [[16, 16], [32, 32]]
     np.testing.assert_array_equal(resumed.image, unbroken.image)
     assert history(resumed) == history(unbroken)

@@ -26,6 +26,7 @@ import datetime
 import json
 import math
 import sys
+import textwrap
 import time
 from pathlib import Path
 from typing import NoReturn, Sequence
@@ -366,10 +367,12 @@ def save_grid(path: Path, rows: list[list[np.ndarray | None]], row_labels: Seque
     panel_w = max(w / 100.0, 1.4)
     panel_h = panel_w * h / w
     nrows, ncols = len(rows), max(len(r) for r in rows)
-    title_h = 0.3 if title else 0.0
+    fig_w = ncols * panel_w + (0.4 if row_labels else 0)
+    # a title wider than the figure is wrapped (about 15 characters per inch at 8 points)
+    title = textwrap.fill(title, int(fig_w * 15)) if title else None
+    title_h = 0.3 + 0.15 * title.count("\n") if title else 0.0
     fig_h = nrows * panel_h + 0.35 + title_h
-    fig, axes = plt.subplots(nrows, ncols, squeeze=False,
-                             figsize=(ncols * panel_w + (0.4 if row_labels else 0), fig_h))
+    fig, axes = plt.subplots(nrows, ncols, squeeze=False, figsize=(fig_w, fig_h))
     for i, row in enumerate(rows):
         for j in range(ncols):
             ax = axes[i, j]

@@ -106,21 +106,22 @@ def optimize(exp: common.Experiment, evaluate: common.Evaluator, snapshot_every:
     with exp.progress(config.iterations) as progress:
 
         def snapshot(state, row) -> None:
+            """The terms and the picture at `state`."""
+            losses = evaluate.at(state.x)
+            terms.append({"iteration": int(state.iteration), "evaluations": int(row[0][0]),
+                          "content_term": lam * losses["content_loss"],
+                          "style_term": losses["style_loss"],
+                          "total": lam * losses["content_loss"] + losses["style_loss"]})
+            saved[int(state.iteration)] = problem.to_rgb(state.x)
+
+        def update(state, row) -> None:
             iteration = int(state.iteration)
             progress({"phase": "run", "chunk": 0, "chunks": 1, "scale": 0, "scales": 1,
                       "iteration": iteration, "evaluations": int(row[0][0]),
                       "total_loss": float(row[1][0]), "seconds": row[2]})
-            if iteration and iteration // snapshot_every == len(saved) - 1:
-                return  # no multiple of snapshot_every passed since the last snapshot
-            losses = evaluate.at(state.x)
-            terms.append({"iteration": iteration, "evaluations": int(row[0][0]),
-                          "content_term": lam * losses["content_loss"],
-                          "style_term": losses["style_loss"],
-                          "total": lam * losses["content_loss"] + losses["style_loss"]})
-            saved[iteration] = problem.to_rgb(state.x)
-
-        def update(state, row) -> None:
-            snapshot(state, row)
+            # the start, then once each multiple of snapshot_every is passed
+            if iteration == 0 or iteration // snapshot_every != len(saved) - 1:
+                snapshot(state, row)
             if keeper.due():
                 keeper.save_or_warn(*kept(state))
 

@@ -336,11 +336,13 @@ def test_fig2(script, out):
 @real_weights
 def test_fig2_resumes_from_its_saved_run(tmp_path, normalized_weights_path, monkeypatch):
     """A second fig2 with the same request loads the finished run instead of optimizing and
-    writes the same terms, curve and claim; an incomplete saved run, or --fresh, optimizes
-    again."""
+    writes the same terms, curve and claim, also when the run's last iteration is no multiple
+    of --snapshot-every (the final picture is kept all the same); an incomplete saved run, or
+    --fresh, optimizes again."""
     args = ["--content", CONTENT, "--out", str(tmp_path), "--weights",
-            str(normalized_weights_path), *TINY, "--style", STYLE, "--snapshot-every", "1"]
+            str(normalized_weights_path), *TINY, "--style", STYLE, "--snapshot-every", "2"]
     first = fig2.main(args)
+    assert [t["iteration"] for t in first["results"]] == [0, 2, 3]
     real, calls = fig2.optimize, []
     monkeypatch.setattr(fig2, "optimize", lambda *a: calls.append(1) or real(*a))
     again = fig2.main(args)

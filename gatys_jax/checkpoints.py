@@ -28,11 +28,18 @@ from .batch import to_host
 from .config import StyleConfig
 from .errors import GatysError
 from .files import write_atomic
+from .weights import DIGEST, VGGWeights
 
 FORMAT = 2  # of the file; another is refused
 EVERY_SECONDS = 300.0  # between saves: a lost machine costs at most this much optimization
 # settings that change how long a run goes on or what it writes on the way, not its path
 NOT_IN_KEY = ("iterations", "save_every")
+
+
+def weights_identity(vgg: VGGWeights) -> str:
+    """The weights as a run's key names them: the digest of their data (whatever file or
+    folder they were read from), or the source of weights made in memory."""
+    return vgg.metadata.get(DIGEST) or vgg.metadata.get("source", "")
 
 
 def pixels_digest(arrays: Sequence[np.ndarray]) -> str:

@@ -325,7 +325,7 @@ def run_jobs(content, styles: list, config: StyleConfig, planned: RunPlan,
                    "scales": [list(shape) for shape in planned.scales],
                    "memory_per_image": planned.memory.total, "notes": planned.notes})
     keeper = (checkpoints.Checkpoint(checkpoint, checkpoints.run_key(
-        config, vgg.metadata.get(weights.DIGEST) or vgg.metadata.get("source", ""),
+        config, checkpoints.weights_identity(vgg),
         checkpoints.source_arrays(source), planned.jobs))
         if checkpoint is not None else None)
     runner = _Runner(planned, config, source, vgg, on_update, keeper)

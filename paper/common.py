@@ -189,8 +189,9 @@ class Experiment:
     def request(self, label: str, config: StyleConfig, prepared: Sequence[np.ndarray],
                 content_weights=None, seeds=None) -> dict:
         """What identifies run `label` among the saved runs (saved_runs.request): its
-        settings, this experiment's weights file and its content and styles as `prepare`d."""
-        return saved_runs.request(label, config, self.settings["weights"],
+        settings, this experiment's weights (by their data, not their path) and its content
+        and styles as `prepare`d."""
+        return saved_runs.request(label, config, checkpoints.weights_identity(self.vgg),
                                   checkpoints.pixels_digest(prepared), content_weights, seeds)
 
     @contextlib.contextmanager

@@ -183,7 +183,7 @@ def main(argv=None) -> dict:
             saved_runs.drop_checkpoints(exp.folder, "run")
         keeper = checkpoints.Checkpoint(
             saved_runs.checkpoint_path(exp.folder, asked),
-            checkpoints.run_key(config, exp.settings["weights"], [content, style],
+            checkpoints.run_key(config, checkpoints.weights_identity(exp.vgg), [content, style],
                                 snapshot_every=args.snapshot_every))
         keeper.path.parent.mkdir(exist_ok=True)
         record, shown, frames = optimize(exp, evaluate, args.snapshot_every, keeper)

@@ -27,13 +27,14 @@ from gatys_jax.config import StyleConfig
 from gatys_jax.files import write_atomic
 from gatys_jax.outputs import ImageResult, Result
 
-FORMAT = 1  # bumped when what a saved run holds changes; older files are then ignored
+FORMAT = 2  # bumped when what a saved run holds changes; older files are then ignored
 
 
 def request(label: str, config: StyleConfig, weights: str, pixels: str,
             content_weights: Sequence[float] | None, seeds: Sequence[int] | None) -> dict:
-    """What identifies a run: its label, settings (the weights by their file), the digest of
-    its input pixels and the content weights and seeds it combines."""
+    """What identifies a run: its label, settings (the `weights` by
+    checkpoints.weights_identity), the digest of its input pixels and the content weights and
+    seeds it combines."""
     settings = {**config.to_json(), "weights": weights}
     return {"format": FORMAT, "label": label, "settings": settings, "pixels": pixels,
             "content_weights": None if content_weights is None else list(content_weights),

@@ -8,6 +8,7 @@ runs are few, small and shallow where the claim allows: each script runs once pe
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 from pathlib import Path
@@ -174,6 +175,11 @@ def test_a_rerun_loads_the_finished_runs_and_only_an_identical_request(
     assert [r["resumed"] for r in first["runs"]] == [False]
     assert [r["resumed"] for r in again["runs"]] == [True]
     assert again["results"] == first["results"] and again["images"] == first["images"]
+    # the same weights at another path (another checkout) make the same request
+    copy = tmp_path / "copy.h5"
+    shutil.copyfile(normalized_weights_path, copy)
+    moved = fig1_content.main(base[:5] + [str(copy)] + base[6:] + ["--iterations", "3"])
+    assert [r["resumed"] for r in moved["runs"]] == [True]
     saved = Image.open(tmp_path / "fig1_content" / "images" / "conv1_2.png")
     assert saved.size == (SHAPE[1], SHAPE[0])
     assert sorted(p.name for p in (tmp_path / "fig1_content" / "runs").iterdir()) == [

@@ -193,12 +193,15 @@ class _Runner:
             if resume:  # the seconds the saved run optimized count towards this one
                 self.optimizing_seconds = saved.notes["seconds"]
             before = self.optimizing_seconds  # in the scales before this one
+            # what a checkpoint of this scale holds besides the state and trace (the
+            # histories grow only once the scale has ended)
+            notes = {"scale": k, "histories": histories, "seconds": before}
             if resume and saver and last:  # its images up to here were written before
                 saver.passed(int(batch.to_host(state.iteration)))
             trace = driver.Trace.restore(saved.trace) if resume else driver.Trace(
                 time.perf_counter())
             progress = self._progress(index, k, len(chunk_jobs), saver if last else None,
-                                      trace, histories, before)
+                                      trace, notes)
             run = driver.run(scale.compiled, arrays[0], (self.params, *arrays[1:]),
                              self.config.iterations, progress,
                              tolerance=self.config.stop_tolerance,
@@ -208,8 +211,7 @@ class _Runner:
             # a restored trace's clock goes on from the saved run's seconds in this scale
             self.optimizing_seconds = before + time.perf_counter() - trace.start
             if self.keeper:  # the scale's end (the next one starts from it) or the stop
-                self.keeper.save(run.state, run.trace,
-                                 {"scale": k, "histories": histories, "seconds": before})
+                self.keeper.save(run.state, run.trace, notes)
             offset = [h[-1]["evaluations"] if h else 0 for h in histories]
             for i, history in enumerate(histories):
                 history.extend({**row, "evaluations": row["evaluations"] + offset[i],
@@ -222,10 +224,10 @@ class _Runner:
                                     for i, image in rgb.items()}, histories
 
     def _progress(self, chunk: int, scale: int, count: int, saver, trace: driver.Trace,
-                  histories: list[list[dict]], seconds_before: float):
+                  notes: dict):
         """The driver's on_update for scale number `scale` of a chunk: intermediate images,
-        the checkpoint when due (`histories` and `seconds_before`: the histories and the
-        optimizing seconds of the scales before) and on_update."""
+        the checkpoint when due (with `notes`: the scale, and the histories and optimizing
+        seconds of the scales before) and on_update."""
         chunks, scales = self.planned.batches, len(self.problems)
 
         def progress(state, row):
@@ -233,8 +235,7 @@ class _Runner:
             if saver:
                 saver(iteration, state.x)
             if self.keeper and self.keeper.due():
-                self.keeper.save_or_warn(state, trace, {"scale": scale, "histories": histories,
-                                                        "seconds": seconds_before})
+                self.keeper.save_or_warn(state, trace, notes)
             if self.on_update:
                 self.on_update({"phase": "run", "chunk": chunk, "chunks": chunks,
                                 "scale": scale, "scales": scales, "iteration": iteration,

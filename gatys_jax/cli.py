@@ -347,7 +347,8 @@ def _weights_normalize(args) -> None:
 def _add_run_arguments(parser, defaults: StyleConfig) -> None:
     parser.add_argument("--paper", action="store_true",
                         help="start from exactly the paper's settings (the normalized network, "
-                             "lambda 1e-3, white noise over 0..255, one scale, L-BFGS, no "
+                             "lambda 1e-3, white noise of 1 grey level standard deviation, one "
+                             "scale, L-BFGS, no "
                              "total variation); other flags still apply")
     add_config_arguments(parser, defaults)
     parser.add_argument("--seeds", metavar="LIST",

@@ -138,7 +138,7 @@ class StyleConfig:
         "|".join(INITS))
     noise_scale: float = _option(
         0.004, "width of the white-noise start as a fraction of 0..255 (1: uniform over "
-        "0..255, as in the paper)", _number, "S")
+        "0..255)", _number, "S")
     seed: int = _option(0, "noise seed; the same seed and settings give the same image bit "
                         "for bit on the same machine", _integer, "N")
     pooling: str = _option("avg", "VGG pooling; the paper uses avg for synthesis", str,
@@ -292,8 +292,8 @@ class StyleConfig:
     @classmethod
     def paper(cls, **changes) -> "StyleConfig":
         """Exactly the paper's settings: the normalized VGG19, content at conv4_2, style at
-        conv1_1 ... conv5_1 with w_l = 1/5, lambda 1e-3, white noise over the whole pixel
-        range, one scale, L-BFGS, no total variation; then `changes`."""
+        conv1_1 ... conv5_1 with w_l = 1/5, lambda 1e-3, white noise of 1 grey level standard
+        deviation (PAPER_NOISE_SCALE), one scale, L-BFGS, no total variation; then `changes`."""
         return cls(**{**PAPER, "weights": str(paths.normalized_weights()), **changes})
 
     def replace(self, **changes) -> "StyleConfig":
@@ -324,11 +324,17 @@ class StyleConfig:
         return out
 
 
+# The paper says only "white noise". The authors' code (leongatys/DeepTextures, ImageSyn)
+# starts from np.random.randn in the network's input units, grey levels around the mean
+# pixel: noise of 1 level standard deviation. A uniform start has that deviation at a width
+# of sqrt(12) levels. Noise over all of 0..255 instead leaves a grain that convergence keeps.
+PAPER_NOISE_SCALE = math.sqrt(12) / 255
+
 LIST_FIELDS = ("style_layers", "style_weights", "blend", "style_mask")
 
 PAPER = {"content_weight": 1e-3, "content_layer": DEFAULT_CONTENT_LAYER,
          "style_layers": DEFAULT_STYLE_LAYERS, "style_weights": None, "pooling": "avg",
-         "init": "noise", "noise_scale": 1.0, "start_size": None, "optimizer": "lbfgs",
+         "init": "noise", "noise_scale": PAPER_NOISE_SCALE, "start_size": None, "optimizer": "lbfgs",
          "learning_rate": None, "precondition": 0.0, "tv_weight": 0.0}
 
 

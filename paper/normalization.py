@@ -5,11 +5,11 @@ The paper scales the weights "such that the mean activation of each convolutiona
 images and positions is equal to one". gatys_jax.normalize does that over its calibration
 photographs at 256 px. Measured here, per layer, from the normalized network: the mean
 activation of every live filter over (a) the calibration photographs at 256 px, where it must
-be one; (b) the same photographs at 512 px; (c) the bundled paintings; (d) white noise over
-0..255, the paper's start. And the balance of the two loss terms at that start on both
-networks: the style loss (fourth power of the activations) shrinks far more under the
-normalization than the content loss (second power), so the same lambda weighs content more
-on the normalized network by the factor reported (lambda_equivalent: the plain network's
+be one; (b) the same photographs at 512 px; (c) the bundled paintings; (d) uniform white
+noise over 0..255. And the balance of the two loss terms at the paper's start (noise of 1
+grey level around mid-grey) on both networks: the style loss (fourth power of the
+activations) shrinks far more under the normalization than the content loss (second power),
+so the same lambda weighs content more on the normalized network by the factor reported (lambda_equivalent: the plain network's
 lambda that gives the normalized network's balance at lambda).
 
     python -m paper.normalization [--quick] [--size PX] [--style ...]
@@ -41,7 +41,7 @@ def layer_means(vgg, image_set: list[np.ndarray], live: dict) -> dict:
 
 def start_balance(vgg, content: np.ndarray, style: np.ndarray, config) -> dict:
     """The content and style losses (lambda 1) of the paper's white-noise start."""
-    x0 = initial_image("noise", config.seed, content, style, noise_scale=1.0)
+    x0 = initial_image("noise", config.seed, content, style, config.noise_scale)
     losses = common.Evaluator(vgg, content, style, config)(x0)
     return {"content_loss": losses["content_loss"], "style_loss": losses["style_loss"]}
 

@@ -4,6 +4,7 @@ generated from its fields naming the flag in their errors."""
 import dataclasses
 import math
 
+import numpy as np
 import optax
 import pytest
 
@@ -188,7 +189,11 @@ def test_the_paper_preset_is_exactly_the_paper():
     paper = StyleConfig.paper()
     assert paper.content_weight == 1e-3 and paper.content_layer == "conv4_2"
     assert paper.style_layers == DEFAULT_STYLE_LAYERS and paper.layer_weights == (0.2,) * 5
-    assert (paper.init, paper.noise_scale, paper.start_size) == ("noise", 1.0, None)
+    assert (paper.init, paper.start_size) == ("noise", None)
+    # the authors' start: white noise of 1 grey level standard deviation
+    from gatys_jax.objective import initial_image
+    x0 = initial_image("noise", 0, np.zeros((64, 64, 3), np.float32), None, paper.noise_scale)
+    assert abs(x0.std() - 1) < 0.02 and abs(x0.mean() - 127.5) < 0.05
     assert (paper.optimizer, paper.tv_weight, paper.pooling) == ("lbfgs", 0.0, "avg")
     assert paper.weights == str(paths.normalized_weights())
     assert StyleConfig.paper(size=128).size == 128

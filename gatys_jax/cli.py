@@ -348,8 +348,7 @@ def _add_run_arguments(parser, defaults: StyleConfig) -> None:
     parser.add_argument("--paper", action="store_true",
                         help="start from exactly the paper's settings (the normalized network, "
                              "lambda 1e-3, white noise of 1 grey level standard deviation, one "
-                             "scale, L-BFGS, no "
-                             "total variation); other flags still apply")
+                             "scale, L-BFGS, no total variation); other flags still apply")
     add_config_arguments(parser, defaults)
     parser.add_argument("--seeds", metavar="LIST",
                         help="several noise seeds, e.g. 0,1,2,3 or 0-7: one image per seed "

@@ -334,8 +334,8 @@ LIST_FIELDS = ("style_layers", "style_weights", "blend", "style_mask")
 
 PAPER = {"content_weight": 1e-3, "content_layer": DEFAULT_CONTENT_LAYER,
          "style_layers": DEFAULT_STYLE_LAYERS, "style_weights": None, "pooling": "avg",
-         "init": "noise", "noise_scale": PAPER_NOISE_SCALE, "start_size": None, "optimizer": "lbfgs",
-         "learning_rate": None, "precondition": 0.0, "tv_weight": 0.0}
+         "init": "noise", "noise_scale": PAPER_NOISE_SCALE, "start_size": None,
+         "optimizer": "lbfgs", "learning_rate": None, "precondition": 0.0, "tv_weight": 0.0}
 
 
 def _source_name(source) -> str:

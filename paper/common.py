@@ -59,9 +59,9 @@ STOP_TOLERANCE, STOP_WINDOW = 1e-3, 100  # converged: < 0.1% change over 100 eva
 # A reconstruction's loss falls towards zero by a steady fraction per window for as long as
 # it runs, so the relative rule alone never ends it, long after its picture has settled.
 STOP_PIXELS = 0.1
-# from white noise the loss settles only after thousands of evaluations (docs/paper.md), so
-# the cap sits well above that: it catches runs that never settle
-CAP = 8000  # iterations
+# from white noise the loss settles only after many thousands of evaluations (docs/paper.md),
+# so the cap sits well above that: it catches runs that never settle
+CAP = 16000  # iterations
 INTERRUPTED = 130  # exit status of an experiment stopped by a signal (scripts stop on it)
 
 

@@ -9,8 +9,9 @@ be one; (b) the same photographs at 512 px; (c) the bundled paintings; (d) unifo
 noise over 0..255. And the balance of the two loss terms at the paper's start (noise of 1
 grey level around mid-grey) on both networks: the style loss (fourth power of the
 activations) shrinks far more under the normalization than the content loss (second power),
-so the same lambda weighs content more on the normalized network by the factor reported (lambda_equivalent: the plain network's
-lambda that gives the normalized network's balance at lambda).
+so the same lambda weighs content more on the normalized network by the factor reported
+(lambda_equivalent: the plain network's lambda that gives the normalized network's balance
+at lambda).
 
     python -m paper.normalization [--quick] [--size PX] [--style ...]
 """
@@ -103,7 +104,9 @@ def main(argv=None) -> dict:
     grid = exp.folder / "grid.png"
     plot(grid, measured)
     results = [{"images": label, "layers": per_layer} for label, per_layer in measured.items()]
-    noise_range = [measured["white noise 0..255"][l]["median"] for l in LAYERS]
+    shown = ("conv1_1", "conv3_1", "conv5_1")
+    medians = {label: ", ".join(f"{measured[label][l]['median']:.2f}" for l in shown)
+               for label in measured}
     claims = [
         common.claim(
             "mean_activation_one", "Each filter's mean activation over images and positions is "
@@ -111,13 +114,10 @@ def main(argv=None) -> dict:
             f"|mean - 1| <= {UNIT_TOLERANCE} for every live filter on the calibration "
             "photographs", {"worst_deviation": worst, "per_layer": calibration},
             f"largest deviation of a filter's mean from 1: {worst:.1e}; elsewhere (layer "
-            "medians): 512 px "
-            + ", ".join(f"{measured['calibration photographs, 512 px'][l]['median']:.2f}"
-                        for l in ("conv1_1", "conv3_1", "conv5_1"))
-            + ", paintings " + ", ".join(f"{measured['bundled paintings'][l]['median']:.2f}"
-                                         for l in ("conv1_1", "conv3_1", "conv5_1"))
-            + f", white noise {min(noise_range):.2f}-{max(noise_range):.2f} "
-            "(conv1_1, conv3_1, conv5_1)", worst <= UNIT_TOLERANCE, needs_convergence=False),
+            f"medians, {', '.join(shown)}): 512 px "
+            f"{medians['calibration photographs, 512 px']}, paintings "
+            f"{medians['bundled paintings']}, white noise {medians['white noise 0..255']}",
+            worst <= UNIT_TOLERANCE, needs_convergence=False),
         common.claim(
             "lambda_transfers", f"lambda = {config.content_weight:g} balances content and "
             "style on the normalized network as it does on the plain one (the paper states "

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import re
 import statistics
 from pathlib import Path
@@ -48,11 +49,14 @@ def experiments(out: Path) -> list[dict]:
 
 
 def run_line(metrics: dict) -> str:
-    """How one experiment ran: size, convergence of its images, evaluations, time, machine
-    and date."""
+    """How one experiment ran: size, start, convergence of its images, evaluations, time,
+    machine and date."""
     s = metrics["settings"]
     taken = [i for i in metrics.get("images", []) if i["converged"] is not None]
-    text = f"{metrics['experiment']}: {s['size']} px"
+    # a uniform start of width noise_scale x 255 levels has standard deviation width / sqrt(12)
+    start = (f"noise, sd {s['noise_scale'] * 255 / math.sqrt(12):.2g} grey levels"
+             if s["init"] == "noise" else f"the {s['init']} image")
+    text = f"{metrics['experiment']}: {s['size']} px, start: {start}"
     if taken:
         converged = sum(i["converged"] for i in taken)
         evaluations = [i["evaluations"] for i in taken]

@@ -483,6 +483,7 @@ def test_summary_table(script, out, tmp_path):
     assert text.count("\n| ") == claims + 1  # the separator row and one row per claim
     assert "not judged (unconverged)" in text and "images converged (cap 3 iterations" in text
     assert "min optimizing (compiling apart) on " in text
+    assert "px, start: noise, sd 1 grey levels, " in text  # the authors' start
     page = (docs / "paper.md").read_text()
     for name in summary.ORDER:
         figure = docs / "paper" / f"{name}.jpg"

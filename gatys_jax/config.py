@@ -327,7 +327,7 @@ class StyleConfig:
 # The paper says only "white noise". The authors' code (leongatys/DeepTextures, ImageSyn)
 # starts from np.random.randn in the network's input units, grey levels around the mean
 # pixel: noise of 1 level standard deviation. A uniform start has that deviation at a width
-# of sqrt(12) levels. Noise over all of 0..255 instead leaves a grain that convergence keeps.
+# of sqrt(12) levels.
 PAPER_NOISE_SCALE = math.sqrt(12) / 255
 
 LIST_FIELDS = ("style_layers", "style_weights", "blend", "style_mask")

@@ -324,11 +324,16 @@ class StyleConfig:
         return out
 
 
+def noise_sd(noise_scale: float) -> float:
+    """The standard deviation, in grey levels, of the uniform noise start of `noise_scale`
+    (a width of noise_scale x 255 levels)."""
+    return noise_scale * 255 / math.sqrt(12)
+
+
 # The paper says only "white noise". The authors' code (leongatys/DeepTextures, ImageSyn)
 # starts from np.random.randn in the network's input units, grey levels around the mean
-# pixel: noise of 1 level standard deviation. A uniform start has that deviation at a width
-# of sqrt(12) levels.
-PAPER_NOISE_SCALE = math.sqrt(12) / 255
+# pixel: noise of 1 level standard deviation.
+PAPER_NOISE_SCALE = 1 / noise_sd(1.0)
 
 LIST_FIELDS = ("style_layers", "style_weights", "blend", "style_mask")
 

@@ -9,9 +9,9 @@ correlation of heavily blurred luminances (arrangement).
 The conv1_2 reconstruction converges slowly in the fine, high-frequency pixel directions
 conv1_2 hardly responds to: it takes thousands of L-BFGS iterations to pass 30 dB
 (tests/test_paper_scripts.py checks that it does at 64 px), and its picture still moves by
-more than the convergence rule allows after 8,000, so this experiment's cap is twice common.CAP; a
-partial network's evaluation costs a fraction of a whole one's. The content loss reached is
-reported as a fraction of the initial one. L-BFGS's
+more than the convergence rule allows after 8,000 iterations, so this experiment's cap is
+twice common.CAP; a partial network's evaluation costs a fraction of a whole one's. The
+content loss reached is reported as a fraction of the initial one. L-BFGS's
 spatial-frequency preconditioner (--precondition) damps exactly those fine directions, so it
 slows this reconstruction down.
 

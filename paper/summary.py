@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import math
 import re
 import statistics
 from pathlib import Path
@@ -26,6 +25,7 @@ import numpy as np
 
 from benchmarks.common import save_jpeg
 from gatys_jax import images
+from gatys_jax.config import noise_sd
 from gatys_jax.convention import to_uint8
 from gatys_jax.errors import GatysError
 
@@ -53,8 +53,7 @@ def run_line(metrics: dict) -> str:
     machine and date."""
     s = metrics["settings"]
     taken = [i for i in metrics.get("images", []) if i["converged"] is not None]
-    # a uniform start of width noise_scale x 255 levels has standard deviation width / sqrt(12)
-    start = (f"noise, sd {s['noise_scale'] * 255 / math.sqrt(12):.2g} grey levels"
+    start = (f"noise, sd {noise_sd(s['noise_scale']):.2g} grey levels"
              if s["init"] == "noise" else f"the {s['init']} image")
     text = f"{metrics['experiment']}: {s['size']} px, start: {start}"
     if taken:

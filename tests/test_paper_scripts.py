@@ -314,11 +314,15 @@ def test_fig5(script, out):
 def test_init(script, out):
     metrics = script("init")
     check_written(out, "init", metrics, {"final_loss_independent_of_init",
-                                         "fixed_init_deterministic", "noise_seeds_differ"}, 5)
+                                         "fixed_init_deterministic", "noise_seeds_differ"}, 4)
     claims = {c["id"]: c for c in metrics["claims"]}
     # this one holds at any size and iteration count
     assert claims["fixed_init_deterministic"]["supported"]
     assert metrics["distances"]["content_runs"] == 0.0
+    # the repeated pair runs short, without the convergence rules; the other runs with them
+    rules = {i["run"]: i["converged"] for i in metrics["images"]}
+    assert rules["content, repeat 1"] is None and rules["content, repeat 2"] is None
+    assert all(isinstance(rules[r], bool) for r in ("content", "style"))
     # the seeds' starts differ by a grey level, their images only as far as the runs go: the
     # claim waits for the noise runs to converge
     assert claims["noise_seeds_differ"]["supported"] is None

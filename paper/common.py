@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime
+import itertools
 import json
 import math
 import sys
@@ -112,6 +114,12 @@ def parser(description: str, defaults: StyleConfig, skip: Sequence[str] = (),
     p.add_argument("--quick", action="store_true",
                    help=f"the CPU run: {QUICK_SIZE} px instead of the paper's {FULL_SIZE} "
                         "(unless --size is given)")
+    p.add_argument("--batching", choices=("auto", "on", "off"), default="auto",
+                   help="a run of several images (a row of lambdas, noise seeds): 'on' "
+                        "optimizes them together in one batched program, until the last "
+                        "converges; 'off' one at a time, each to its own convergence and with "
+                        "its own checkpoint; 'auto' (default) is off on a CPU, where a batch "
+                        "costs what its images cost one after another, else on")
     cli.add_config_arguments(p, defaults, SKIP + tuple(skip))
     return p
 
@@ -139,17 +147,51 @@ class Experiment:
         return inputs.prepare(self.args.content, list(styles), self.config.size,
                               self.config.max_megapixels)
 
+    @property
+    def batched(self) -> bool:
+        """Whether a run of several images optimizes them together (--batching)."""
+        if self.args.batching == "auto":
+            return jax.default_backend() != "cpu"
+        return self.args.batching == "on"
+
     def stylize(self, label: str, styles: Sequence, *, content_weights=None, seeds=None,
-                output: Path | None = None, **changes) -> Result:
-        """stylize_batch of the content with `styles`, the experiment's settings with
-        `changes` (and its `output` files); the run's summary (times, batch layout, settings)
-        and each image's evaluations and convergence are recorded. A finished run is saved
-        under runs/ and a rerun with the same request loads it (unless --fresh). While it
-        runs, its optimizer's state is kept in runs/ (a checkpoint, if the run takes one
+                **changes) -> Result:
+        """stylize_batch of the content with `styles` and the experiment's settings with
+        `changes`: one image per (style, content weight, seed), optimized together, or, with
+        batching off, one at a time as runs of their own, labelled `label` and what varies
+        (merged). Each run's summary (times, batch layout, settings) and each image's
+        evaluations and convergence are recorded, the images under `label`. A finished run is
+        saved under runs/ and a rerun with the same request loads it (unless --fresh). While
+        it runs, its optimizer's state is kept in runs/ (a checkpoint, if the run takes one
         batch): a run stopped by a signal or a lost machine goes on from it at the next
         command; an interrupted run ends the experiment."""
-        start = time.perf_counter()
         config = self.config.replace(weights=self.vgg, **changes)
+        # a blend's styles make one target together
+        targets = [list(styles)] if config.blend is not None else [[style] for style in styles]
+        jobs = list(itertools.product(targets, content_weights or (None,), seeds or (None,)))
+        if len(jobs) == 1 or self.batched:
+            result = self.run(label, styles, config, content_weights, seeds)
+        else:
+            parts = []
+            for target, weight, seed in jobs:
+                one = config.replace(
+                    content_weight=config.content_weight if weight is None else weight,
+                    seed=config.seed if seed is None else seed)
+                varies = [inputs.name_of(target[0])] if len(targets) > 1 else []
+                varies += [f"lambda {weight:g}"] if weight is not None else []
+                varies += [f"seed {seed}"] if seed is not None else []
+                parts.append(self.run(", ".join([label, *varies]), target, one))
+            result = merged(parts)
+        for index, entry in enumerate(result.images):
+            self.record_image(label, index, entry.evaluations, entry.converged,
+                              style=entry.style, content_weight=entry.config.content_weight,
+                              seed=entry.config.seed)
+        return result
+
+    def run(self, label: str, styles: Sequence, config: StyleConfig, content_weights=None,
+            seeds=None) -> Result:
+        """One stylize_batch call (see stylize), saved as run `label`, or loaded."""
+        start = time.perf_counter()
         content, style_rgbs = self.prepare(styles)
         asked = self.request(label, config, [content, *style_rgbs], content_weights, seeds)
         result = None if self.args.fresh else saved_runs.load(self.folder, asked, config)
@@ -164,7 +206,7 @@ class Experiment:
             with self.progress(config.iterations) as progress:
                 result = stylize_batch(self.args.content, list(styles), config,
                                        content_weights=content_weights, seeds=seeds,
-                                       output=output, on_update=progress,
+                                       on_update=progress,
                                        checkpoint=checkpoint if planned.batches == 1 else None)
             if result.interrupted:
                 self.stop_interrupted(label)
@@ -175,10 +217,6 @@ class Experiment:
             "chunks": result.chunks, "evaluations": result.evaluations,
             "seconds_with_setup": time.perf_counter() - start, "resumed": resumed,
             "settings": result.to_json()["settings"]})
-        for index, entry in enumerate(result.images):
-            self.record_image(label, index, entry.evaluations, entry.converged,
-                              style=entry.style, content_weight=entry.config.content_weight,
-                              seed=entry.config.seed)
         converged = sum(bool(e.converged) for e in result.images)
         print(f"[{self.name}] {label}: {len(result.images)} image(s), {result.evaluations} "
               f"evaluations, {result.wall_seconds:.1f} s (+{result.compile_seconds:.1f} s "
@@ -262,6 +300,23 @@ class Experiment:
             print(f"[{self.name}] {verdict}: {c['claim']} -- {c['summary']}", flush=True)
         print(f"[{self.name}] wrote {self.folder} in {metrics['wall_seconds']:.0f} s", flush=True)
         return metrics
+
+
+def merged(results: Sequence[Result]) -> Result:
+    """Runs of one image each, one after another, as one Result: their images in order, the
+    batch layout (one image per batch, a chunk each) and their times summed."""
+    first = results[0]
+    images = [entry for result in results for entry in result.images]
+    lists = {"styles": list(dict.fromkeys(e.style for e in images)),
+             "content_weights": list(dict.fromkeys(e.config.content_weight for e in images)),
+             "seeds": list(dict.fromkeys(e.config.seed for e in images))}
+    return dataclasses.replace(
+        first, images=images, settings={**first.settings, **lists},
+        iterations=max(r.iterations for r in results),
+        wall_seconds=sum(r.wall_seconds for r in results),
+        compile_seconds=sum(r.compile_seconds for r in results), batch_size=1,
+        chunks=sum(r.chunks for r in results),
+        references={k: v for r in results for k, v in r.references.items()})
 
 
 def claim(id: str, text: str, criterion: str, measured: dict, summary: str,

@@ -1,6 +1,7 @@
 """Figure 3: one photograph rendered in the styles of several paintings at lambda = alpha/beta
 = 1e-3 and 1e-4; each painting's two lambdas are one stylize_batch call (one compiled,
-vmapped program), and each painting is a run of its own, saved when it finishes.
+vmapped program; with --batching off, the default on a CPU, a run each), and each painting is
+a run of its own, saved when it finishes.
 
 Claims: each result keeps the photo's content and takes the painting's style (its content loss
 is far below the painting's own, its style loss far below the photo's own); the smaller lambda

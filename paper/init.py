@@ -1,6 +1,7 @@
 """Initialization (paper, section 2.3 / Fig. 6): the same settings started from white noise
-(two seeds, one batched call), from the content photo and from the painting, each run to
-convergence; and two short runs from the content photo, which repeat each other exactly.
+(two seeds, one batched call with --batching on), from the content photo and from the
+painting, each run to convergence; and two short runs from the content photo, which repeat
+each other exactly.
 
 Claims: the final loss hardly depends on the initialization; a fixed image initialization
 gives the same output every run; noise with different seeds gives different images. Measured:

@@ -7,7 +7,8 @@
 # measured claims; python -m paper.summary). Every argument goes to every module: --quick
 # (256 px, for a CPU; default the paper's 512 px), --size N, --iterations CAP, --out DIR
 # (default results), --content IMAGE (a file or a sample name, default chelsea), --weights
-# FILE, and any other setting (python -m paper.fig3 --help lists them).
+# FILE, --batching on|off (several images in one program; default off on a CPU), and any
+# other setting (python -m paper.fig3 --help lists them).
 # ONLY="fig3 fig4" runs a subset. A module that fails is reported and the others still run;
 # the exit status is then 1. Every finished run (a layer, a painting, a row) is kept under
 # results/<name>/runs/, and the run in progress keeps its optimizer state there every 5

@@ -65,9 +65,9 @@ def script(out, normalized_weights_path, small_calibration):
         "fig1_content": (fig1_content, TINY + ["--layers", "conv2_2,conv4_2"]),
         "fig1_style": (fig1_style, TINY + ["--style", STYLE, "--subsets", "1,2"]),
         "fig3": (fig3, TINY + ["--styles", f"{OTHER_STYLE},{STYLE}"]),
-        # Adam here: see test_fig4_lambda_batch_equals_separate_runs
+        # Adam here: see test_fig4_lambda_batch_equals_separate_runs; batched, as on a GPU
         "fig4": (fig4, ["--style", STYLE, "--size", "32", "--iterations", str(FIG4_ITERATIONS),
-                        "--rows", "1,2", "--optimizer", "adam"]),
+                        "--rows", "1,2", "--optimizer", "adam", "--batching", "on"]),
         "fig5": (fig5, TINY + ["--style", STYLE]),
         "init": (init_script, TINY + ["--style", STYLE]),
         "fig2": (fig2, TINY + ["--style", STYLE, "--snapshot-every", "1"]),
@@ -157,10 +157,13 @@ def test_fig3(script, out):
     metrics = script("fig3")
     check_written(out, "fig3", metrics,
                   {"content_and_style_combined", "smaller_lambda_more_style"}, 4)
-    # one run per painting, its two lambdas one batched program
-    assert metrics["programs"] == [{"style": s, "images": 2, "batch_size": 2, "chunks": 1}
+    # on this CPU (--batching auto) one run per painting and lambda, one image at a time
+    assert metrics["programs"] == [{"style": s, "images": 2, "batch_size": 1, "chunks": 2}
                                    for s in (OTHER_STYLE, STYLE)]
-    assert len(metrics["runs"]) == 2
+    assert [r["label"] for r in metrics["runs"]] == [
+        f"{s}, lambda {w:g}" for s in (OTHER_STYLE, STYLE) for w in fig3.CONTENT_WEIGHTS]
+    assert [(i["run"], i["index"]) for i in metrics["images"]] == [
+        (s, k) for s in (OTHER_STYLE, STYLE) for k in range(2)]
     assert {(r["style"], r["content_weight"]) for r in metrics["results"]} == {
         (s, w) for s in (OTHER_STYLE, STYLE) for w in (1e-3, 1e-4)}
 
@@ -259,6 +262,51 @@ def test_a_saved_run_is_loaded_for_its_own_request_only(tmp_path, tiny_weights):
     for damaged in (b"not an archive", b"PK\x03\x04 cut short"):
         (tmp_path / "runs" / "a_run.npz").write_bytes(damaged)
         assert saved_runs.load(tmp_path, asked, config) is None
+
+
+def seeds_experiment(out: Path, weights: Path, batching: str) -> common.Experiment:
+    """An experiment at 32 px whose images converge within a few hundred evaluations."""
+    defaults = common.defaults()
+    args, config = common.parse(common.parser("test", defaults), [
+        "--content", CONTENT, "--out", str(out), "--weights", str(weights), "--size", "32",
+        "--iterations", "400", "--stop-tolerance", "0.01", "--stop-window", "20",
+        "--batching", batching], defaults)
+    return common.Experiment("seeds", "test", args, config.replace(stop_pixels=None))
+
+
+@real_weights
+def test_one_image_at_a_time_stops_each_at_its_own_convergence_and_resumes(
+        tmp_path, normalized_weights_path):
+    alone = seeds_experiment(tmp_path / "alone", normalized_weights_path, "off")
+    result = alone.stylize("noise", [STYLE], seeds=(0, 1))
+    assert [r["label"] for r in alone.runs] == ["noise, seed 0", "noise, seed 1"]
+    assert [(i["run"], i["index"], i["seed"]) for i in alone.images] == [
+        ("noise", 0, 0), ("noise", 1, 1)]
+    assert (result.batch_size, result.chunks) == (1, 2)
+    assert result.settings["seeds"] == [0, 1]
+    for entry in result.images:
+        # it stopped at the first evaluation where its own loss had settled
+        assert entry.converged
+        totals = {h["evaluations"]: h["total_loss"] for h in entry.history}
+        last = entry.evaluations
+
+        def settled(at):
+            return totals[at - 20] - totals[at] <= 0.01 * abs(totals[at])
+
+        assert settled(last) and not any(settled(e) for e in totals if 20 < e < last)
+    together = seeds_experiment(tmp_path / "together", normalized_weights_path, "on")
+    batch = together.stylize("noise", [STYLE], seeds=(0, 1))
+    assert [r["label"] for r in together.runs] == ["noise"]
+    assert (batch.batch_size, batch.chunks) == (2, 1)
+    # a batch runs until its last image converges
+    assert batch.images[0].evaluations == batch.images[1].evaluations
+    assert batch.images[0].evaluations >= max(e.evaluations for e in result.images) - 20
+    # a rerun loads every image's own run
+    again = seeds_experiment(tmp_path / "alone", normalized_weights_path, "off")
+    reloaded = again.stylize("noise", [STYLE], seeds=(0, 1))
+    assert [r["resumed"] for r in again.runs] == [True, True]
+    for a, b in zip(reloaded.images, result.images):
+        np.testing.assert_array_equal(a.image, b.image)
 
 
 def test_fig3_styles_default_to_the_bundled_paintings():

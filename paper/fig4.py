@@ -1,6 +1,6 @@
 """Figure 4: rows = style layer subsets (conv1_1; conv1_1+conv2_1; ... conv1_1..conv5_1),
-columns = lambda = alpha/beta in {1e-5, 1e-4, 1e-3, 1e-2}. With batching on (the default off
-a CPU: --batching), each row's lambdas are ONE stylize_batch call: lambda is a batched
+columns = lambda = alpha/beta in {1e-5, 1e-4, 1e-3, 1e-2}. With batching on (--batching; the
+default except on a CPU), each row's lambdas are ONE stylize_batch call: lambda is a batched
 (vmapped) runtime argument of one compiled program, not a Python loop that recompiles.
 
 Claims: in every row a larger lambda trades style for content (content loss falls, style loss

@@ -37,7 +37,7 @@ import jax
 import numpy as np
 
 import benchmarks.common
-from gatys_jax import checkpoints, cli, images, inputs, paths, weights
+from gatys_jax import checkpoints, cli, images, inputs, paths, quality, weights
 from gatys_jax.config import DEFAULT_STYLE_LAYERS, StyleConfig
 from gatys_jax.convention import to_uint8
 from gatys_jax.objective import Objective, build_problem, loss_weights
@@ -183,7 +183,7 @@ class Experiment:
                 parts.append(self.run(", ".join([label, *varies]), target, one))
             result = merged(parts)
         for index, entry in enumerate(result.images):
-            self.record_image(label, index, entry.evaluations, entry.converged,
+            self.record_image(label, index, entry.image, entry.evaluations, entry.converged,
                               style=entry.style, content_weight=entry.config.content_weight,
                               seed=entry.config.seed)
         return result
@@ -250,11 +250,12 @@ class Experiment:
               file=sys.stderr, flush=True)
         raise SystemExit(INTERRUPTED)
 
-    def record_image(self, run: str, index: int, evaluations: int, converged: bool | None,
-                     **about) -> None:
-        """Note one image's evaluations and convergence (for metrics.json and the claims)."""
+    def record_image(self, run: str, index: int, image: np.ndarray, evaluations: int,
+                     converged: bool | None, **about) -> None:
+        """Note one image's evaluations, convergence and grain (for metrics.json and the
+        claims)."""
         self.images.append({"run": run, "index": index, **about, "evaluations": evaluations,
-                            "converged": converged})
+                            "converged": converged, **grain(image)})
 
     def unconverged(self) -> list[str]:
         """The images that reached the cap before converging, as 'run #index'."""
@@ -287,6 +288,7 @@ class Experiment:
             "experiment": self.name, "description": self.description,
             "settings": self.settings, "claims": claims, "results": results,
             "images": self.images, "converged": not unconverged,
+            "photo_grain": grain(self.prepare([])[0]),
             "grid": str(Path(grid).relative_to(self.folder)), "runs": self.runs,
             "wall_seconds": time.perf_counter() - self.start,
             "backend": jax.default_backend(), "device": str(jax.devices()[0].device_kind),
@@ -300,6 +302,14 @@ class Experiment:
             print(f"[{self.name}] {verdict}: {c['claim']} -- {c['summary']}", flush=True)
         print(f"[{self.name}] wrote {self.folder} in {metrics['wall_seconds']:.0f} s", flush=True)
         return metrics
+
+
+def grain(image: np.ndarray) -> dict:
+    """How grainy an RGB image in 0..255 is: its speckle (quality.speckle) and the fraction of
+    its colour channels at 0 or 255 (where an unbounded optimizer's pixels were clipped)."""
+    pixels = to_uint8(image)
+    return {"speckle": quality.speckle(pixels),
+            "clipped": float(np.mean((pixels == 0) | (pixels == 255)))}
 
 
 def merged(results: Sequence[Result]) -> Result:

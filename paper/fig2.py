@@ -192,7 +192,7 @@ def main(argv=None) -> dict:
     else:
         record, shown, frames = kept
     final, terms, history = record["final"], record["terms"], record["history"]
-    exp.record_image("run", 0, record["evaluations"], record["converged"])
+    exp.record_image("run", 0, frames[-1], record["evaluations"], record["converged"])
     exp.runs.append({"label": "run", "images": 1, "evaluations": record["evaluations"],
                      "wall_seconds": record["seconds"], "resumed": kept is not None})
     first, last = terms[0], terms[-1]

@@ -49,8 +49,8 @@ def experiments(out: Path) -> list[dict]:
 
 
 def run_line(metrics: dict) -> str:
-    """How one experiment ran: size, start, convergence of its images, evaluations, time,
-    machine and date."""
+    """How one experiment ran: size, start, convergence of its images, evaluations, their
+    grain (common.grain), time, machine and date."""
     s = metrics["settings"]
     taken = [i for i in metrics.get("images", []) if i["converged"] is not None]
     start = (f"noise, sd {noise_sd(s['noise_scale']):.2g} grey levels"
@@ -62,6 +62,13 @@ def run_line(metrics: dict) -> str:
         text += (f", {converged}/{len(taken)} images converged (cap {s['iterations']} "
                  f"iterations; evaluations median {statistics.median(evaluations):.0f}, "
                  f"max {max(evaluations)})")
+    grains = [i for i in metrics.get("images", []) if "speckle" in i]
+    if grains:
+        speckles, clipped = ([i[key] for i in grains] for key in ("speckle", "clipped"))
+        text += (f"; grain: speckle median {statistics.median(speckles):.0f}, max "
+                 f"{max(speckles):.0f} (the photo's {metrics['photo_grain']['speckle']:.0f}), "
+                 f"colour channels at 0 or 255 median {statistics.median(clipped):.1%}, max "
+                 f"{max(clipped):.1%}")
     runs = metrics.get("runs", [])
     seconds = (f"{sum(r['wall_seconds'] for r in runs) / 60:.1f} min optimizing (compiling "
                "apart)" if runs else f"{metrics['wall_seconds']:.0f} s")

@@ -102,7 +102,9 @@ def check_written(out: Path, name: str, metrics: dict, claim_ids: set, results: 
         else:
             assert isinstance(c["supported"], bool) and not c["unconverged"], c
     for image in metrics["images"]:
-        assert {"run", "index", "evaluations", "converged"} <= set(image)
+        assert {"run", "index", "evaluations", "converged", "speckle", "clipped"} <= set(image)
+        assert image["speckle"] >= 0 and 0 <= image["clipped"] <= 1
+    assert metrics["photo_grain"]["clipped"] < 0.01  # the cat photo: all but none at 0 or 255
     assert metrics["converged"] == all(i["converged"] is not False for i in metrics["images"])
     grid = Image.open(folder / metrics["grid"])
     assert grid.format == "PNG" and min(grid.size) > 32
@@ -536,6 +538,8 @@ def test_summary_table(script, out, tmp_path):
     assert "not judged (unconverged)" in text and "images converged (cap 3 iterations" in text
     assert "min optimizing (compiling apart) on " in text
     assert "px, start: noise, sd 1 grey levels, " in text  # the authors' start
+    assert re.search(r"; grain: speckle median \d+, max \d+ \(the photo's \d+\), colour "
+                     r"channels at 0 or 255 median \d+\.\d%, max \d+\.\d%", text)
     page = (docs / "paper.md").read_text()
     for name in summary.ORDER:
         figure = docs / "paper" / f"{name}.jpg"
@@ -603,6 +607,16 @@ def test_content_reconstruction_from_conv1_2_reaches_30_db_at_64_px(
 
 
 # --------------------------------------------------------------------- measurements (fast)
+
+def test_grain_measures_speckle_and_clipped_channels():
+    flat = np.full((8, 8, 3), 128.0)
+    assert common.grain(flat) == {"speckle": 0.0, "clipped": 0.0}
+    checker = np.indices((8, 8)).sum(axis=0)[..., None] % 2 * np.array([255.0, 0.0, 255.0])
+    measured = common.grain(checker)
+    assert measured["clipped"] == 1.0
+    # every interior pixel's four neighbours differ from it by the luminance of (255, 0, 255)
+    assert measured["speckle"] == pytest.approx(4 * (0.299 + 0.114) * 255, rel=1e-3)
+
 
 def test_monotone_helpers():
     assert common.strictly_decreasing([3, 2, 1]) and not common.strictly_decreasing([3, 3, 1])

@@ -24,7 +24,6 @@ import argparse
 import contextlib
 import dataclasses
 import datetime
-import itertools
 import json
 import math
 import sys
@@ -37,7 +36,7 @@ import jax
 import numpy as np
 
 import benchmarks.common
-from gatys_jax import checkpoints, cli, images, inputs, paths, quality, weights
+from gatys_jax import batch, checkpoints, cli, images, inputs, paths, quality, weights
 from gatys_jax.config import DEFAULT_STYLE_LAYERS, StyleConfig
 from gatys_jax.convention import to_uint8
 from gatys_jax.objective import Objective, build_problem, loss_weights
@@ -168,19 +167,18 @@ class Experiment:
         config = self.config.replace(weights=self.vgg, **changes)
         # a blend's styles make one target together
         targets = [list(styles)] if config.blend is not None else [[style] for style in styles]
-        jobs = list(itertools.product(targets, content_weights or (None,), seeds or (None,)))
+        jobs = batch.product(config, len(targets), content_weights or (config.content_weight,),
+                             seeds or (config.seed,))
         if len(jobs) == 1 or self.batched:
             result = self.run(label, styles, config, content_weights, seeds)
         else:
             parts = []
-            for target, weight, seed in jobs:
-                one = config.replace(
-                    content_weight=config.content_weight if weight is None else weight,
-                    seed=config.seed if seed is None else seed)
-                varies = [inputs.name_of(target[0])] if len(targets) > 1 else []
-                varies += [f"lambda {weight:g}"] if weight is not None else []
-                varies += [f"seed {seed}"] if seed is not None else []
-                parts.append(self.run(", ".join([label, *varies]), target, one))
+            for job in jobs:
+                varies = [inputs.name_of(targets[job.style][0])] if len(targets) > 1 else []
+                varies += [f"lambda {job.config.content_weight:g}"] if content_weights else []
+                varies += [f"seed {job.config.seed}"] if seeds else []
+                parts.append(self.run(", ".join([label, *varies]), targets[job.style],
+                                      job.config))
             result = merged(parts)
         for index, entry in enumerate(result.images):
             self.record_image(label, index, entry.image, entry.evaluations, entry.converged,

@@ -81,7 +81,6 @@ def main(argv=None) -> dict:
         if lam in STYLE_COLUMNS:
             checked += 1
             scale_ok &= rho >= RANK_CORRELATION
-    one_program = all(p["chunks"] == 1 and p["batch_size"] >= len(lambdas) for p in programs)
     claims = [
         common.claim(
             "lambda_trades_style_for_content", "A larger lambda emphasizes content over style",
@@ -102,6 +101,8 @@ def main(argv=None) -> dict:
             scale_ok and checked > 0 and len(subsets) > 1),
     ]
     if exp.batched:  # one image at a time makes no such claim
+        one_program = all(p["chunks"] == 1 and p["batch_size"] >= len(lambdas)
+                          for p in programs)
         claims.append(common.claim(
             "one_program_per_row", "All lambdas of a row are one compiled (vmapped) program",
             "each row's stylize_batch call compiled once and ran all its lambdas as one batch "

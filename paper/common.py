@@ -160,7 +160,8 @@ class Experiment:
         batching off, one at a time as runs of their own, labelled `label` and what varies
         (merged). Each run's summary (times, batch layout, settings) and each image's
         evaluations and convergence are recorded, the images under `label`. A finished run is
-        saved under runs/ and a rerun with the same request loads it (unless --fresh). While
+        saved under runs/ and a rerun with the same request loads it, or copies another
+        experiment's run of that request (unless --fresh). While
         it runs, its optimizer's state is kept in runs/ (a checkpoint, if the run takes one
         batch): a run stopped by a signal or a lost machine goes on from it at the next
         command; an interrupted run ends the experiment."""
@@ -192,7 +193,14 @@ class Experiment:
         start = time.perf_counter()
         content, style_rgbs = self.prepare(styles)
         asked = self.request(label, config, [content, *style_rgbs], content_weights, seeds)
-        result = None if self.args.fresh else saved_runs.load(self.folder, asked, config)
+        result, copied_from = None, None
+        if not self.args.fresh:
+            result = saved_runs.load(self.folder, asked, config)
+            found = None if result else saved_runs.find_elsewhere(self.folder.parent, asked,
+                                                                 config)
+            if found:
+                copied_from, result = found
+                saved_runs.save(self.folder, asked, result)
         resumed = result is not None
         if not resumed:
             if self.args.fresh:
@@ -214,11 +222,14 @@ class Experiment:
             "compile_seconds": result.compile_seconds, "batch_size": result.batch_size,
             "chunks": result.chunks, "evaluations": result.evaluations,
             "seconds_with_setup": time.perf_counter() - start, "resumed": resumed,
+            "copied_from": copied_from and str(copied_from.relative_to(self.folder.parent)),
             "settings": result.to_json()["settings"]})
         converged = sum(bool(e.converged) for e in result.images)
         print(f"[{self.name}] {label}: {len(result.images)} image(s), {result.evaluations} "
               f"evaluations, {result.wall_seconds:.1f} s (+{result.compile_seconds:.1f} s "
-              f"compile), {converged} converged" + (", saved earlier" if resumed else ""),
+              f"compile), {converged} converged"
+              + (f", copied from {copied_from}" if copied_from else "")
+              + (", saved earlier" if resumed and not copied_from else ""),
               flush=True)
         return result
 

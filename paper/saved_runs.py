@@ -6,7 +6,9 @@ the run was asked and what it gave) and <label>.npz (its arrays: a stylize call'
 images, fig2's snapshots). A later run of the experiment with the same request loads it
 instead of optimizing again. The request is the run's label, its settings, and a digest of
 the content and style pixels at the run's size, so that another photo, painting, size or
-setting never reuses a saved run. The run in progress keeps its checkpoint beside them
+setting never reuses a saved run. A run asked for exactly as another experiment's saved run
+(the same settings and pixels under another label: fig3's starry_night at lambda 1e-3 is the
+init experiment's first noise seed) is copied from there (find_elsewhere). The run in progress keeps its checkpoint beside them
 (checkpoint_path; gatys_jax.checkpoints) until it finishes. Files are read as JSON and as
 plain arrays (no pickles): nothing read is executed; a damaged or incomplete run counts as
 none.
@@ -121,6 +123,26 @@ def load(folder: Path, asked: dict, config: StyleConfig) -> Result | None:
         return _result(record, pixels, config)
     except (KeyError, TypeError, IndexError):
         return None
+
+
+def find_elsewhere(root: Path, asked: dict, config: StyleConfig) -> tuple[Path, Result] | None:
+    """A saved stylize run of any experiment under `root` (root/<name>/runs/) asked for
+    exactly as `asked` but under another label: (its JSON file, its Result), or None."""
+    wanted = {key: value for key, value in json.loads(json.dumps(asked)).items()
+              if key != "label"}
+    for json_file in sorted(Path(root).glob("*/runs/*.json")):
+        try:
+            other = json.loads(json_file.read_text()).get("request")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if not isinstance(other, dict) or "label" not in other:
+            continue
+        if {key: value for key, value in other.items() if key != "label"} != wanted:
+            continue
+        result = load(json_file.parent.parent, other, config)
+        if result is not None:
+            return json_file, result
+    return None
 
 
 def _result(record: dict, pixels: np.ndarray, config: StyleConfig) -> Result | None:

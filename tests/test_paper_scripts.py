@@ -266,14 +266,15 @@ def test_a_saved_run_is_loaded_for_its_own_request_only(tmp_path, tiny_weights):
         assert saved_runs.load(tmp_path, asked, config) is None
 
 
-def seeds_experiment(out: Path, weights: Path, batching: str) -> common.Experiment:
+def seeds_experiment(out: Path, weights: Path, batching: str,
+                     name: str = "seeds") -> common.Experiment:
     """An experiment at 32 px whose images converge within a few hundred evaluations."""
     defaults = common.defaults()
     args, config = common.parse(common.parser("test", defaults), [
         "--content", CONTENT, "--out", str(out), "--weights", str(weights), "--size", "32",
         "--iterations", "400", "--stop-tolerance", "0.01", "--stop-window", "20",
         "--batching", batching], defaults)
-    return common.Experiment("seeds", "test", args, config.replace(stop_pixels=None))
+    return common.Experiment(name, "test", args, config.replace(stop_pixels=None))
 
 
 @real_weights
@@ -309,6 +310,19 @@ def test_one_image_at_a_time_stops_each_at_its_own_convergence_and_resumes(
     assert [r["resumed"] for r in again.runs] == [True, True]
     for a, b in zip(reloaded.images, result.images):
         np.testing.assert_array_equal(a.image, b.image)
+    # another experiment asking for one of these images copies it instead of optimizing
+    elsewhere = seeds_experiment(tmp_path / "alone", normalized_weights_path, "off", "other")
+    copied = elsewhere.stylize("seed 1 again", [STYLE], seed=1)
+    assert [(r["resumed"], r["copied_from"]) for r in elsewhere.runs] == [
+        (True, str(Path("seeds", "runs", "noise_seed_1.json")))]
+    np.testing.assert_array_equal(copied.image, result.images[1].image)
+    assert copied.images[0].evaluations == result.images[1].evaluations
+    assert sorted(p.name for p in (tmp_path / "alone" / "other" / "runs").iterdir()) == [
+        "seed_1_again.json", "seed_1_again.npz"]
+    # but not one asked with another setting
+    other_seed = elsewhere.stylize("seed 2", [STYLE], seed=2, iterations=2)
+    assert elsewhere.runs[-1]["copied_from"] is None and not elsewhere.runs[-1]["resumed"]
+    assert other_seed.images[0].evaluations <= 3
 
 
 def test_fig3_styles_default_to_the_bundled_paintings():

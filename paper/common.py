@@ -222,7 +222,8 @@ class Experiment:
             "compile_seconds": result.compile_seconds, "batch_size": result.batch_size,
             "chunks": result.chunks, "evaluations": result.evaluations,
             "seconds_with_setup": time.perf_counter() - start, "resumed": resumed,
-            "copied_from": copied_from and str(copied_from.relative_to(self.folder.parent)),
+            "copied_from": (None if copied_from is None
+                            else str(copied_from.relative_to(self.folder.parent))),
             "settings": result.to_json()["settings"]})
         converged = sum(bool(e.converged) for e in result.images)
         print(f"[{self.name}] {label}: {len(result.images)} image(s), {result.evaluations} "

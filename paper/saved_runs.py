@@ -8,8 +8,9 @@ instead of optimizing again. The request is the run's label, its settings, and a
 the content and style pixels at the run's size, so that another photo, painting, size or
 setting never reuses a saved run. A run asked for exactly as another experiment's saved run
 (the same settings and pixels under another label: fig3's starry_night at lambda 1e-3 is the
-init experiment's first noise seed) is copied from there (find_elsewhere). The run in progress keeps its checkpoint beside them
-(checkpoint_path; gatys_jax.checkpoints) until it finishes. Files are read as JSON and as
+init experiment's first noise seed) is copied from there (find_elsewhere). The run in
+progress keeps its checkpoint beside them (checkpoint_path; gatys_jax.checkpoints) until it
+finishes. Files are read as JSON and as
 plain arrays (no pickles): nothing read is executed; a damaged or incomplete run counts as
 none.
 """

@@ -229,9 +229,8 @@ class Experiment:
         print(f"[{self.name}] {label}: {len(result.images)} image(s), {result.evaluations} "
               f"evaluations, {result.wall_seconds:.1f} s (+{result.compile_seconds:.1f} s "
               f"compile), {converged} converged"
-              + (f", copied from {copied_from}" if copied_from else "")
-              + (", saved earlier" if resumed and not copied_from else ""),
-              flush=True)
+              + (f", copied from {copied_from}" if copied_from
+                 else ", saved earlier" if resumed else ""), flush=True)
         return result
 
     def request(self, label: str, config: StyleConfig, prepared: Sequence[np.ndarray],

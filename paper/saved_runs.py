@@ -10,9 +10,8 @@ setting never reuses a saved run. A run asked for exactly as another experiment'
 (the same settings and pixels under another label: fig3's starry_night at lambda 1e-3 is the
 init experiment's first noise seed) is copied from there (find_elsewhere). The run in
 progress keeps its checkpoint beside them (checkpoint_path; gatys_jax.checkpoints) until it
-finishes. Files are read as JSON and as
-plain arrays (no pickles): nothing read is executed; a damaged or incomplete run counts as
-none.
+finishes. Files are read as JSON and as plain arrays (no pickles): nothing read is
+executed; a damaged or incomplete run counts as none.
 """
 
 from __future__ import annotations
@@ -93,12 +92,13 @@ def load_record(folder: Path, asked: dict) -> tuple[dict, dict[str, np.ndarray]]
     or None when there is none (or its files are damaged)."""
     try:
         record = json.loads(_file(folder, asked["label"], ".json").read_text())
+        # the arrays are read only for a run of this request
+        if not isinstance(record, dict) or record.pop("request", None) != json.loads(
+                json.dumps(asked)):
+            return None
         with np.load(_file(folder, asked["label"], ".npz"), allow_pickle=False) as saved:
             arrays = {name: saved[name] for name in saved.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile):
-        return None
-    if not isinstance(record, dict) or record.pop("request", None) != json.loads(
-            json.dumps(asked)):
         return None
     return record, arrays
 
@@ -129,18 +129,13 @@ def load(folder: Path, asked: dict, config: StyleConfig) -> Result | None:
 def find_elsewhere(root: Path, asked: dict, config: StyleConfig) -> tuple[Path, Result] | None:
     """A saved stylize run of any experiment under `root` (root/<name>/runs/) asked for
     exactly as `asked` but under another label: (its JSON file, its Result), or None."""
-    wanted = {key: value for key, value in json.loads(json.dumps(asked)).items()
-              if key != "label"}
     for json_file in sorted(Path(root).glob("*/runs/*.json")):
         try:
-            other = json.loads(json_file.read_text()).get("request")
-        except (OSError, ValueError, AttributeError):
+            label = json.loads(json_file.read_text())["request"]["label"]
+        except (OSError, ValueError, KeyError, TypeError):
             continue
-        if not isinstance(other, dict) or "label" not in other:
-            continue
-        if {key: value for key, value in other.items() if key != "label"} != wanted:
-            continue
-        result = load(json_file.parent.parent, other, config)
+        # load compares the whole request: under that run's label, it must equal `asked`
+        result = load(json_file.parent.parent, {**asked, "label": label}, config)
         if result is not None:
             return json_file, result
     return None

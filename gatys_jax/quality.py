@@ -155,6 +155,17 @@ def layout_correlation(image: np.ndarray, reference: np.ndarray, sigma: float) -
     return float(a @ b / denominator) if denominator > 0 else 0.0
 
 
+def layout_difference(image: np.ndarray, reference: np.ndarray, sigma: float) -> float:
+    """Mean absolute difference (0..255 levels, over pixels and RGB channels) after a Gaussian
+    blur of `sigma` px per channel: how far apart two pictures are in their coarse colours
+    and arrangement, whatever their pixel-scale grain."""
+    from scipy.ndimage import gaussian_filter
+    blur = (sigma, sigma, 0)
+    a = gaussian_filter(np.asarray(image, np.float64), blur)
+    b = gaussian_filter(np.asarray(reference, np.float64), blur)
+    return float(np.mean(np.abs(a - b)))
+
+
 def autocorrelation_length(image: np.ndarray) -> float:
     """Radius (px) at which the radially averaged autocorrelation of the zero-mean luminance
     first falls below 1/e (unbiased: each lag divided by its number of overlapping pixels);

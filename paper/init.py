@@ -6,15 +6,21 @@ each other exactly.
 Claims: the final loss hardly depends on the initialization; a fixed image initialization
 gives the same output every run; noise with different seeds gives different images. Measured:
 the final losses, bitwise equality of the two short content-initialized runs (uint8 images
-and the float loss history), and the mean absolute pixel distance between the two noise seeds.
+and the float loss history), the mean absolute pixel distance between the two noise seeds, and
+how far apart the converged pictures, the photo and the painting are at the scale of their
+layout (quality.layout_difference: pixel-scale grain, different in every run, hidden by a
+blur of the long side / 32).
 
     python -m paper.init [--quick] [--size PX] [--iterations CAP] [--style ...]
 """
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
+from gatys_jax import quality
 
 from . import common
 
@@ -66,6 +72,14 @@ def main(argv=None) -> dict:
                  "content_vs_style": common.mean_abs_difference(runs["content"].image,
                                                                 runs["style"].image)}
 
+    photo, (painting,) = exp.prepare([args.style])
+    pictures = {**{name: entry.image for name, entry in runs.items()},
+                "photo": photo, "painting": painting}
+    blur = max(photo.shape[:2]) / 32.0
+    layout = {f"{one} vs {other}": quality.layout_difference(pictures[one], pictures[other], blur)
+              for one, other in itertools.combinations(pictures, 2)}
+    between_starts = [layout[f"{one} vs {other}"] for one, other in itertools.combinations(runs, 2)]
+
     grid = common.save_grid(
         exp.folder / "grid.png", [[entry.image for entry in runs.values()]],
         col_labels=[f"{k}\nloss {e.losses['total_loss']:.3g}" for k, e in runs.items()],
@@ -75,8 +89,11 @@ def main(argv=None) -> dict:
             "final_loss_independent_of_init", "The final loss hardly depends on the "
             "initialization", f"(max - min) / min of the final total losses of the noise (2 "
             f"seeds), content and style initializations <= {LOSS_SPREAD}",
-            {"final_total_loss": finals, "relative_spread": spread},
-            ", ".join(f"{k} {v:.3g}" for k, v in finals.items()) + f" (spread {spread:.0%})",
+            {"final_total_loss": finals, "relative_spread": spread,
+             "layout_difference": layout},
+            ", ".join(f"{k} {v:.3g}" for k, v in finals.items()) + f" (spread {spread:.0%}); "
+            f"the pictures {min(between_starts):.1f}-{max(between_starts):.1f} levels apart at "
+            f"layout scale (photo vs painting {layout['photo vs painting']:.1f})",
             spread <= LOSS_SPREAD),
         common.claim(
             "fixed_init_deterministic", "A fixed image initialization gives the same output "
@@ -93,7 +110,8 @@ def main(argv=None) -> dict:
             f"seed {seeds[0]} vs {seeds[1]}: {distance:.1f} levels (content-init repeat: "
             f"{distances['content_runs']:.1f})", distance >= DIFFERENT, runs=[noise_label]),
     ]
-    return exp.finish(claims, results, grid, distances=distances)
+    return exp.finish(claims, results, grid, distances=distances, layout_differences=layout,
+                      blur_sigma_px=blur)
 
 
 if __name__ == "__main__":

@@ -383,6 +383,9 @@ def test_init(script, out):
     # this one holds at any size and iteration count
     assert claims["fixed_init_deterministic"]["supported"]
     assert metrics["distances"]["content_runs"] == 0.0
+    layout = metrics["layout_differences"]
+    assert len(layout) == 15 and layout["photo vs painting"] > 0  # 4 starts, photo, painting
+    assert claims["final_loss_independent_of_init"]["measured"]["layout_difference"] == layout
     # the repeated pair runs short, without the convergence rules; the other runs with them
     rules = {i["run"]: i["converged"] for i in metrics["images"]}
     assert rules["content, repeat 1"] is None and rules["content, repeat 2"] is None

@@ -104,3 +104,13 @@ def test_psnr_ssim_and_layout():
     assert quality.psnr(b, a) == pytest.approx(10 * math.log10(255 ** 2 / 4), abs=0.5)
     assert quality.ssim(a, a) == pytest.approx(1.0)
     assert quality.layout_correlation(a, a, 4.0) == pytest.approx(1.0)
+
+
+def test_layout_difference_sees_colours_not_grain():
+    flat = np.full((64, 96, 3), 128.0)
+    checkerboard = 40.0 * (-1.0) ** np.add.outer(np.arange(64), np.arange(96))[..., None]
+    grainy = flat + checkerboard * np.asarray([1.0, -1.0, 1.0])  # a colour grain of 40 levels
+    assert np.mean(np.abs(grainy - flat)) == pytest.approx(40.0)
+    assert quality.layout_difference(grainy, flat, 4.0) < 0.5
+    # a shift of colour is kept at any blur (scipy's 'reflect' border keeps constants)
+    assert quality.layout_difference(flat + [10.0, 0.0, -4.0], flat, 4.0) == pytest.approx(14 / 3)

@@ -81,8 +81,8 @@ def main(argv=None) -> dict:
         "detail_lost_with_depth", "Reconstructions lose pixel detail as the layer gets higher",
         "PSNR and SSIM strictly decrease from each layer to the next higher one",
         {"layers": layers, "psnr_db": psnrs, "ssim": ssims},
-        "PSNR " + " > ".join(f"{v:.1f}" for v in psnrs) + " dB; SSIM "
-        + " > ".join(f"{v:.2f}" for v in ssims),
+        f"{', '.join(layers)}: PSNR " + ", ".join(f"{v:.1f}" for v in psnrs) + " dB; SSIM "
+        + ", ".join(f"{v:.2f}" for v in ssims),
         common.strictly_decreasing(psnrs) and common.strictly_decreasing(ssims)))
     high = [by[l] for l in ("conv4_2", "conv5_2") if l in by]
     if high:

@@ -63,6 +63,9 @@ STOP_PIXELS = 0.1
 # from white noise the loss settles only after many thousands of evaluations (docs/paper.md),
 # so the cap sits well above that: it catches runs that never settle
 CAP = 16000  # iterations
+# a reconstruction (Fig. 1) approaches a picture its partial network hardly sees, in
+# directions that settle slowly; its evaluations cost a fraction of a whole network's
+RECONSTRUCTION_CAP = 2 * CAP  # iterations
 INTERRUPTED = 130  # exit status of an experiment stopped by a signal (scripts stop on it)
 
 

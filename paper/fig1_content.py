@@ -10,8 +10,8 @@ The conv1_2 reconstruction converges slowly in the fine, high-frequency pixel di
 conv1_2 hardly responds to: it takes thousands of L-BFGS iterations to pass 30 dB
 (tests/test_paper_scripts.py checks that it does at 64 px), and its picture still moves by
 more than the convergence rule allows after 8,000 iterations, so this experiment's cap is
-twice common.CAP; a partial network's evaluation costs a fraction of a whole one's. The
-content loss reached is reported as a fraction of the initial one. L-BFGS's
+common.RECONSTRUCTION_CAP. The content loss reached is reported as a fraction of the
+initial one. L-BFGS's
 spatial-frequency preconditioner (--precondition) damps exactly those fine directions, so it
 slows this reconstruction down.
 
@@ -25,8 +25,7 @@ from gatys_jax import quality
 from . import common
 
 NAME = "fig1_content"
-CAP = 2 * common.CAP  # iterations; images stop on convergence
-DEFAULTS = common.defaults(CAP)
+DEFAULTS = common.defaults(common.RECONSTRUCTION_CAP)  # images stop on convergence
 SKIP = ("content_layer", "style_layers", "style_weights", "content_weight")
 PSNR_ALMOST_EXACT = 30.0  # dB
 SSIM_ALMOST_EXACT = 0.9

@@ -266,6 +266,18 @@ def test_a_saved_run_is_loaded_for_its_own_request_only(tmp_path, tiny_weights):
         assert saved_runs.load(tmp_path, asked, config) is None
 
 
+def test_a_checkpoint_is_found_under_another_cap_only(tmp_path):
+    config = StyleConfig(size=32, iterations=100)
+    asked = saved_runs.request("a run", config, "w.h5", "0" * 64, None, None)
+    path = saved_runs.checkpoint_path(tmp_path, asked)
+    longer = saved_runs.request("a run", config.replace(iterations=200), "w.h5", "0" * 64,
+                                None, None)
+    assert saved_runs.checkpoint_path(tmp_path, longer) == path
+    other = saved_runs.request("a run", config.replace(content_weight=0.5), "w.h5", "0" * 64,
+                               None, None)
+    assert saved_runs.checkpoint_path(tmp_path, other) != path
+
+
 def seeds_experiment(out: Path, weights: Path, batching: str,
                      name: str = "seeds") -> common.Experiment:
     """An experiment at 32 px whose images converge within a few hundred evaluations."""

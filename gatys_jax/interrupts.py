@@ -4,7 +4,9 @@ Inside `deferred()`, either signal only records itself; the optimization loop po
 between steps (keeping the latest image), and a file write finishes its rename first. When
 the block ends, a signal nobody consumed is delivered as if it had just arrived. The CLI turns
 both signals into `Interrupted` everywhere else (compiling, loading), so that it can exit with
-128 + the signal number and no traceback.
+128 + the signal number and no traceback. Python drops an exception raised where it ignores
+exceptions (a garbage-collection callback, __del__); such a signal is raised again at the
+next `deferred()` or at the end of `raising()`, so it is never lost.
 """
 
 from __future__ import annotations
@@ -26,21 +28,34 @@ class Interrupted(BaseException):
         self.signum = signum
 
 
+_raised: list[int] = []  # signals raise_interrupted raised that have not left `raising` yet
+
+
 def raise_interrupted(signum, frame):
+    _raised.append(signum)
     raise Interrupted(signum)
+
+
+def reraise_dropped() -> None:
+    """Raise `Interrupted` again for a signal raised inside `raising` whose exception was
+    dropped (only the CLI catches it, outside the block)."""
+    if _raised:
+        raise Interrupted(_raised[0])
 
 
 @contextlib.contextmanager
 def raising():
     """Within the block, SIGINT and SIGTERM raise `Interrupted` (the CLI's setting; main
-    thread only)."""
+    thread only), to be caught outside it."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     previous = {signum: signal.signal(signum, raise_interrupted) for signum in SIGNALS}
     try:
         yield
+        reraise_dropped()
     finally:
+        _raised.clear()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 
@@ -67,6 +82,7 @@ def deferred():
     if threading.current_thread() is not threading.main_thread():
         yield pending
         return
+    reraise_dropped()
 
     def record(signum, frame):
         pending.signum = pending.signum or signum

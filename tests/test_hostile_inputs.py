@@ -390,11 +390,29 @@ def test_write_atomic_holds_a_signal_until_the_rename_is_done(tmp_path):
         with open(tmp, "a") as f:
             f.write("second half")
 
-    with interrupts.raising(), pytest.raises(interrupts.Interrupted) as raised:
+    with pytest.raises(interrupts.Interrupted) as raised, interrupts.raising():
         files.write_atomic(target, write)
     assert raised.value.signum == signal.SIGTERM
     assert target.read_text() == "first half second half"
     assert [p.name for p in tmp_path.iterdir()] == ["file.txt"]
+
+
+def test_a_signal_whose_exception_was_dropped_is_raised_again():
+    def dropped():  # what Python does with an exception in a garbage-collection callback
+        try:
+            interrupts.raise_interrupted(signal.SIGTERM, None)
+        except interrupts.Interrupted:
+            pass
+
+    with pytest.raises(interrupts.Interrupted) as raised, interrupts.raising():
+        dropped()
+        with interrupts.deferred():
+            pytest.fail("an optimization loop began after the signal")
+    assert raised.value.signum == signal.SIGTERM
+    with pytest.raises(interrupts.Interrupted), interrupts.raising():
+        dropped()
+    with interrupts.raising(), interrupts.deferred():  # nothing left over from the others
+        pass
 
 
 # ---------------------------------------------------------------- the CLI's other commands

@@ -6,8 +6,8 @@ the painting's style at increasingly large scales. Measured for each reconstruct
 style loss on all five layers (on the final image, not only on the layers it matched) and
 the spatial scale of its structures (autocorrelation length and power-spectrum wavelength of
 the luminance), with their rank correlation against the number of layers. Its loss, like a
-content reconstruction's, falls towards zero (conv1_1..conv2_1 still loses 3% per 100
-evaluations after 15,000), so its cap is common.RECONSTRUCTION_CAP.
+content reconstruction's, falls towards zero for as long as it runs, so its cap is
+common.RECONSTRUCTION_CAP.
 
     python -m paper.fig1_style [--quick] [--size PX] [--iterations CAP] [--style starry_night]
 """

@@ -52,12 +52,17 @@ def pixels_digest(arrays: Sequence[np.ndarray]) -> str:
     return digest.hexdigest()
 
 
+def path_settings(settings: dict) -> dict:
+    """The settings (StyleConfig.to_json()) that decide a run's path: all but NOT_IN_KEY."""
+    return {key: value for key, value in settings.items() if key not in NOT_IN_KEY}
+
+
 def run_key(config: StyleConfig, weights: str, images: Sequence[np.ndarray],
             jobs: Sequence = (), **more) -> str:
     """The digest of what decides a run's path: `config`'s settings but NOT_IN_KEY, the
     weights' source, the content and style `images` (RGB arrays as read), each job's (style,
     content weight, seed) and any `more` (JSON values) the caller's run depends on."""
-    settings = {k: v for k, v in config.to_json().items() if k not in NOT_IN_KEY}
+    settings = path_settings(config.to_json())
     jobs = [(job.style, job.config.content_weight, job.config.seed) for job in jobs]
     text = json.dumps([settings, weights, pixels_digest(images), jobs, more], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()

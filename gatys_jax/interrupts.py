@@ -36,7 +36,7 @@ def raise_interrupted(signum, frame):
     raise Interrupted(signum)
 
 
-def reraise_dropped() -> None:
+def _reraise_dropped() -> None:
     """Raise `Interrupted` again for a signal raised inside `raising` whose exception was
     dropped (only the CLI catches it, outside the block)."""
     if _raised:
@@ -53,7 +53,7 @@ def raising():
     previous = {signum: signal.signal(signum, raise_interrupted) for signum in SIGNALS}
     try:
         yield
-        reraise_dropped()
+        _reraise_dropped()
     finally:
         _raised.clear()
         for signum, handler in previous.items():
@@ -82,7 +82,7 @@ def deferred():
     if threading.current_thread() is not threading.main_thread():
         yield pending
         return
-    reraise_dropped()
+    _reraise_dropped()
 
     def record(signum, frame):
         pending.signum = pending.signum or signum

@@ -11,9 +11,8 @@ conv1_2 hardly responds to: it takes thousands of L-BFGS iterations to pass 30 d
 (tests/test_paper_scripts.py checks that it does at 64 px), and its picture still moves by
 more than the convergence rule allows after 8,000 iterations, so this experiment's cap is
 common.RECONSTRUCTION_CAP. The content loss reached is reported as a fraction of the
-initial one. L-BFGS's
-spatial-frequency preconditioner (--precondition) damps exactly those fine directions, so it
-slows this reconstruction down.
+initial one. L-BFGS's spatial-frequency preconditioner (--precondition) damps exactly those
+fine directions, so it slows this reconstruction down.
 
     python -m paper.fig1_content [--quick] [--size PX] [--iterations CAP] [--layers conv1_2,...]
 """

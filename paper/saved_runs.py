@@ -57,11 +57,9 @@ def checkpoint_path(folder: Path, asked: dict) -> Path:
     """Where the run `asked` for keeps its optimizer's state while it runs
     (gatys_jax.checkpoints): runs/<label>.<digest of the request>.checkpoint.npz, so that a
     run asked with other settings never meets it; the settings that only say how long it
-    goes on (checkpoints.NOT_IN_KEY: the cap) are left out, so a run goes on under a new cap."""
-    settings = {key: value for key, value in asked["settings"].items()
-                if key not in checkpoints.NOT_IN_KEY}
-    digest = hashlib.sha256(json.dumps({**asked, "settings": settings},
-                                       sort_keys=True).encode()).hexdigest()
+    goes on (checkpoints.path_settings: the cap) are left out, so a run goes on under a new cap."""
+    keyed = {**asked, "settings": checkpoints.path_settings(asked["settings"])}
+    digest = hashlib.sha256(json.dumps(keyed, sort_keys=True).encode()).hexdigest()
     return _file(folder, asked["label"], f".{digest[:12]}.checkpoint.npz")
 
 

@@ -386,8 +386,9 @@ def build_parser() -> argparse.ArgumentParser:
     stylize_parser.add_argument("--checkpoint", type=Path, metavar="FILE",
                                 help="keep the optimizer's state in FILE (.npz) every few "
                                      "minutes and when stopped: the same command later goes "
-                                     "on from it; removed once the run finishes (all images "
-                                     "in one batch)")
+                                     "on from it, and with a higher --iterations past the "
+                                     "cap; removed once the run finishes, kept when an image "
+                                     "reached the cap unconverged (all images in one batch)")
     _add_run_arguments(stylize_parser, StyleConfig())
     _add_cluster_arguments(stylize_parser)
     stylize_parser.set_defaults(run=_stylize)

@@ -315,3 +315,10 @@ def run(compiled: Compiled, x0, args: tuple, iterations: int,
             signum = agreed_signal(pending.signum)
         pending.consumed = True
     return Run(state, trace, signum or pending.signum)
+
+
+def same_under_higher_cap(converged: bool, steps: int, chunk: int, cap: int) -> bool:
+    """Whether a run that took `steps` steps, `chunk` per compiled call, under a cap of `cap`
+    steps, would end at the same step with the same state under any higher cap: it ended by
+    its convergence rule, and not among the single steps `run` takes as the cap nears."""
+    return bool(converged) and (chunk == 1 or steps + chunk <= cap)

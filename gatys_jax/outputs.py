@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from . import images, inputs
+from . import driver, images, inputs
 from .batch import Job
 from .config import StyleConfig
 from .errors import GatysError
@@ -72,6 +72,24 @@ class Result:
     @property
     def evaluations(self) -> int:
         return max((entry.evaluations for entry in self.images), default=0)
+
+    @property
+    def ends_unconverged(self) -> bool:
+        """Whether an image reached the cap without meeting the convergence rule it was given:
+        the run is unfinished, and a higher cap goes on from its checkpoint."""
+        return any(entry.converged is False for entry in self.images)
+
+    @property
+    def same_under_higher_cap(self) -> bool:
+        """Whether this run under any higher cap would end with the same images: one scale
+        (an earlier scale may have stopped at its cap), every image converged, and each batch
+        ended clear of the cap (driver.same_under_higher_cap; `iterations` counts the last
+        batch's steps only, so several batches must take one step per call)."""
+        one_scale = len(self.settings.get("scales", [self.size])) == 1
+        converged = bool(self.images) and all(entry.converged for entry in self.images)
+        steps_known = self.chunks == 1 or self.steps_per_call == 1
+        return one_scale and steps_known and driver.same_under_higher_cap(
+            converged, self.iterations, self.steps_per_call, self.config.iterations)
 
     def to_json(self) -> dict:
         """Plain JSON values: run facts, settings, and `images` (one entry per image); for a

@@ -261,11 +261,13 @@ def stylize_batch(content, styles, config: StyleConfig | None = None, *,
     `output` names files OUT_<style>_cw<lambda>_seed<N>.png after what varies (OUT itself for
     one image). `checkpoint` names a file that keeps the optimizer's state every
     checkpoints.EVERY_SECONDS and when a signal stops the run: a later call with the same
-    settings and images goes on from it, and it is removed once the run finishes (it needs
-    every image in one batch). on_update(progress) is called once before compiling with
-    {phase: "compile", images, shape, batch_size, chunks, scales, memory_per_image, notes},
-    then after every compiled call with {phase: "run", chunk, chunks, scale, scales,
-    iteration, evaluations, total_loss (mean over the batch), seconds}.
+    settings and images goes on from it (one with a higher `iterations` goes on past the
+    cap); it is removed once the run finishes, but kept when an image reached the cap
+    unconverged (Result.ends_unconverged). It needs every image in one batch.
+    on_update(progress) is called once before compiling with {phase: "compile", images,
+    shape, batch_size, chunks, scales, memory_per_image, notes}, then after every compiled
+    call with {phase: "run", chunk, chunks, scale, scales, iteration, evaluations,
+    total_loss (mean over the batch), seconds}.
     """
     config = _settings(config, settings)
     style_list = _styles_list(styles)
@@ -287,7 +289,8 @@ def stylize_batch(content, styles, config: StyleConfig | None = None, *,
                       checkpoint=checkpoint)
     if metrics:
         outputs.write_json(result.to_json(), _process_path(Path(metrics)))
-    if checkpoint is not None and not result.interrupted:  # only once everything is written
+    # only once everything is written, and not while a higher cap could still go on from it
+    if checkpoint is not None and not result.interrupted and not result.ends_unconverged:
         Path(checkpoint).unlink(missing_ok=True)
     return result
 

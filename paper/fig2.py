@@ -77,9 +77,11 @@ def optimize(exp: common.Experiment, evaluate: common.Evaluator, snapshot_every:
     """Run the image from white noise to convergence or the cap, evaluating its terms every
     `snapshot_every` iterations: (record, the iterations shown, their uint8 RGB images
     (n, H, W, 3)). The record holds the terms at each snapshot, the optimizer's history, the
-    evaluations made, convergence, the last iteration and the run's seconds. The run goes
-    on from `keeper`'s checkpoint if there is one and keeps its state, terms and snapshots
-    there as it goes; Ctrl-C saves it and ends the experiment (exit status 130)."""
+    evaluations made, convergence, the last iteration, the steps per compiled call and the
+    run's seconds. The run goes on from `keeper`'s checkpoint if there is one and keeps its
+    state, terms and snapshots there as it goes, and at the end when it reached the cap
+    unconverged (a higher cap goes on from it); Ctrl-C saves it and ends the experiment
+    (exit status 130)."""
     config, problem = exp.config, evaluate.problem  # the objective the terms are measured with
     lam = config.content_weight
     arguments = device_arguments(problem, config)
@@ -131,19 +133,22 @@ def optimize(exp: common.Experiment, evaluate: common.Evaluator, snapshot_every:
                          to_pixels=lambda x: from_network(x, problem.vgg.convention),
                          trace=trace, state=state)
         final = int(run.state.iteration)
+        converged = run.trace.converged(config.stop_tolerance, config.stop_window,
+                                        config.stop_pixels)
+        # stopped, or unconverged at the cap: a rerun, or one under a higher cap, goes on
+        # from here (saved before the final snapshot, which a longer run takes elsewhere)
+        if run.interrupted or (converged is not None and not converged[0]):
+            keeper.save(*kept(run.state))
         if not run.interrupted and final not in saved:
             snapshot(run.state, run.trace.rows[-1])
     if run.interrupted:
-        keeper.save(*kept(run.state))
         exp.stop_interrupted("run")
-    converged = run.trace.converged(config.stop_tolerance, config.stop_window,
-                                    config.stop_pixels)
     shown = [0] + snapshots_shown(sorted(saved)[1:])
     record = common.jsonable({
         "terms": terms, "history": run.trace.history(), "final": final,
         "evaluations": int(run.trace.rows[-1][0][0]),
         "converged": None if converged is None else bool(converged[0]),
-        "seconds": time.perf_counter() - start})
+        "steps_per_call": compiled.chunk, "seconds": time.perf_counter() - start})
     return record, shown, np.stack([saved[i] for i in shown])
 
 
@@ -187,7 +192,10 @@ def main(argv=None) -> dict:
                                 snapshot_every=args.snapshot_every))
         keeper.path.parent.mkdir(exist_ok=True)
         record, shown, frames = optimize(exp, evaluate, args.snapshot_every, keeper)
-        saved_runs.save_record(exp.folder, asked, record, iterations=np.array(shown),
+        ends_alike = driver.same_under_higher_cap(record["converged"], record["final"],
+                                                  record["steps_per_call"], config.iterations)
+        saved_runs.save_record(exp.folder, asked, record, ends_alike,
+                               record["converged"] is False, iterations=np.array(shown),
                                frames=frames)
     else:
         record, shown, frames = kept

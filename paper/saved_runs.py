@@ -1,17 +1,19 @@
 """Finished runs of an experiment kept on disk, so that a rerun resumes where it stopped.
 
 An experiment at convergence takes hours on a CPU; each of its runs (a stylize call, or
-fig2's own optimization) is saved when it finishes, as results/<name>/runs/<label>.json (what
-the run was asked and what it gave) and <label>.npz (its arrays: a stylize call's uint8
-images, fig2's snapshots). A later run of the experiment with the same request loads it
-instead of optimizing again. The request is the run's label, its settings, and a digest of
-the content and style pixels at the run's size, so that another photo, painting, size or
-setting never reuses a saved run. A run asked for exactly as another experiment's saved run
-(the same settings and pixels under another label: fig3's starry_night at lambda 1e-3 is the
-init experiment's first noise seed) is copied from there (find_elsewhere). The run in
-progress keeps its checkpoint beside them (checkpoint_path; gatys_jax.checkpoints) until it
-finishes. Files are read as JSON and as plain arrays (no pickles): nothing read is
-executed; a damaged or incomplete run counts as none.
+fig2's own optimization) is saved when it finishes, as results/<name>/runs/<label>.json
+(what the run was asked and what it gave) and <label>.npz (its arrays: a stylize call's
+uint8 images, fig2's snapshots). A later run of the experiment with the same request loads
+it instead of optimizing again. The request is the run's label, its settings, and a digest
+of the content and style pixels at the run's size, so that another photo, painting, size or
+setting never reuses a saved run; a run that converged clear of its cap also answers the
+same request under a higher cap, where it would have ended the same. A run asked for exactly
+as another experiment's saved run (the same settings and pixels under another label: fig3's
+starry_night at lambda 1e-3 is the init experiment's first noise seed) is copied from there
+(find_elsewhere). The run in progress keeps its checkpoint beside them (checkpoint_path;
+gatys_jax.checkpoints) until it finishes, and one that reached its cap unconverged keeps it
+after, so that under a higher cap it goes on from there. Files are read as JSON and as plain
+arrays (no pickles): nothing read is executed; a damaged or incomplete run counts as none.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from gatys_jax.files import write_atomic
 from gatys_jax.outputs import ImageResult, Result
 
 FORMAT = 2  # bumped when what a saved run holds changes; older files are then ignored
+# the record's flag: the run ends the same under any higher cap (driver.same_under_higher_cap)
+HIGHER_CAP = "same_under_higher_cap"
 
 
 def request(label: str, config: StyleConfig, weights: str, pixels: str,
@@ -63,18 +67,21 @@ def checkpoint_path(folder: Path, asked: dict) -> Path:
     return _file(folder, asked["label"], f".{digest[:12]}.checkpoint.npz")
 
 
-def drop_checkpoints(folder: Path, label: str) -> None:
-    """Remove the checkpoints of run `label`, whatever request they were made for."""
+def drop_checkpoints(folder: Path, label: str, keep: Path | None = None) -> None:
+    """Remove the checkpoints of run `label`, whatever request they were made for, but `keep`."""
     pattern = re.escape(_name(label)) + r"\.[0-9a-f]{12}\.checkpoint\.npz"
     runs = Path(folder) / "runs"
     for path in runs.iterdir() if runs.is_dir() else ():
-        if re.fullmatch(pattern, path.name):
+        if re.fullmatch(pattern, path.name) and path != keep:
             path.unlink(missing_ok=True)
 
 
-def save_record(folder: Path, asked: dict, record: dict, **arrays: np.ndarray) -> None:
-    """Keep a finished run: its arrays first, then the JSON (the request and `record`) that
-    makes it count; then drop its label's checkpoints (this request's and any stale one)."""
+def save_record(folder: Path, asked: dict, record: dict, same_under_higher_cap: bool,
+                ends_unconverged: bool, **arrays: np.ndarray) -> None:
+    """Keep a finished run: its arrays first, then the JSON (the request, `record` and whether
+    the run would end the same under a higher cap) that makes it count; then drop its
+    label's checkpoints (any stale one, and this request's unless the run `ends_unconverged`
+    at its cap: a higher cap goes on from it)."""
     json_file, npz_file = (_file(folder, asked["label"], suffix) for suffix in (".json", ".npz"))
     json_file.parent.mkdir(parents=True, exist_ok=True)
     # an earlier request's JSON must never sit beside these arrays, should writing stop here
@@ -85,25 +92,52 @@ def save_record(folder: Path, asked: dict, record: dict, **arrays: np.ndarray) -
             np.savez(file, **arrays)
 
     write_atomic(npz_file, write_arrays)
-    text = json.dumps({**record, "request": asked}, indent=1) + "\n"
+    text = json.dumps({**record, HIGHER_CAP: bool(same_under_higher_cap), "request": asked},
+                      indent=1) + "\n"
     write_atomic(json_file, lambda tmp: tmp.write_text(text))
-    drop_checkpoints(folder, asked["label"])
+    drop_checkpoints(folder, asked["label"],
+                     keep=checkpoint_path(folder, asked) if ends_unconverged else None)
 
 
-def load_record(folder: Path, asked: dict) -> tuple[dict, dict[str, np.ndarray]] | None:
-    """(record, arrays) saved for exactly this request (the record without the request),
-    or None when there is none (or its files are damaged)."""
+def _answers(saved: dict, asked: dict, same_under_higher_cap: bool) -> bool:
+    """Whether a run saved for request `saved` is what request `asked` would give: the same
+    request, or the same under a cap no higher than asked's where the run ends the same."""
+    if saved == asked:
+        return True
     try:
-        record = json.loads(_file(folder, asked["label"], ".json").read_text())
-        # the arrays are read only for a run of this request
-        if not isinstance(record, dict) or record.pop("request", None) != json.loads(
-                json.dumps(asked)):
+        cap, saved_cap = asked["settings"]["iterations"], saved["settings"]["iterations"]
+        capped = {**saved, "settings": {**saved["settings"], "iterations": cap}}
+        return same_under_higher_cap is True and saved_cap <= cap and capped == asked
+    except (KeyError, TypeError):
+        return False
+
+
+def _read(json_file: Path, asked: dict, any_label: bool = False
+          ) -> tuple[dict, dict[str, np.ndarray]] | None:
+    """(record, arrays) of the run saved as `json_file` (and its .npz) if it answers request
+    `asked` (under its own label, with `any_label`); None when it does not, or its files
+    are damaged."""
+    try:
+        record = json.loads(Path(json_file).read_text())
+        saved = record.pop("request", None) if isinstance(record, dict) else None
+        if not isinstance(saved, dict):
             return None
-        with np.load(_file(folder, asked["label"], ".npz"), allow_pickle=False) as saved:
-            arrays = {name: saved[name] for name in saved.files}
+        asked = json.loads(json.dumps({**asked, "label": saved.get("label")} if any_label
+                                      else asked))
+        # the arrays are read only for a run that answers the request
+        if not _answers(saved, asked, record.pop(HIGHER_CAP, None)):
+            return None
+        with np.load(Path(json_file).with_suffix(".npz"), allow_pickle=False) as kept:
+            arrays = {name: kept[name] for name in kept.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile):
         return None
     return record, arrays
+
+
+def load_record(folder: Path, asked: dict) -> tuple[dict, dict[str, np.ndarray]] | None:
+    """(record, arrays) saved for this request (the record without the request), or None
+    when there is none (or its files are damaged)."""
+    return _read(_file(folder, asked["label"], ".json"), asked)
 
 
 def save(folder: Path, asked: dict, result: Result) -> None:
@@ -112,36 +146,35 @@ def save(folder: Path, asked: dict, result: Result) -> None:
     # the run's own settings (styles, lists, weights' source...) beside the config's
     record = {"result": run,
               "run_settings": {key: run["settings"][key] for key in result.settings}}
-    save_record(folder, asked, record,
+    save_record(folder, asked, record, result.same_under_higher_cap, result.ends_unconverged,
                 images=np.stack([entry.image for entry in result.images]))
 
 
 def load(folder: Path, asked: dict, config: StyleConfig) -> Result | None:
-    """The saved stylize run made for exactly this request, as a Result (config: the run's
-    settings with the weights it used), or None when there is none."""
-    loaded = load_record(folder, asked)
-    if loaded is None or "images" not in loaded[1]:
-        return None
-    record, pixels = loaded[0], loaded[1]["images"]
-    try:
-        return _result(record, pixels, config)
-    except (KeyError, TypeError, IndexError):
-        return None
+    """The saved stylize run that answers this request (_answers), as a Result (config: the
+    run's settings with the weights it used), or None when there is none."""
+    return _loaded_result(load_record(folder, asked), config)
 
 
 def find_elsewhere(root: Path, asked: dict, config: StyleConfig) -> tuple[Path, Result] | None:
-    """A saved stylize run of any experiment under `root` (root/<name>/runs/) asked for
-    exactly as `asked` but under another label: (its JSON file, its Result), or None."""
+    """A saved stylize run of any experiment under `root` (root/<name>/runs/) that answers
+    `asked` under its own label: (its JSON file, its Result), or None."""
     for json_file in sorted(Path(root).glob("*/runs/*.json")):
-        try:
-            label = json.loads(json_file.read_text())["request"]["label"]
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-        # load compares the whole request: under that run's label, it must equal `asked`
-        result = load(json_file.parent.parent, {**asked, "label": label}, config)
+        result = _loaded_result(_read(json_file, asked, any_label=True), config)
         if result is not None:
             return json_file, result
     return None
+
+
+def _loaded_result(loaded: tuple[dict, dict] | None, config: StyleConfig) -> Result | None:
+    """The Result of a saved stylize run as _read gives it, or None (none, or not a stylize
+    run's)."""
+    if loaded is None or "images" not in loaded[1]:
+        return None
+    try:
+        return _result(loaded[0], loaded[1]["images"], config)
+    except (KeyError, TypeError, IndexError):
+        return None
 
 
 def _result(record: dict, pixels: np.ndarray, config: StyleConfig) -> Result | None:

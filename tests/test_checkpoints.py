@@ -80,7 +80,8 @@ def test_a_stopped_run_resumes_to_the_unbroken_result(tmp_path, stop_scale):
                       on_update=slow_then_stop, **settings)
     assert stopped.interrupted == signal.SIGTERM and saved.exists()
     resumed = stylize(content, style, checkpoint=saved, output=output, **settings)
-    assert not resumed.interrupted and not saved.exists()
+    # unconverged at its cap: its checkpoint stays for a higher cap
+    assert not resumed.interrupted and resumed.ends_unconverged and saved.exists()
     # its optimizing seconds go on from the stopped run's
     assert resumed.wall_seconds >= stopped.wall_seconds >= 0.1
     assert resumed.to_json()["settings"]["scales"] == [[16, 16], [32, 32]]
@@ -107,10 +108,31 @@ def test_a_crashed_run_resumes_from_its_last_periodic_save(tmp_path, monkeypatch
         stylize_batch(content, [style], checkpoint=saved, on_update=crash, **settings)
     assert saved.exists()
     resumed = stylize_batch(content, [style], checkpoint=saved, **settings)
-    assert not saved.exists()
+    assert resumed.ends_unconverged and saved.exists()
     for got, want in zip(resumed.images, unbroken.images):
         np.testing.assert_array_equal(got.image, want.image)
         assert got.evaluations == want.evaluations and got.converged == want.converged
+
+
+def test_a_run_unconverged_at_its_cap_keeps_its_checkpoint_for_a_higher_cap(tmp_path):
+    """The same call with a higher cap goes on from it to that cap's unbroken result; a run
+    that converged, or had no rule to meet, removes its checkpoint."""
+    content, style = (np.random.default_rng(seed).uniform(0, 255, (24, 32, 3)) for seed in (7, 8))
+    settings = dict(SETTINGS, weights=random_weights())
+    saved = tmp_path / "run.npz"
+    capped = stylize(content, style, checkpoint=saved, **settings)
+    assert capped.iterations == 8 and capped.ends_unconverged and saved.exists()
+    longer = stylize(content, style, checkpoint=saved, **{**settings, "iterations": 12})
+    unbroken = stylize(content, style, **{**settings, "iterations": 12})
+    assert longer.iterations == 12 and saved.exists()
+    np.testing.assert_array_equal(longer.image, unbroken.image)
+    assert history(longer) == history(unbroken)
+    for rules, converged in (({"stop_tolerance": 0.5, "stop_pixels": None}, True),
+                             ({"stop_tolerance": None, "stop_pixels": None}, None)):
+        finished = stylize(content, style, checkpoint=tmp_path / "finished.npz",
+                           **{**settings, **rules})
+        assert finished.images[0].converged is converged
+        assert not (tmp_path / "finished.npz").exists()
 
 
 def test_a_checkpoint_resumes_only_its_own_run(tmp_path):
@@ -126,7 +148,7 @@ def test_a_checkpoint_resumes_only_its_own_run(tmp_path):
     assert saved.read_bytes() == kept  # refused before anything was written
     # a higher cap goes on with the same run
     longer = stylize(content, style, checkpoint=saved, seed=0, **{**settings, "iterations": 10})
-    assert longer.iterations == 10 and not saved.exists()
+    assert longer.iterations == 10 and saved.exists()
     saved.write_bytes(b"not a checkpoint")
     with pytest.raises(GatysError, match="cannot be read"):
         stylize(content, style, checkpoint=saved, seed=0, **settings)

@@ -132,6 +132,35 @@ def test_runs_stop_when_every_image_has_converged(problem):
     assert 3 <= steps < 1000 and result.trace.converged(0.5, 3).all()
 
 
+def test_a_run_clear_of_its_cap_ends_the_same_under_a_higher_one(problem):
+    """With 4 steps per call, every cap that same_under_higher_cap accepts gives the run that
+    converges without a cap, step and image; caps that end it among the single steps taken
+    as the cap nears, or before it converges, are refused."""
+    x0, targets, weights = arrays(problem, [0])
+    args = (problem.vgg.params, targets, weights)
+    compiled = driver.compile(solvers.lbfgs_solver(5), problem.objective, x0, *args, chunk=4)
+
+    def capped(cap):
+        done = driver.run(compiled, x0, args, cap, tolerance=0.01, window=3)
+        steps = int(done.state.iteration)
+        alike = driver.same_under_higher_cap(done.trace.converged(0.01, 3).all(), steps, 4,
+                                             cap)
+        return steps, np.asarray(done.state.x), alike
+
+    free_steps, free_x, free_alike = capped(1000)
+    assert free_alike and 12 <= free_steps < 1000
+    verdicts = []
+    for cap in range(free_steps - 3, free_steps + 6):
+        steps, x, alike = capped(cap)
+        verdicts.append(alike)
+        if alike:
+            assert steps == free_steps
+            np.testing.assert_array_equal(x, free_x)
+    assert any(verdicts) and not all(verdicts)
+    assert not driver.same_under_higher_cap(False, 8, 1, 100)
+    assert driver.same_under_higher_cap(True, 100, 1, 100)
+
+
 def test_the_image_rule_on_synthetic_images():
     """Compared every 100 evaluations: an image that decays by 3% per evaluation towards a
     fixed picture moves 4.5 grey levels (RMS) from evaluation 100 to 200 and 0.21 from 200

@@ -5,6 +5,7 @@ Every stylize_batch call compiles its program (seconds on CPU, more for deeper l
 runs are few, small and shallow where the claim allows: each script runs once per module.
 """
 
+import dataclasses
 import json
 import os
 import re
@@ -187,13 +188,16 @@ def test_a_rerun_loads_the_finished_runs_and_only_an_identical_request(
     assert [r["resumed"] for r in moved["runs"]] == [True]
     saved = Image.open(tmp_path / "fig1_content" / "images" / "conv1_2.png")
     assert saved.size == (SHAPE[1], SHAPE[0])
-    assert sorted(p.name for p in (tmp_path / "fig1_content" / "runs").iterdir()) == [
-        "conv1_2.json", "conv1_2.npz"]
-    # another setting, or --fresh, optimizes again
-    other = fig1_content.main(base + ["--iterations", "4"])
+    # unconverged at its cap, the run keeps its checkpoint beside it
+    kept = sorted(p.name for p in (tmp_path / "fig1_content" / "runs").iterdir())
+    assert len(kept) == 3 and kept[1:] == ["conv1_2.json", "conv1_2.npz"]
+    assert re.fullmatch(r"conv1_2\.[0-9a-f]{12}\.checkpoint\.npz", kept[0])
+    # a higher cap goes on from it to where an unbroken run ends; --fresh optimizes again
+    longer = fig1_content.main(base + ["--iterations", "4"])
     fresh = fig1_content.main(base + ["--iterations", "4", "--fresh"])
-    assert [r["resumed"] for r in other["runs"] + fresh["runs"]] == [False, False]
-    assert other["results"][0]["evaluations"] > first["results"][0]["evaluations"]
+    assert [r["resumed"] for r in longer["runs"] + fresh["runs"]] == [False, False]
+    assert longer["results"][0]["evaluations"] > first["results"][0]["evaluations"]
+    assert longer["results"] == fresh["results"]
 
 
 @real_weights
@@ -213,7 +217,9 @@ def test_an_interrupted_run_is_not_saved_and_ends_the_experiment(
                            "--layers", "conv1_2"])
     assert stopped.value.code == common.INTERRUPTED == 130
     assert "interrupted during 'conv1_2'" in capsys.readouterr().err
-    assert not list((tmp_path / "fig1_content" / "runs").iterdir())
+    # no run saved (a checkpoint only: the run stopped unconverged)
+    assert not [path for path in (tmp_path / "fig1_content" / "runs").iterdir()
+                if not path.name.endswith(".checkpoint.npz")]
 
 
 @real_weights
@@ -242,8 +248,10 @@ def test_a_run_stopped_by_a_signal_goes_on_from_its_checkpoint(
         (runs / name).write_bytes(b"")
     monkeypatch.setattr(common, "stylize_batch", real)
     resumed = fig1_content.main(base + ["--out", str(tmp_path)])
+    # the stale one goes; the run's own stays, for a higher cap (it ended unconverged)
     assert sorted(p.name for p in runs.iterdir()) == [
-        "conv2_2..x.0123456789ab.checkpoint.npz", "conv2_2.json", "conv2_2.npz"]
+        "conv2_2..x.0123456789ab.checkpoint.npz", checkpoint.name, "conv2_2.json",
+        "conv2_2.npz"]
     assert resumed["results"] == unbroken["results"]
     assert resumed["images"] == unbroken["images"]
 
@@ -264,6 +272,36 @@ def test_a_saved_run_is_loaded_for_its_own_request_only(tmp_path, tiny_weights):
     for damaged in (b"not an archive", b"PK\x03\x04 cut short"):
         (tmp_path / "runs" / "a_run.npz").write_bytes(damaged)
         assert saved_runs.load(tmp_path, asked, config) is None
+
+
+def test_a_run_that_converged_clear_of_its_cap_answers_a_higher_cap(tmp_path, tiny_weights):
+    """Under a higher cap the converged run would end the same (driver.same_under_higher_cap),
+    so it is loaded, here and from another experiment's folder; under a lower cap, or
+    unconverged, it answers its own cap only."""
+    config = StyleConfig(size=32, iterations=400, stop_tolerance=0.05, stop_window=10,
+                         weights=tiny_weights)
+    result = stylize(CONTENT, STYLE, config)
+    assert result.images[0].converged and result.iterations < 400
+    content, styles = inputs.prepare(CONTENT, [STYLE], 32)
+    under = lambda cap, label="a run": saved_runs.request(
+        label, config.replace(iterations=cap), "w.h5",
+        checkpoints.pixels_digest([content, *styles]), None, None)
+    folder = tmp_path / "fig" / "a"
+    saved_runs.save(folder, under(400), result)
+    for cap in (400, 401, 2000):
+        np.testing.assert_array_equal(saved_runs.load(folder, under(cap), config).image,
+                                      result.image)
+    assert saved_runs.load(folder, under(399), config) is None
+    path, found = saved_runs.find_elsewhere(tmp_path / "fig", under(2000, "b run"), config)
+    assert path == folder / "runs" / "a_run.json"
+    np.testing.assert_array_equal(found.image, result.image)
+
+    unconverged = dataclasses.replace(result, images=[
+        dataclasses.replace(result.images[0], converged=False)])
+    saved_runs.save(folder, under(400), unconverged)
+    assert saved_runs.load(folder, under(400), config) is not None
+    assert saved_runs.load(folder, under(401), config) is None
+    assert saved_runs.find_elsewhere(tmp_path / "fig", under(401, "b run"), config) is None
 
 
 def test_a_checkpoint_is_found_under_another_cap_only(tmp_path):
@@ -476,11 +514,21 @@ def test_an_interrupted_fig2_keeps_its_checkpoint_and_goes_on_from_it(
     assert not (tmp_path / "fig2" / "metrics.json").exists()
     monkeypatch.setattr(fig2.driver, "run", real)
     resumed = fig2.main(args + ["--out", str(tmp_path)])
-    assert sorted(p.name for p in runs.iterdir()) == ["run.json", "run.npz"]
+    # unconverged at its cap, it keeps its checkpoint for a higher cap
+    assert sorted(p.name for p in runs.iterdir()) == [checkpoint.name, "run.json", "run.npz"]
+    same = lambda a, b: [(h["evaluations"], h["total_loss"]) for h in a["history"]] == [
+        (h["evaluations"], h["total_loss"]) for h in b["history"]]
     for key in ("results", "images", "claims"):
         assert resumed[key] == unbroken[key], key
-    assert ([(h["evaluations"], h["total_loss"]) for h in resumed["history"]]
-            == [(h["evaluations"], h["total_loss"]) for h in unbroken["history"]])
+    assert same(resumed, unbroken)
+    # which goes on from there to where an unbroken run under that cap ends
+    cap = ["--iterations", "5"]
+    longer = fig2.main(args + cap + ["--out", str(tmp_path)])
+    unbroken_longer = fig2.main(args + cap + ["--out", str(tmp_path / "unbroken")])
+    assert not longer["runs"][0]["resumed"]
+    for key in ("results", "images", "claims"):
+        assert longer[key] == unbroken_longer[key], key
+    assert same(longer, unbroken_longer) and not same(longer, unbroken)
 
 
 def test_fig2_shows_log_spaced_snapshots():

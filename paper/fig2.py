@@ -136,7 +136,7 @@ def optimize(exp: common.Experiment, evaluate: common.Evaluator, snapshot_every:
         converged = run.trace.converged(config.stop_tolerance, config.stop_window,
                                         config.stop_pixels)
         # stopped, or unconverged at the cap: a rerun, or one under a higher cap, goes on
-        # from here (saved before the final snapshot, which a longer run takes elsewhere)
+        # from here (kept without the final snapshot: a longer run takes none there)
         if run.interrupted or (converged is not None and not converged[0]):
             keeper.save(*kept(run.state))
         if not run.interrupted and final not in saved:

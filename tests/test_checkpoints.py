@@ -120,11 +120,14 @@ def test_a_run_unconverged_at_its_cap_keeps_its_checkpoint_for_a_higher_cap(tmp_
     content, style = (np.random.default_rng(seed).uniform(0, 255, (24, 32, 3)) for seed in (7, 8))
     settings = dict(SETTINGS, weights=random_weights())
     saved = tmp_path / "run.npz"
-    capped = stylize(content, style, checkpoint=saved, **settings)
+    capped = stylize(content, style, checkpoint=saved, on_update=lambda _: time.sleep(0.1),
+                     **settings)
     assert capped.iterations == 8 and capped.ends_unconverged and saved.exists()
     longer = stylize(content, style, checkpoint=saved, **{**settings, "iterations": 12})
     unbroken = stylize(content, style, **{**settings, "iterations": 12})
     assert longer.iterations == 12 and saved.exists()
+    # it went on: its optimizing seconds include the slow capped run's
+    assert longer.wall_seconds >= capped.wall_seconds >= 0.8
     np.testing.assert_array_equal(longer.image, unbroken.image)
     assert history(longer) == history(unbroken)
     for rules, converged in (({"stop_tolerance": 0.5, "stop_pixels": None}, True),

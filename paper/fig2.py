@@ -192,11 +192,12 @@ def main(argv=None) -> dict:
                                 snapshot_every=args.snapshot_every))
         keeper.path.parent.mkdir(exist_ok=True)
         record, shown, frames = optimize(exp, evaluate, args.snapshot_every, keeper)
-        ends_alike = driver.same_under_higher_cap(record["converged"], record["final"],
-                                                  record["steps_per_call"], config.iterations)
-        saved_runs.save_record(exp.folder, asked, record, ends_alike,
-                               record["converged"] is False, iterations=np.array(shown),
-                               frames=frames)
+        saved_runs.save_record(
+            exp.folder, asked, record, same_under_higher_cap=driver.same_under_higher_cap(
+                record["converged"], record["final"], record["steps_per_call"],
+                config.iterations),
+            ends_unconverged=record["converged"] is False, iterations=np.array(shown),
+            frames=frames)
     else:
         record, shown, frames = kept
     final, terms, history = record["final"], record["terms"], record["history"]

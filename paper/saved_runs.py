@@ -76,7 +76,7 @@ def drop_checkpoints(folder: Path, label: str, keep: Path | None = None) -> None
             path.unlink(missing_ok=True)
 
 
-def save_record(folder: Path, asked: dict, record: dict, same_under_higher_cap: bool,
+def save_record(folder: Path, asked: dict, record: dict, *, same_under_higher_cap: bool,
                 ends_unconverged: bool, **arrays: np.ndarray) -> None:
     """Keep a finished run: its arrays first, then the JSON (the request, `record` and whether
     the run would end the same under a higher cap) that makes it count; then drop its
@@ -99,9 +99,10 @@ def save_record(folder: Path, asked: dict, record: dict, same_under_higher_cap: 
                      keep=checkpoint_path(folder, asked) if ends_unconverged else None)
 
 
-def _answers(saved: dict, asked: dict, same_under_higher_cap: bool) -> bool:
+def _answers(saved: dict, asked: dict, same_under_higher_cap) -> bool:
     """Whether a run saved for request `saved` is what request `asked` would give: the same
-    request, or the same under a cap no higher than asked's where the run ends the same."""
+    request, or the same under a cap no higher than asked's where the run ends the same
+    (`same_under_higher_cap` is the saved record's flag: True, or anything else for no)."""
     if saved == asked:
         return True
     try:
@@ -146,7 +147,8 @@ def save(folder: Path, asked: dict, result: Result) -> None:
     # the run's own settings (styles, lists, weights' source...) beside the config's
     record = {"result": run,
               "run_settings": {key: run["settings"][key] for key in result.settings}}
-    save_record(folder, asked, record, result.same_under_higher_cap, result.ends_unconverged,
+    save_record(folder, asked, record, same_under_higher_cap=result.same_under_higher_cap,
+                ends_unconverged=result.ends_unconverged,
                 images=np.stack([entry.image for entry in result.images]))
 
 

@@ -168,23 +168,29 @@ class Experiment:
         higher cap (saved_runs). While it runs, its optimizer's state is kept in runs/ (a
         checkpoint, if the run takes one batch): a run stopped by a signal or a lost machine
         goes on from it at the next command, one that reached its cap unconverged under a
-        higher cap; an interrupted run ends the experiment."""
+        higher cap; an interrupted run ends the experiment. Finishing these images one way
+        drops the checkpoints the other way (--batching) left."""
         config = self.config.replace(weights=self.vgg, **changes)
         # a blend's styles make one target together
         targets = [list(styles)] if config.blend is not None else [[style] for style in styles]
         jobs = batch.product(config, len(targets), content_weights or (config.content_weight,),
                              seeds or (config.seed,))
-        if len(jobs) == 1 or self.batched:
+        parts = []  # (label, styles, config) of each image as a run of its own
+        for job in jobs if len(jobs) > 1 else ():
+            varies = [inputs.name_of(targets[job.style][0])] if len(targets) > 1 else []
+            varies += [f"lambda {job.config.content_weight:g}"] if content_weights else []
+            varies += [f"seed {job.config.seed}"] if seeds else []
+            parts.append((", ".join([label, *varies]), targets[job.style], job.config))
+        if not parts or self.batched:
             result = self.run(label, styles, config, content_weights, seeds)
+            others = [part[0] for part in parts]
         else:
-            parts = []
-            for job in jobs:
-                varies = [inputs.name_of(targets[job.style][0])] if len(targets) > 1 else []
-                varies += [f"lambda {job.config.content_weight:g}"] if content_weights else []
-                varies += [f"seed {job.config.seed}"] if seeds else []
-                parts.append(self.run(", ".join([label, *varies]), targets[job.style],
-                                      job.config))
-            result = merged(parts)
+            result = merged([self.run(*part) for part in parts])
+            others = [label]
+        # a checkpoint left by the other way of running these images (--batching) would
+        # otherwise stay in runs/ for good
+        for other in others:
+            saved_runs.drop_checkpoints(self.folder, other)
         for index, entry in enumerate(result.images):
             self.record_image(label, index, entry.image, entry.evaluations, entry.converged,
                               style=entry.style, content_weight=entry.config.content_weight,

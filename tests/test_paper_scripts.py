@@ -375,6 +375,27 @@ def test_one_image_at_a_time_stops_each_at_its_own_convergence_and_resumes(
     assert other_seed.images[0].evaluations <= 3
 
 
+@real_weights
+def test_images_finished_one_way_drop_the_checkpoints_the_other_way_left(
+        tmp_path, normalized_weights_path):
+    runs = tmp_path / "seeds" / "runs"
+
+    def checkpointed() -> list[str]:
+        return sorted(path.name.split(".")[0] for path in runs.glob("*.checkpoint.npz"))
+
+    def capped(batching: str) -> None:  # each image stops unconverged: its checkpoint stays
+        experiment = seeds_experiment(tmp_path, normalized_weights_path, batching)
+        result = experiment.stylize("noise", [STYLE], seeds=(0, 1), iterations=3)
+        assert result.ends_unconverged
+
+    capped("on")
+    assert checkpointed() == ["noise"]
+    capped("off")
+    assert checkpointed() == ["noise_seed_0", "noise_seed_1"]
+    capped("on")  # loads its saved run, whose checkpoint went with the images run alone
+    assert checkpointed() == []
+
+
 def test_fig3_styles_default_to_the_bundled_paintings():
     assert set(fig3.STYLES.split(",")) == {"shipwreck", "starry_night", "woman_with_hat"}
 

@@ -133,7 +133,7 @@ class Progress:
             self.position = position
         self.bar.update(position - self.position)
         self.position = position
-        self.bar.set_postfix(evals=event["evaluations"], loss=f"{event['total_loss']:.4g}")
+        self.bar.set_postfix(evals=str(event["evaluations"]), loss=f"{event['total_loss']:.4g}")
 
     def close(self) -> None:
         if self.bar is not None:

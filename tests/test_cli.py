@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 import gatys_jax
-from gatys_jax import images, samples
+from gatys_jax import cli, images, samples
 
 from conftest import CLI, CONTENT, STYLE, signalled
 
@@ -187,3 +187,16 @@ def test_ctrl_c_keeps_the_latest_image(results):
         assert image.size == (32, 21)
         pixels = np.asarray(image)
     assert pixels.std() > 0
+
+
+def test_the_progress_bar_counts_evaluations_in_whole_numbers(capsys):
+    progress = cli.Progress(64000, enabled=True)
+    progress({"phase": "compile", "images": 1, "shape": (170, 256), "chunks": 1,
+              "batch_size": 1, "scales": [(170, 256)], "memory_per_image": 2 ** 28,
+              "notes": []})
+    progress({"phase": "run", "chunk": 0, "chunks": 1, "scale": 0, "scales": 1,
+              "iteration": 19999, "evaluations": 20000, "total_loss": 0.0106, "seconds": 1.0})
+    progress.close()
+    err = capsys.readouterr().err
+    assert "256x170 px in 1 batch(es) of 1, 256 MiB per image" in err
+    assert "evals=20000," in err and "loss=0.0106" in err

@@ -65,7 +65,7 @@ STOP_PIXELS = 0.1
 CAP = 16000  # iterations
 # a reconstruction (Fig. 1) approaches a picture its partial network hardly sees, in
 # directions that settle slowly (a style reconstruction on all five layers slowest of all);
-# its evaluations cost a fraction of a whole network's
+# a content reconstruction's evaluations cost a fraction of a whole network's
 RECONSTRUCTION_CAP = 4 * CAP  # iterations
 INTERRUPTED = 130  # exit status of an experiment stopped by a signal (scripts stop on it)
 

@@ -5,7 +5,8 @@ between steps (keeping the latest image), and a file write finishes its rename f
 the block ends, a signal nobody consumed is delivered as if it had just arrived. The CLI turns
 both signals into `Interrupted` everywhere else (compiling, loading), so that it can exit with
 128 + the signal number and no traceback. Python drops an exception raised where it ignores
-exceptions (a garbage-collection callback, __del__); such a signal is raised again at the
+exceptions (a garbage-collection callback, __del__) after reporting it with a traceback on
+stderr; within `raising()` that report is left out, and such a signal is raised again at the
 next `deferred()` or at the end of `raising()`, so it is never lost.
 """
 
@@ -15,6 +16,7 @@ import contextlib
 import dataclasses
 import os
 import signal
+import sys
 import threading
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -51,11 +53,19 @@ def raising():
         yield
         return
     previous = {signum: signal.signal(signum, raise_interrupted) for signum in SIGNALS}
+    report = sys.unraisablehook
+
+    def report_all_but_interrupted(unraisable) -> None:
+        if not isinstance(unraisable.exc_value, Interrupted):
+            report(unraisable)
+
+    sys.unraisablehook = report_all_but_interrupted
     try:
         yield
         _reraise_dropped()
     finally:
         _raised.clear()
+        sys.unraisablehook = report
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 

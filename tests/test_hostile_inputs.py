@@ -8,6 +8,7 @@ import pickle
 import signal
 import struct
 import subprocess
+import sys
 import time
 import zipfile
 import zlib
@@ -413,6 +414,23 @@ def test_a_signal_whose_exception_was_dropped_is_raised_again():
         dropped()
     with interrupts.raising(), interrupts.deferred():  # nothing left over from the others
         pass
+
+
+def test_a_signal_dropped_in_a_destructor_is_not_reported_as_a_traceback(monkeypatch):
+    class Dropping:  # Python reports and drops an exception raised in __del__
+        def __del__(self):
+            interrupts.raise_interrupted(signal.SIGTERM, None)
+
+    reported = []
+    monkeypatch.setattr(sys, "unraisablehook", reported.append)
+    with pytest.raises(interrupts.Interrupted), interrupts.raising():
+        Dropping()
+    assert reported == []
+    Dropping.__del__ = lambda self: 1 / 0  # anything else is still reported
+    with interrupts.raising():
+        Dropping()
+    assert [type(r.exc_value) for r in reported] == [ZeroDivisionError]
+    assert sys.unraisablehook == reported.append
 
 
 # ---------------------------------------------------------------- the CLI's other commands

@@ -59,8 +59,8 @@ def main(argv=None) -> dict:
             row.append(entry.image)
             ok = r["content_loss_vs_painting"] <= RATIO and r["style_loss_vs_photo"] <= RATIO
             claims_ok &= ok
-            summaries.append(f"{short} {lam:g}: content {r['content_loss_vs_painting']:.2f}"
-                             f", style {r['style_loss_vs_photo']:.3f}")
+            summaries.append(f"{short} {lam:g}: content {r['content_loss_vs_painting']:.2g}"
+                             f", style {r['style_loss_vs_photo']:.2g}")
         rows.append(row)
         baselines[name] = {"photo": photo, "painting": painting}
         lo, hi = per_lambda[min(per_lambda)], per_lambda[max(per_lambda)]

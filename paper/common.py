@@ -39,7 +39,7 @@ import benchmarks.common
 from gatys_jax import batch, checkpoints, cli, images, inputs, paths, quality, weights
 from gatys_jax.config import DEFAULT_STYLE_LAYERS, StyleConfig
 from gatys_jax.convention import to_uint8
-from gatys_jax.objective import Objective, build_problem, loss_weights
+from gatys_jax.objective import Objective, build_problem, config_weights, loss_weights
 from gatys_jax.outputs import Result
 from gatys_jax.stylize import plan_batch, stylize_batch
 
@@ -195,8 +195,24 @@ class Experiment:
         for index, entry in enumerate(result.images):
             self.record_image(label, index, entry.image, entry.evaluations, entry.converged,
                               style=entry.style, content_weight=entry.config.content_weight,
-                              seed=entry.config.seed)
+                              seed=entry.config.seed,
+                              saved_loss_ratio=self.saved_loss_ratio(entry))
         return result
+
+    def saved_loss_ratio(self, entry) -> float | None:
+        """The total loss of `entry`'s picture as saved (8 bits: rounded, clipped to 0..255)
+        over the optimizer's at its last iterate, whose pixels may lie outside 0..255; None
+        for a blend or regions of styles, whose targets are not one style's, and for a loss
+        of 0."""
+        config = entry.config
+        if config.blend is not None or config.content_mask is not None:
+            return None
+        content, (style,) = self.prepare([entry.style])
+        problem = build_problem(Objective.from_config(config), self.vgg, content, [style])
+        saved = _losses(problem.objective, self.vgg.params, problem.to_network(entry.image),
+                        problem.targets[0], config_weights(config)).total
+        optimized = entry.losses["total_loss"]
+        return float(saved) / optimized if optimized > 0 else None
 
     def run(self, label: str, styles: Sequence, config: StyleConfig, content_weights=None,
             seeds=None) -> Result:

@@ -201,10 +201,13 @@ def main(argv=None) -> dict:
     else:
         record, shown, frames = kept
     final, terms, history = record["final"], record["terms"], record["history"]
-    exp.record_image("run", 0, frames[-1], record["evaluations"], record["converged"])
+    first, last = terms[0], terms[-1]
+    saved = evaluate(frames[-1])  # the picture as saved: 8 bits, clipped to 0..255
+    exp.record_image("run", 0, frames[-1], record["evaluations"], record["converged"],
+                     saved_loss_ratio=(config.content_weight * saved["content_loss"]
+                                       + saved["style_loss"]) / last["total"])
     exp.runs.append({"label": "run", "images": 1, "evaluations": record["evaluations"],
                      "wall_seconds": record["seconds"], "resumed": kept is not None})
-    first, last = terms[0], terms[-1]
     fractions = {k: last[k] / first[k] for k in ("content_term", "style_term", "total")}
 
     evaluations_at = {t["iteration"]: t["evaluations"] for t in terms}

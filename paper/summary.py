@@ -69,6 +69,11 @@ def run_line(metrics: dict) -> str:
                  f"{max(speckles):.0f} (the photo's {metrics['photo_grain']['speckle']:.0f}), "
                  f"colour channels at 0 or 255 median {statistics.median(clipped):.1%}, max "
                  f"{max(clipped):.1%}")
+    ratios = [i["saved_loss_ratio"] for i in metrics.get("images", [])
+              if i.get("saved_loss_ratio") is not None]
+    if ratios:
+        text += (f"; total loss of the pictures as saved (8 bits, clipped to 0..255) median "
+                 f"{statistics.median(ratios):.3g}x, max {max(ratios):.3g}x the optimizer's")
     runs = metrics.get("runs", [])
     seconds = (f"{sum(r['wall_seconds'] for r in runs) / 60:.1f} min optimizing (compiling "
                "apart)" if runs else f"{metrics['wall_seconds']:.0f} s")

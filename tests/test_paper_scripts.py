@@ -103,8 +103,10 @@ def check_written(out: Path, name: str, metrics: dict, claim_ids: set, results: 
         else:
             assert isinstance(c["supported"], bool) and not c["unconverged"], c
     for image in metrics["images"]:
-        assert {"run", "index", "evaluations", "converged", "speckle", "clipped"} <= set(image)
+        assert {"run", "index", "evaluations", "converged", "speckle", "clipped",
+                "saved_loss_ratio"} <= set(image)
         assert image["speckle"] >= 0 and 0 <= image["clipped"] <= 1
+        assert image["saved_loss_ratio"] > 0
     assert metrics["photo_grain"]["clipped"] < 0.01  # the cat photo: all but none at 0 or 255
     assert metrics["converged"] == all(i["converged"] is not False for i in metrics["images"])
     grid = Image.open(folder / metrics["grid"])
@@ -376,6 +378,24 @@ def test_one_image_at_a_time_stops_each_at_its_own_convergence_and_resumes(
 
 
 @real_weights
+def test_the_saved_loss_ratio_is_the_saved_pictures_loss_over_the_optimizers(
+        tmp_path, normalized_weights_path):
+    """Measured on the photo as a picture, whose total loss common.Evaluator gives: against
+    that loss the ratio is 1, against half of it 2."""
+    experiment = seeds_experiment(tmp_path, normalized_weights_path, "off")
+    (entry,) = experiment.stylize("noise", [STYLE], iterations=2).images
+    content, (style,) = experiment.prepare([STYLE])
+    picture = content.round().astype(np.uint8)
+    losses = common.Evaluator(experiment.vgg, content, style, entry.config)(picture)
+    total = entry.config.content_weight * losses["content_loss"] + losses["style_loss"]
+    photo = dataclasses.replace(entry, image=picture)
+    for optimized, ratio in ((total, 1.0), (total / 2, 2.0)):
+        photo.losses = {**entry.losses, "total_loss": optimized}
+        assert experiment.saved_loss_ratio(photo) == pytest.approx(ratio, rel=1e-4)
+    assert experiment.images[0]["saved_loss_ratio"] == experiment.saved_loss_ratio(entry)
+
+
+@real_weights
 def test_images_finished_one_way_drop_the_checkpoints_the_other_way_left(
         tmp_path, normalized_weights_path):
     runs = tmp_path / "seeds" / "runs"
@@ -637,7 +657,9 @@ def test_summary_table(script, out, tmp_path):
     assert "min optimizing (compiling apart) on " in text
     assert "px, start: noise, sd 1 grey levels, " in text  # the authors' start
     assert re.search(r"; grain: speckle median \d+, max \d+ \(the photo's \d+\), colour "
-                     r"channels at 0 or 255 median \d+\.\d%, max \d+\.\d%", text)
+                     r"channels at 0 or 255 median \d+\.\d%, max \d+\.\d%; total loss of the "
+                     r"pictures as saved \(8 bits, clipped to 0\.\.255\) median [\d.e+-]+x, max "
+                     r"[\d.e+-]+x the optimizer's", text)
     page = (docs / "paper.md").read_text()
     for name in summary.ORDER:
         figure = docs / "paper" / f"{name}.jpg"

@@ -39,7 +39,7 @@ import benchmarks.common
 from gatys_jax import batch, checkpoints, cli, images, inputs, paths, quality, weights
 from gatys_jax.config import DEFAULT_STYLE_LAYERS, StyleConfig
 from gatys_jax.convention import to_uint8
-from gatys_jax.objective import Objective, build_problem, config_weights, loss_weights
+from gatys_jax.objective import Objective, build_problem, loss_weights
 from gatys_jax.outputs import Result
 from gatys_jax.stylize import plan_batch, stylize_batch
 
@@ -208,11 +208,9 @@ class Experiment:
         if config.blend is not None or config.content_mask is not None:
             return None
         content, (style,) = self.prepare([entry.style])
-        problem = build_problem(Objective.from_config(config), self.vgg, content, [style])
-        saved = _losses(problem.objective, self.vgg.params, problem.to_network(entry.image),
-                        problem.targets[0], config_weights(config)).total
         optimized = entry.losses["total_loss"]
-        return float(saved) / optimized if optimized > 0 else None
+        saved = Evaluator(self.vgg, content, style, config).total(entry.image)
+        return saved / optimized if optimized > 0 else None
 
     def run(self, label: str, styles: Sequence, config: StyleConfig, content_weights=None,
             seeds=None) -> Result:
@@ -436,16 +434,29 @@ class Evaluator:
         self.params = jax.device_put(vgg.params)
         self.problem = build_problem(Objective.from_config(config), vgg, content_rgb,
                                      [style_rgb], self.params)
+        self.config = config
         self.weights = loss_weights(1.0, config.layer_weights)
 
     def __call__(self, rgb: np.ndarray) -> dict:
         return self.at(self.problem.to_network(rgb))
 
+    def parts(self, x):
+        """objective.Losses of a network input (the optimizer's own iterate, not clipped to
+        8 bits), on host."""
+        return jax.device_get(_losses(self.problem.objective, self.params, x,
+                                      self.problem.targets[0], self.weights))
+
+    def total(self, rgb: np.ndarray) -> float:
+        """The total loss that `config`'s optimizer minimizes (its lambda and TV weight), of
+        an RGB image."""
+        parts = self.parts(self.problem.to_network(rgb))
+        return float(self.config.content_weight * parts.content + parts.style
+                     + self.config.tv_weight * parts.tv)
+
     def at(self, x) -> dict:
         """The losses of a network input (the optimizer's own iterate, not clipped to 8 bits)."""
         objective = self.problem.objective
-        parts = jax.device_get(_losses(objective, self.params, x, self.problem.targets[0],
-                                       self.weights))
+        parts = self.parts(x)
         out = {"style_loss": float(parts.style),
                "style_layer_losses": {l: float(v) for l, v in
                                       zip(objective.style_layers, parts.style_layers)}}

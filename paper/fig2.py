@@ -202,10 +202,9 @@ def main(argv=None) -> dict:
         record, shown, frames = kept
     final, terms, history = record["final"], record["terms"], record["history"]
     first, last = terms[0], terms[-1]
-    saved = evaluate(frames[-1])  # the picture as saved: 8 bits, clipped to 0..255
+    # the picture as saved (8 bits, clipped to 0..255) against the optimizer's last iterate
     exp.record_image("run", 0, frames[-1], record["evaluations"], record["converged"],
-                     saved_loss_ratio=(config.content_weight * saved["content_loss"]
-                                       + saved["style_loss"]) / last["total"])
+                     saved_loss_ratio=evaluate.total(frames[-1]) / last["total"])
     exp.runs.append({"label": "run", "images": 1, "evaluations": record["evaluations"],
                      "wall_seconds": record["seconds"], "resumed": kept is not None})
     fractions = {k: last[k] / first[k] for k in ("content_term", "style_term", "total")}

@@ -380,14 +380,16 @@ def test_one_image_at_a_time_stops_each_at_its_own_convergence_and_resumes(
 @real_weights
 def test_the_saved_loss_ratio_is_the_saved_pictures_loss_over_the_optimizers(
         tmp_path, normalized_weights_path):
-    """Measured on the photo as a picture, whose total loss common.Evaluator gives: against
-    that loss the ratio is 1, against half of it 2."""
+    """Measured on the photo as a picture, whose total loss is lambda x its content loss plus
+    its style loss (common.Evaluator's, at lambda 1): against that loss the ratio is 1,
+    against half of it 2."""
     experiment = seeds_experiment(tmp_path, normalized_weights_path, "off")
     (entry,) = experiment.stylize("noise", [STYLE], iterations=2).images
     content, (style,) = experiment.prepare([STYLE])
     picture = content.round().astype(np.uint8)
     losses = common.Evaluator(experiment.vgg, content, style, entry.config)(picture)
     total = entry.config.content_weight * losses["content_loss"] + losses["style_loss"]
+    assert losses["content_loss"] > 0 and entry.config.tv_weight == 0
     photo = dataclasses.replace(entry, image=picture)
     for optimized, ratio in ((total, 1.0), (total / 2, 2.0)):
         photo.losses = {**entry.losses, "total_loss": optimized}

@@ -63,7 +63,8 @@ STOP_PIXELS = 0.1
 # from white noise the loss settles only after many thousands of evaluations (docs/paper.md),
 # so the cap sits well above that: it catches runs that never settle
 CAP = 16000  # iterations
-# a reconstruction (Fig. 1) approaches a picture its partial network hardly sees, in
+# a reconstruction (Fig. 1), or an image whose style term all but outweighs its content
+# term (Fig. 4's smaller lambdas), approaches a picture its network hardly sees, in
 # directions that settle slowly (a style reconstruction on all five layers slowest of all);
 # a content reconstruction's evaluations cost a fraction of a whole network's
 RECONSTRUCTION_CAP = 4 * CAP  # iterations

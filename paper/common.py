@@ -142,6 +142,8 @@ class Experiment:
         self.runs: list[dict] = []
         # per image: its run, evaluations and convergence (None: run without the rule)
         self.images: list[dict] = []
+        # one Evaluator per style and objective, shared by the images and lambdas that use it
+        self.evaluators: dict[tuple, Evaluator] = {}
         self.settings = {**config.to_json(), "content": args.content,
                          "weights": str(config.weights or paths.plain_weights()),
                          **settings}
@@ -150,6 +152,15 @@ class Experiment:
         """(content, styles) as RGB float arrays exactly as stylize_batch prepares them."""
         return inputs.prepare(self.args.content, list(styles), self.config.size,
                               self.config.max_megapixels)
+
+    def evaluator(self, style, config: StyleConfig) -> Evaluator:
+        """The Evaluator of `style` (a file or sample name) under `config`'s objective and w_l,
+        made once per experiment."""
+        key = (style, Objective.from_config(config), config.layer_weights)
+        if key not in self.evaluators:
+            content, (style_rgb,) = self.prepare([style])
+            self.evaluators[key] = Evaluator(self.vgg, content, style_rgb, config)
+        return self.evaluators[key]
 
     @property
     def batched(self) -> bool:
@@ -208,9 +219,8 @@ class Experiment:
         config = entry.config
         if config.blend is not None or config.content_mask is not None:
             return None
-        content, (style,) = self.prepare([entry.style])
         optimized = entry.losses["total_loss"]
-        saved = Evaluator(self.vgg, content, style, config).total(entry.image)
+        saved = self.evaluator(entry.style, config).total(entry.image, config)
         return saved / optimized if optimized > 0 else None
 
     def run(self, label: str, styles: Sequence, config: StyleConfig, content_weights=None,
@@ -435,7 +445,6 @@ class Evaluator:
         self.params = jax.device_put(vgg.params)
         self.problem = build_problem(Objective.from_config(config), vgg, content_rgb,
                                      [style_rgb], self.params)
-        self.config = config
         self.weights = loss_weights(1.0, config.layer_weights)
 
     def __call__(self, rgb: np.ndarray) -> dict:
@@ -447,12 +456,12 @@ class Evaluator:
         return jax.device_get(_losses(self.problem.objective, self.params, x,
                                       self.problem.targets[0], self.weights))
 
-    def total(self, rgb: np.ndarray) -> float:
-        """The total loss that `config`'s optimizer minimizes (its lambda and TV weight), of
-        an RGB image."""
+    def total(self, rgb: np.ndarray, config: StyleConfig) -> float:
+        """The total loss of an RGB image that `config`'s optimizer minimizes: its lambda and
+        TV weight on this objective (config has the evaluator's layers and w_l)."""
         parts = self.parts(self.problem.to_network(rgb))
-        return float(self.config.content_weight * parts.content + parts.style
-                     + self.config.tv_weight * parts.tv)
+        return float(config.content_weight * parts.content + parts.style
+                     + config.tv_weight * parts.tv)
 
     def at(self, x) -> dict:
         """The losses of a network input (the optimizer's own iterate, not clipped to 8 bits)."""

@@ -204,7 +204,7 @@ def main(argv=None) -> dict:
     first, last = terms[0], terms[-1]
     # the picture as saved (8 bits, clipped to 0..255) against the optimizer's last iterate
     exp.record_image("run", 0, frames[-1], record["evaluations"], record["converged"],
-                     saved_loss_ratio=evaluate.total(frames[-1]) / last["total"])
+                     saved_loss_ratio=evaluate.total(frames[-1], config) / last["total"])
     exp.runs.append({"label": "run", "images": 1, "evaluations": record["evaluations"],
                      "wall_seconds": record["seconds"], "resumed": kept is not None})
     fractions = {k: last[k] / first[k] for k in ("content_term", "style_term", "total")}

@@ -38,7 +38,7 @@ def main(argv=None) -> dict:
     results, baselines, rows, programs, claims_ok, lam_ok = [], {}, [], [], True, True
     summaries, lam_summaries = [], []
     for name, style in zip(styles, style_rgbs):
-        evaluate = common.Evaluator(exp.vgg, content, style, exp.config)
+        evaluate = exp.evaluator(name, exp.config)
         photo, painting = evaluate(content), evaluate(style)
         row = [style]
         per_lambda = {}

@@ -35,7 +35,6 @@ import types
 from pathlib import Path
 
 import gatys_jax
-from gatys_jax import cli
 from gatys_jax import weights as weights_io
 from gatys_jax.errors import GatysError
 
@@ -52,8 +51,7 @@ CURVE_FIELDS = ["pair", "seed", "run", "evaluations", "seconds", "total_loss"]
 
 def parse_args(argv=None):
     p = common.parser(__doc__, DEFAULTS, SKIP, images=False)
-    p.add_argument("--pairs", default="all", help="all, or photo+painting,... (default all)")
-    p.add_argument("--seeds", default="0", help="noise seeds, e.g. 0,1 or 0-3 (default 0)")
+    panel.add_arguments(p)
     p.add_argument("--evaluations", type=int, default=300,
                    help="torch's evaluations; its final loss is the target (default 300)")
     p.add_argument("--cap", type=float, default=2.0,
@@ -67,11 +65,7 @@ def parse_args(argv=None):
                    help="output folder (default results/lbfgs_panel)")
     common.add_docs_arguments(p, common.ROOT / "docs" / "optimizers.md")
     args, config = common.parse(p, argv, DEFAULTS)
-    try:
-        args.pairs = panel.parse_pairs(args.pairs)
-        args.seeds = cli.parse_seeds(args.seeds)
-    except (ValueError, GatysError) as e:
-        p.error(str(e))
+    panel.read_arguments(p, args)
     if args.evaluations <= max(CHECKPOINTS):
         p.error(f"--evaluations must be above {max(CHECKPOINTS)}")
     if not args.cap >= 1:

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from gatys_jax import images, inputs, paths, quality, weights
+from gatys_jax import cli, images, inputs, paths, quality, weights
 from gatys_jax.convention import from_network, to_network, to_uint8
+from gatys_jax.errors import GatysError
 
 from .common import RESULTS, save_jpeg
 
@@ -44,6 +45,21 @@ def parse_pairs(text: str) -> list[tuple[str, str]]:
     if not pairs or any(len(pair) != 2 for pair in pairs):
         raise ValueError(f"pairs {text!r}: use all, or photo+painting,... e.g. chelsea+shipwreck")
     return pairs
+
+
+def add_arguments(parser) -> None:
+    """--pairs and --seeds: a benchmark that runs every pair from every seed's start."""
+    parser.add_argument("--pairs", default="all", help="all, or photo+painting,... (default all)")
+    parser.add_argument("--seeds", default="0", help="noise seeds, e.g. 0,1 or 0-3 (default 0)")
+
+
+def read_arguments(parser, args) -> None:
+    """args.pairs and args.seeds as lists; a bad one is the parser's one-line error."""
+    try:
+        args.pairs = parse_pairs(args.pairs)
+        args.seeds = cli.parse_seeds(args.seeds)
+    except (ValueError, GatysError) as e:
+        parser.error(str(e))
 
 
 def classic_start(shape: tuple[int, int], seed: int) -> np.ndarray:

@@ -25,7 +25,7 @@ DEFAULT_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
 INITS = ("noise", "content", "style")
 COLOR_MODES = ("luminance", "histogram")
 DTYPES = ("float32", "bfloat16")
-OPTIMIZERS = ("lbfgs", "adam")  # and "optax:<alias>", or any optax.GradientTransformation
+OPTIMIZERS = ("lbfgs", "lbfgsb", "adam")  # and "optax:<alias>", or any optax.GradientTransformation
 OPTAX_PREFIX = "optax:"
 MAX_SEED = 2**32 - 1
 
@@ -86,11 +86,12 @@ class StyleConfig:
     stop_window: int = _option(100, "evaluations over which stop_tolerance and stop_pixels "
                                "are judged", _integer, "N")
     optimizer: Any = _option(
-        "lbfgs", "lbfgs (one evaluation per step), adam (optax), or any optax optimizer by "
-        "name, e.g. optax:adabelief (it needs a learning rate)", str, "NAME")
+        "lbfgs", "lbfgs (one evaluation per step), lbfgsb (lbfgs with every pixel kept in "
+        "0..255, so the image saved is the one optimized), adam (optax), or any optax "
+        "optimizer by name, e.g. optax:adabelief (it needs a learning rate)", str, "NAME")
     learning_rate: float | None = _option(
-        None, "step size: adam 10 by default (pixels are on a 0..255 scale); lbfgs: a scale "
-        "on its unit step (default 1)", _number, "F")
+        None, "step size: adam 10 by default (pixels are on a 0..255 scale); lbfgs, lbfgsb: a "
+        "scale on its unit step (default 1)", _number, "F")
     history: int = _option(100, "L-BFGS history size (pairs kept)", _integer, "N")
     precondition: float = _option(
         0.0, "L-BFGS: exponent e of its initial inverse Hessian gamma*P, where P scales "
@@ -256,11 +257,14 @@ class StyleConfig:
             if optimizer.startswith(OPTAX_PREFIX):
                 optax_alias(optimizer[len(OPTAX_PREFIX):])  # raises ConfigError if unknown
             elif optimizer not in OPTIMIZERS:
-                raise ConfigError("optimizer", f"{optimizer!r} is unknown; choose lbfgs, adam "
-                                               "or optax:<name>")
+                raise ConfigError("optimizer", f"{optimizer!r} is unknown; choose lbfgs, lbfgsb, "
+                                               "adam or optax:<name>")
+            if optimizer == "lbfgsb" and self.precondition:
+                raise ConfigError("precondition", "applies to lbfgs only; lbfgsb takes none "
+                                                  "(give precondition 0)")
         elif not (callable(getattr(optimizer, "init", None))
                   and callable(getattr(optimizer, "update", None))):
-            raise ConfigError("optimizer", "must be lbfgs, adam, optax:<name> or an "
+            raise ConfigError("optimizer", "must be lbfgs, lbfgsb, adam, optax:<name> or an "
                                            "optax.GradientTransformation")
 
     @property

@@ -42,9 +42,12 @@ BATCH_AXES = State(0, 0, 0, None, 0, 0)
 
 
 def init_function(solver: Solver, objective: Objective) -> Callable:
-    """init(x, params, targets, weights) -> State: one evaluation at x."""
+    """init(x, params, targets, weights) -> State: one evaluation at x (clipped into the
+    solver's box, if it has one)."""
 
     def init(x, params, targets, weights):
+        if solver.box is not None:
+            x = solver.box.clip(x)
         value, grad = objective.loss(params, targets, weights).value_and_grad(x)
         zero = jnp.zeros((), jnp.int32)
         return State(x, value, grad, zero, zero + 1, solver.init(x))

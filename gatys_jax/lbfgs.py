@@ -1,5 +1,6 @@
 """L-BFGS with one function evaluation per step, as pure functions on flat vectors, and its
-`init`/`update` pair (wrapped as a solver in solvers.py).
+`init`/`update` pair (wrapped as a solver in solvers.py); `init_box`/`update_box` are the
+same method with x kept within bounds (L-BFGS-B's subspace step, at the end of this module).
 
 The direction is the classic two-loop recursion (Nocedal & Wright, alg. 7.4) over the pairs
 (s, y) of the last m steps, with initial Hessian scaling gamma = s'y / y'y, and the trial step
@@ -115,6 +116,13 @@ def push(history: History, step, s: jnp.ndarray, y: jnp.ndarray, grad: jnp.ndarr
     """After step `step` (s, and y the change of gradient it gave, taken or a rejected trial):
     slot step % m takes (s, y) if it was taken with s'y > eps; B g is brought up to date for
     `grad`, the gradient at the point the step leaves."""
+    return push_products(history, step, s, y, grad, taken, precond)[0]
+
+
+def push_products(history: History, step, s: jnp.ndarray, y: jnp.ndarray, grad: jnp.ndarray,
+                  taken=True, precond: Preconditioner = IDENTITY) -> tuple[History, jnp.ndarray]:
+    """`push`, and B P^-1 s (2m,) from the pass it makes over the new B: rows 0..m-1 are the
+    kept steps' products s_i . P^-1 s with the new one."""
     m = size(history)
     slot = step % m
     keep = taken & (jnp.vdot(y, s) > CURVATURE_EPS)
@@ -127,12 +135,12 @@ def push(history: History, step, s: jnp.ndarray, y: jnp.ndarray, grad: jnp.ndarr
     sy = history.sy.at[:, slot].set(b_y[:m]).at[slot, :].set(b_s[m:])
     ypy = history.ypy.at[:, slot].set(b_y[m:]).at[slot, :].set(b_y[m:])
     return History(b=b, sy=jnp.where(keep, sy, history.sy), ypy=jnp.where(keep, ypy, history.ypy),
-                   bg=bg, age=jnp.where(keep, history.age.at[slot].set(step), history.age))
+                   bg=bg, age=jnp.where(keep, history.age.at[slot].set(step), history.age)), b_s
 
 
 def first_step(direction: jnp.ndarray) -> jnp.ndarray:
     """Step length along `direction` that changes the largest pixel by one unit."""
-    return 1.0 / jnp.max(jnp.abs(direction))
+    return 1.0 / jnp.maximum(jnp.max(jnp.abs(direction)), jnp.finfo(direction.dtype).tiny)
 
 
 class Search(NamedTuple):
@@ -150,16 +158,15 @@ def empty_search(size: int, n: int, dtype=jnp.float32) -> Search:
                   jnp.zeros((), dtype), jnp.zeros((), bool), jnp.zeros((), jnp.int32))
 
 
-def trial(grad: jnp.ndarray, search: Search, lr: float,
-          precond: Preconditioner = IDENTITY) -> tuple[jnp.ndarray, jnp.ndarray]:
-    """(direction, length) to evaluate next: a fresh L-BFGS direction, or the rejected one
-    again with its shortened length. A fresh direction that is not a descent
-    direction is replaced by (preconditioned) steepest descent -P grad with the first
+def trial(grad: jnp.ndarray, fresh: jnp.ndarray, steepest: jnp.ndarray, search: Search,
+          lr: float) -> tuple[jnp.ndarray, jnp.ndarray]:
+    """(direction, length) to evaluate next: the quasi-Newton direction `fresh`, or the rejected
+    one again with its shortened length. A fresh direction that is not a descent direction is
+    replaced by `steepest` (-P grad, the free part of -grad under bounds) with the first
     step's length."""
-    fresh = direction(grad, search.history, precond)
     descent = jnp.vdot(grad, fresh) < 0
     first = ~kept(search.history).any() | ~descent
-    fresh = jnp.where(descent, fresh, -precond.apply(grad))
+    fresh = jnp.where(descent, fresh, steepest)
     fresh_step = lr * jnp.where(first, first_step(fresh), 1.0)
     return (jnp.where(search.retrying, search.direction, fresh),
             jnp.where(search.retrying, search.step, fresh_step))
@@ -193,7 +200,8 @@ def update(x: jnp.ndarray, value: jnp.ndarray, grad: jnp.ndarray, search: Search
     evaluation at the trial point. Returns (x, value, grad) at the trial if it is taken, else
     unchanged, and the new state."""
     flat_grad = grad.reshape(-1)
-    direction_, length = trial(flat_grad, search, lr, precond)
+    direction_, length = trial(flat_grad, direction(flat_grad, search.history, precond),
+                               -precond.apply(flat_grad), search, lr)
     move = length * direction_
     x_trial = x + move.reshape(x.shape)
     value_trial, grad_trial = value_and_grad(x_trial)
@@ -204,3 +212,98 @@ def update(x: jnp.ndarray, value: jnp.ndarray, grad: jnp.ndarray, search: Search
                    grad_new.reshape(-1), taken, precond)
     return x, value, grad_new, Search(history, direction_, retry, ~taken,
                                       search.rejected + (~taken).astype(jnp.int32))
+
+
+class BoxSearch(NamedTuple):
+    """L-BFGS-B state: the L-BFGS state and the steps' inner products, which the compact form
+    of the Hessian approximation needs besides SY."""
+
+    search: Search
+    ss: jnp.ndarray  # (m, m) ss[i, j] = s_i . s_j
+
+
+def init_box(x: jnp.ndarray, history_size: int) -> BoxSearch:
+    """The L-BFGS-B state before the first step, for an iterate shaped like x."""
+    return BoxSearch(init(x, history_size), jnp.zeros((history_size, history_size), x.dtype))
+
+
+def free_variables(x: jnp.ndarray, grad: jnp.ndarray, lower: jnp.ndarray,
+                   upper: jnp.ndarray, unit: jnp.ndarray) -> jnp.ndarray:
+    """(n,) 1.0 for the variables that move, 0.0 for those held: within eps of a bound with
+    the gradient pushing them out of the box (Bertsekas's eps-active set), where eps is the
+    smaller of `unit` and the size of the projected gradient step |x - clip(x - grad)|, so
+    that near a solution only the variables at their bounds are held."""
+    eps = jnp.minimum(unit, jnp.linalg.norm(x - jnp.clip(x - grad, lower, upper)))
+    held = ((x - lower <= eps) & (grad > 0)) | ((upper - x <= eps) & (grad < 0))
+    return jnp.where(held, 0.0, 1.0).astype(x.dtype)
+
+
+def box_direction(grad: jnp.ndarray, free: jnp.ndarray, history: History,
+                  ss: jnp.ndarray) -> jnp.ndarray:
+    """-(Z'BZ)^-1 Z'grad: the quasi-Newton step in the free variables (`free` 1.0) with the
+    held ones fixed, the subspace step of L-BFGS-B (Byrd, Lu, Nocedal & Zhu 1995). B is the
+    L-BFGS Hessian approximation in compact form (Byrd, Nocedal & Schnabel 1994),
+    B = theta I - W M W' with W = [Y, theta S] and M^-1 = [[-D, L'], [L, theta S'S]], and its
+    free block is inverted by Sherman-Morrison-Woodbury on a (2m, 2m) system. With every
+    variable free this is the two-loop direction -H grad. The history must be unpreconditioned."""
+    m = size(history)
+    keep = kept(history)
+    newest = jnp.argmax(history.age)
+    theta = jnp.where(keep[newest], history.ypy[newest, newest]
+                      / jnp.where(keep[newest], history.sy[newest, newest], 1.0), 1.0)
+    both = keep[:, None] & keep[None, :]
+    newer = history.age[:, None] > history.age[None, :]  # [i, j]: pair i came after pair j
+    lower_sy = jnp.where(newer & both, history.sy, 0.0)  # L[i, j] = s_i . y_j, i newer than j
+    diagonal = jnp.diag(jnp.where(keep, jnp.diagonal(history.sy), 0.0))
+    m_inverse = jnp.block([[-diagonal, lower_sy.T], [lower_sy, theta * ss]])
+    masked = history.b * free  # (2m, n): the free parts of the rows s_i and y_i
+    gram = masked @ history.b.T  # [[S_f S', S_f Y'], [Y_f S', Y_f Y']]
+    w_gram = jnp.block([[gram[m:, m:], theta * gram[m:, :m]],
+                        [theta * gram[:m, m:], theta ** 2 * gram[:m, :m]]])  # W_f' W_f
+    keep2 = jnp.concatenate([keep, keep])
+    system = jnp.where(keep2[:, None] & keep2[None, :], m_inverse - w_gram / theta,
+                       jnp.eye(2 * m, dtype=grad.dtype))  # an empty slot's unknown is 0
+    masked_grad = masked @ grad  # [S g_f; Y g_f]
+    rhs = jnp.where(keep2, jnp.concatenate([masked_grad[m:], theta * masked_grad[:m]]), 0.0)
+    u = jnp.linalg.solve(system, rhs)
+    w_u = jnp.concatenate([theta * u[m:], u[:m]]) @ history.b  # W u = Y' u_1 + theta S' u_2
+    return -free * (grad / theta + w_u / theta ** 2)
+
+
+def update_box(x: jnp.ndarray, value: jnp.ndarray, grad: jnp.ndarray, state: BoxSearch,
+               value_and_grad: Callable, step, lower: jnp.ndarray, upper: jnp.ndarray,
+               unit: jnp.ndarray, lr: float = 1.0
+               ) -> tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray, BoxSearch]:
+    """`update` within the box lower <= x <= upper (arrays that broadcast to x; x must start
+    inside it), with `unit` the largest eps of `free_variables` (broadcasts to x): the
+    subspace direction of the free variables, cut where it leaves the box at a bound, and a
+    trial at the projection of x + t d onto the box with the held variables at their bounds,
+    judged by Armijo on the move it made. One evaluation per step, as `update`."""
+    search = state.search
+    flat_x, flat_grad = x.reshape(-1), grad.reshape(-1)
+    lower, upper, unit = (jnp.broadcast_to(v, x.shape).reshape(-1) for v in (lower, upper, unit))
+    free = free_variables(flat_x, flat_grad, lower, upper, unit)
+    fresh = box_direction(flat_grad, free, search.history, state.ss)
+    # at a bound, a component pointing out of the box would only be clipped away
+    outward = ((flat_x <= lower) & (fresh < 0)) | ((flat_x >= upper) & (fresh > 0))
+    fresh = jnp.where(outward, 0.0, fresh)
+    direction_, length = trial(flat_grad, fresh, -free * flat_grad, search, lr)
+    # a held variable goes to the bound its gradient pushes it to: at most eps away, downhill
+    x_trial = jnp.where(free > 0, jnp.clip(flat_x + length * direction_, lower, upper),
+                        jnp.where(flat_grad > 0, lower, upper))
+    move = x_trial - flat_x
+    value_trial, grad_trial = value_and_grad(x_trial.reshape(x.shape))
+    taken, retry = accept(value, jnp.vdot(flat_grad, move) / length, length, value_trial)
+    pick = lambda new, old: jnp.where(taken, new, old)
+    x_new = pick(x_trial.reshape(x.shape), x)
+    value, grad_new = pick(value_trial, value), pick(grad_trial, grad)
+    history, step_products = push_products(search.history, step, move,
+                                           (grad_trial - grad).reshape(-1),
+                                           grad_new.reshape(-1), taken)
+    slot = step % size(history)
+    written = history.age[slot] == step
+    s_s = step_products[:size(history)]
+    ss = jnp.where(written, state.ss.at[:, slot].set(s_s).at[slot, :].set(s_s), state.ss)
+    search = Search(history, direction_, retry, ~taken,
+                    search.rejected + (~taken).astype(jnp.int32))
+    return x_new, value, grad_new, BoxSearch(search, ss)

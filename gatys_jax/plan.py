@@ -137,9 +137,7 @@ def fit(config: StyleConfig, objective: Objective, height: int, width: int,
     budget = available * MEMORY_FRACTION
 
     def memory(history: int, objective: Objective) -> Memory:
-        solver = solvers.resolve(config.optimizer, config.learning_rate, history,
-                                 config.precondition)
-        return memory_per_image(objective, solver, height, width)
+        return memory_per_image(objective, solvers.from_config(config, history), height, width)
 
     if config.max_batch is not None or memory(config.history, objective).total <= budget:
         return config, objective, []
@@ -148,7 +146,7 @@ def fit(config: StyleConfig, objective: Objective, height: int, width: int,
             "free)")
     if memory(config.history, remat).total <= budget:
         return config, remat, [note]
-    if config.optimizer == "lbfgs":
+    if config.optimizer in ("lbfgs", "lbfgsb"):
         pair = lbfgs_pair_bytes(height, width)
         history = int((budget - memory(0, remat).total) // pair) if pair else 0
         if history >= MIN_HISTORY:

@@ -9,23 +9,31 @@ where `point` is x with its loss and gradient (`Point`), `loss` gives the object
 `loss.value(x)` and `loss.value_and_grad(x)`, `step` is the number of updates so far (the
 same for every image of a batch), and `made` counts the evaluations the update made
 (one for L-BFGS and plain optax transforms; a line search's trials for optax's line-search
-methods). The driver runs every solver the same way.
+methods). The driver runs every solver the same way; a solver with a `box` keeps x within it
+and the driver starts it from x_0 clipped into it.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-from typing import Any, Callable, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from . import lbfgs
+from .convention import InputConvention, to_network
 from .errors import ConfigError
 from .precondition import frequency_preconditioner
+from .weights import convention_of
 
-DEFAULT_LEARNING_RATE = {"lbfgs": 1.0, "adam": 10.0}  # adam: pixels are on a 0..255 scale
+if TYPE_CHECKING:  # config imports this module
+    from .config import StyleConfig
+
+# adam: pixels are on a 0..255 scale
+DEFAULT_LEARNING_RATE = {"lbfgs": 1.0, "lbfgsb": 1.0, "adam": 10.0}
 
 
 class Point(NamedTuple):
@@ -39,11 +47,29 @@ class Loss(NamedTuple):
     value_and_grad: Callable  # x -> (total loss, gradient)
 
 
+class Box(NamedTuple):
+    """Bounds on x per network channel, in network input units, and one grey level there."""
+
+    lower: np.ndarray  # (3,) the input of a pixel value of 0
+    upper: np.ndarray  # (3,) of 255
+    grey_level: np.ndarray  # (3,) (upper - lower) / 255
+
+    def clip(self, x: jnp.ndarray) -> jnp.ndarray:
+        return jnp.clip(x, self.lower, self.upper)
+
+
+def pixel_box(convention: InputConvention) -> Box:
+    """The box of the images an 8-bit file holds (RGB 0..255), as a network's input."""
+    lower, upper = (to_network(np.full(3, value, np.float32), convention) for value in (0, 255))
+    return Box(lower, upper, (upper - lower) / 255.0)
+
+
 class Solver(NamedTuple):
     name: str
     init: Callable[[jnp.ndarray], Any]
     update: Callable[[Point, Any, Loss, jnp.ndarray], tuple[Point, Any, jnp.ndarray]]
     learning_rate: float | None = None  # the step size in effect, where there is one
+    box: Box | None = None  # x stays within it
 
 
 def lbfgs_solver(history: int = 100, learning_rate: float = 1.0,
@@ -59,6 +85,20 @@ def lbfgs_solver(history: int = 100, learning_rate: float = 1.0,
 
     return Solver("lbfgs", functools.partial(lbfgs.init, history_size=history), update,
                   learning_rate)
+
+
+def lbfgsb_solver(box: Box, history: int = 100, learning_rate: float = 1.0) -> Solver:
+    """L-BFGS-B (lbfgs.update_box): the project's L-BFGS with x kept in `box`, one
+    evaluation per step."""
+
+    def update(point: Point, state: lbfgs.BoxSearch, loss: Loss, step):
+        x, value, grad, state = lbfgs.update_box(*point, state, loss.value_and_grad, step,
+                                                 box.lower, box.upper, box.grey_level,
+                                                 learning_rate)
+        return Point(x, value, grad), state, jnp.ones((), jnp.int32)
+
+    return Solver("lbfgsb", functools.partial(lbfgs.init_box, history_size=history), update,
+                  learning_rate, box)
 
 
 def from_optax(transform: optax.GradientTransformation, name: str = "optax",
@@ -96,16 +136,20 @@ def optax_alias(name: str) -> Callable:
 
 
 def resolve(optimizer, learning_rate: float | None = None, history: int = 100,
-            precondition: float = 0.0) -> Solver:
-    """The solver a StyleConfig's optimizer settings name: "lbfgs", "adam", "optax:<name>"
-    (with `learning_rate`; `history` as the memory of optax.lbfgs), or a transform."""
+            precondition: float = 0.0, box: Box | None = None) -> Solver:
+    """The solver a StyleConfig's optimizer settings name: "lbfgs", "lbfgsb" (within `box`),
+    "adam", "optax:<name>" (with `learning_rate`; `history` as the memory of optax.lbfgs), or
+    a transform."""
     if not isinstance(optimizer, str):
         return from_optax(optimizer)
+    lr = DEFAULT_LEARNING_RATE.get(optimizer) if learning_rate is None else learning_rate
     if optimizer == "lbfgs":
-        lr = DEFAULT_LEARNING_RATE["lbfgs"] if learning_rate is None else learning_rate
         return lbfgs_solver(history, lr, precondition)
+    if optimizer == "lbfgsb":
+        if box is None:
+            raise ValueError("lbfgsb needs the box of the pixel values")
+        return lbfgsb_solver(box, history, lr)
     if optimizer == "adam":
-        lr = DEFAULT_LEARNING_RATE["adam"] if learning_rate is None else learning_rate
         return from_optax(optax.adam(lr), "adam", lr)
     name = optimizer.split(":", 1)[1]
     function = optax_alias(name)
@@ -116,3 +160,11 @@ def resolve(optimizer, learning_rate: float | None = None, history: int = 100,
     elif parameters["learning_rate"].default is inspect.Parameter.empty:
         raise ConfigError("learning_rate", f"must be given for {optimizer}")
     return from_optax(function(**options), optimizer, learning_rate)
+
+
+def from_config(config: StyleConfig, history: int | None = None) -> Solver:
+    """The solver of `config`'s optimizer settings (`history` in place of config.history);
+    lbfgsb's box is the pixel range in the input convention of config.weights."""
+    box = pixel_box(convention_of(config.weights)) if config.optimizer == "lbfgsb" else None
+    return resolve(config.optimizer, config.learning_rate,
+                   config.history if history is None else history, config.precondition, box)

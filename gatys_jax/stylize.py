@@ -87,8 +87,7 @@ def plan_jobs(content, config: StyleConfig, jobs: list[batch.Job]) -> RunPlan:
     if fitted.history != config.history:
         jobs = [dataclasses.replace(job, config=job.config.replace(history=fitted.history))
                 for job in jobs]
-    solver = solvers.resolve(fitted.optimizer, fitted.learning_rate, fitted.history,
-                             fitted.precondition)
+    solver = solvers.from_config(fitted)
     memory = plan.memory_per_image(objective, solver, height, width)
     # one image alone runs unbatched on one device, unless several hosts share the run
     spread = len(jobs) > 1 or jax.process_count() > 1

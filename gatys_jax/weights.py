@@ -164,6 +164,15 @@ def _read(path: Path) -> tuple[dict[str, np.ndarray], dict]:
     return datasets, attrs
 
 
+def _convention(attrs, where: str) -> InputConvention:
+    try:
+        convention = InputConvention.from_attrs({k: _plain(attrs[k]) for k in CONVENTION_ATTRIBUTES})
+    except (KeyError, TypeError, ValueError) as e:
+        raise GatysError(f"{where} lacks a valid input convention ({e})") from None
+    check_convention(convention, where)
+    return convention
+
+
 def load(path: str | Path) -> VGGWeights:
     """Read and verify a weight file written by `save`."""
     path = Path(path)
@@ -202,11 +211,7 @@ def load(path: str | Path) -> VGGWeights:
         check_normalization(normalization, where)
     elif any(name.startswith("normalization/") for name in datasets):
         raise GatysError(f"{where} holds normalization scales but is marked plain")
-    try:
-        convention = InputConvention.from_attrs({k: _plain(attrs[k]) for k in CONVENTION_ATTRIBUTES})
-    except (KeyError, TypeError, ValueError) as e:
-        raise GatysError(f"{where} lacks a valid input convention ({e})") from None
-    check_convention(convention, where)
+    convention = _convention(attrs, where)
     metadata = {k: str(_plain(v)) for k, v in attrs.items() if k not in RESERVED}
     return VGGWeights(params, convention, metadata, normalization)
 
@@ -223,3 +228,17 @@ def resolve(source: str | Path | VGGWeights | None) -> VGGWeights:
                              "gatys-jax weights fetch")
         return load(default)
     return load(source)
+
+
+def convention_of(source: str | Path | VGGWeights | None) -> InputConvention:
+    """The input convention of the weights `resolve` would give, from the file's attributes
+    alone (`load` checks the rest when the run reads it)."""
+    if isinstance(source, VGGWeights):
+        return source.convention
+    path = paths.plain_weights() if source is None else Path(source)
+    try:
+        with h5py.File(path, "r") as f:
+            attrs = {k: f.attrs[k] for k in f.attrs}
+    except (OSError, KeyError, ValueError, TypeError):
+        return resolve(source).convention  # its error says what is wrong with the file
+    return _convention(attrs, f"weight file {path}")

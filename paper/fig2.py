@@ -85,8 +85,7 @@ def optimize(exp: common.Experiment, evaluate: common.Evaluator, snapshot_every:
     config, problem = exp.config, evaluate.problem  # the objective the terms are measured with
     lam = config.content_weight
     arguments = device_arguments(problem, config)
-    solver = solvers.resolve(config.optimizer, config.learning_rate, config.history,
-                             config.precondition)
+    solver = solvers.from_config(config)
     x0 = jnp.asarray(problem.x0(config))
     compiled = driver.compile(solver, problem.objective, x0, *arguments)
     resumed = keeper.load()

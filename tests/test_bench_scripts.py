@@ -102,8 +102,10 @@ def test_benchmarks_share_one_implementation_of_each_helper():
 
 
 def test_bad_arguments_give_one_line_errors(capsys):
-    from benchmarks import lbfgs_panel, memory, optimizers, vs_torch
+    from benchmarks import bounds, lbfgs_panel, memory, optimizers, vs_torch
     for main, argv, words in (
+            (bounds.main, ["--pairs", "chelsea"], "pairs"),
+            (bounds.main, ["--seeds", "3-1"], "seed"),
             (lbfgs_panel.main, ["--pairs", "chelsea"], "pairs"),
             (lbfgs_panel.main, ["--evaluations", "100"], "--evaluations"),
             (lbfgs_panel.main, ["--cap", "0.5"], "--cap"),
@@ -396,3 +398,50 @@ def test_lbfgs_panel_end_to_end(tmp_path, torch_threads, plain_weights_path):
     report = docs.read_text()
     assert "| chelsea+starry_night | 0 |" in report and "time to torch's loss" in report
     assert "coarse to fine from 16 px" in report
+
+
+# ---------------------------------------------------------------- L-BFGS-B against L-BFGS
+
+
+def test_bounds_end_to_end(tmp_path, plain_weights_path):
+    """Two pairs at 32 px: both optimizers from each seed's start; the saved picture's loss
+    over the optimizer's reaches the CSV, and lbfgsb / lbfgs over the panel the report with
+    its contact sheet (under 200 KB)."""
+    from benchmarks import bounds
+    out, docs = tmp_path / "bounds", tmp_path / "docs" / "bounds.md"
+    code = bounds.main(["--weights", str(plain_weights_path), "--size", "32", "--iterations",
+                        "30", "--pairs", "chelsea+starry_night,coffee+shipwreck",
+                        "--out", str(out), "--docs", str(docs)])
+    assert code == 0
+    _, rows = read_csv(out / "bounds.csv")
+    assert [(r["pair"], r["optimizer"]) for r in rows] == [
+        ("chelsea+starry_night", "lbfgs"), ("chelsea+starry_night", "lbfgsb"),
+        ("coffee+shipwreck", "lbfgs"), ("coffee+shipwreck", "lbfgsb")]
+    for r in rows:
+        assert int(r["evaluations"]) == 31
+        assert float(r["saved_loss_ratio"]) == pytest.approx(
+            float(r["saved_loss"]) / float(r["optimizer_loss"]))
+        assert 0 <= float(r["clipped_channels"]) <= 1
+        assert_png(out / f"{r['pair']}_seed0_{r['optimizer']}.png")
+    report = docs.read_text()
+    assert "loss of the picture as saved: median" in report and "(2 runs)" in report
+    assert "| chelsea+starry_night | 0 | lbfgsb |" in report
+    sheet = docs.with_suffix(".jpg")
+    assert sheet.is_file() and sheet.stat().st_size <= 200_000 and sheet.name in report
+
+
+def test_a_signal_ends_the_bounds_panel_without_a_report(tmp_path, monkeypatch,
+                                                         plain_weights_path):
+    """A run stopped by SIGTERM (stylize returns it as interrupted) ends the whole panel with
+    128 + the signal, and no report is written from the runs it has."""
+    import signal
+    import types
+    from benchmarks import bounds
+    monkeypatch.setattr(bounds.gatys_jax, "stylize", lambda *args, **kwargs: types.SimpleNamespace(
+        interrupted=int(signal.SIGTERM)))
+    docs = tmp_path / "bounds.md"
+    with pytest.raises(SystemExit) as exit_info:
+        bounds.main(["--weights", str(plain_weights_path), "--size", "32", "--pairs",
+                     "chelsea+starry_night", "--out", str(tmp_path / "out"), "--docs", str(docs)])
+    assert exit_info.value.code == 128 + signal.SIGTERM
+    assert not docs.exists()

@@ -46,6 +46,10 @@ BAD_INPUTS = {
     "weights_file_missing": ("{content} {style} -o {tmp}/out.png --weights {tmp}/nope.h5", {},
                              "not found"),
     "unknown_sample": ("nosuchsample {style} -o {tmp}/out.png", {}, "not found"),
+    "lbfgsb_preconditioned": ("{content} {style} -o {tmp}/out.png --optimizer lbfgsb "
+                              "--precondition 0.5", {}, "--precondition applies to lbfgs only"),
+    "lbfgsb_weights_not_weights": ("{content} {style} -o {tmp}/out.png --optimizer lbfgsb "
+                                   "--weights {text}", {}, "unreadable"),
 }
 
 
@@ -96,6 +100,11 @@ def results(workspace, normalized_weights_path):
     futures["success"] = pool.submit(run_cli, [
         "stylize", str(names["content"]), str(names["style"]), "-o", str(tmp / "out.png"),
         "--size", "40", "--iterations", "5", "--metrics", str(tmp / "metrics.json")], tmp)
+    tmp = folder("bounded")
+    futures["bounded"] = pool.submit(run_cli, [
+        "stylize", str(names["content"]), str(names["style"]), "-o", str(tmp / "out.png"),
+        "--size", "40", "--iterations", "20", "--optimizer", "lbfgsb", "--content-weight", "1e-6",
+        "--metrics", str(tmp / "metrics.json"), "-q"], tmp)
     tmp = folder("non_finite")
     futures["non_finite"] = pool.submit(run_cli, [
         "stylize", str(names["content"]), str(names["style"]), "-o", str(tmp / "out.png"),
@@ -161,6 +170,16 @@ def test_success_writes_image_and_metrics(results):
     assert metrics["history"][-1]["total_loss"] == pytest.approx(metrics["total_loss"])
     assert metrics["total_loss"] < metrics["history"][0]["total_loss"]
     assert all(math.isfinite(metrics[k]) for k in ("content_loss", "style_loss", "total_loss"))
+
+
+def test_lbfgsb_from_the_command_line(results):
+    future, folder = results["bounded"]
+    result = future.result()
+    assert result.returncode == 0, result.stderr
+    assert files_in(folder) == ["metrics.json", "out.png"]
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["settings"]["optimizer"] == "lbfgsb" and metrics["evaluations"] == 21
+    assert metrics["total_loss"] < metrics["history"][0]["total_loss"]
 
 
 def test_demo(results):

@@ -51,6 +51,7 @@ def test_defaults():
     (dict(history=0), "history", ">= 1"),
     (dict(precondition=3.0), "precondition", "preconditioner exponent"),
     (dict(precondition=-0.1), "precondition", "[0, 2]"),
+    (dict(optimizer="lbfgsb", precondition=0.5), "precondition", "lbfgs only"),
     (dict(learning_rate=0.0), "learning_rate", "positive"),
     (dict(learning_rate=math.inf), "learning_rate", "finite"),
     (dict(init="zeros"), "init", "zeros"),

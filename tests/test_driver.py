@@ -9,6 +9,7 @@ import pytest
 
 from gatys_jax import batch, driver, solvers
 from gatys_jax.config import StyleConfig
+from gatys_jax.convention import CAFFE, TORCHVISION, to_network
 from gatys_jax.objective import Objective, build_problem, loss_weights
 
 from conftest import random_weights
@@ -42,8 +43,9 @@ def run(problem, solver, seeds, iterations=6, **options):
 
 @pytest.mark.parametrize("solver", [solvers.lbfgs_solver(5), solvers.resolve("adam"),
                                     solvers.resolve("optax:adabelief", 2.0),
-                                    solvers.from_optax(optax.sgd(1e-3))],
-                         ids=["lbfgs", "adam", "adabelief", "sgd"])
+                                    solvers.from_optax(optax.sgd(1e-3)),
+                                    solvers.lbfgsb_solver(solvers.pixel_box(CAFFE), 5)],
+                         ids=["lbfgs", "adam", "adabelief", "sgd", "lbfgsb"])
 def test_an_image_alone_equals_its_place_in_a_batch(problem, solver):
     alone = run(problem, solver, [1])
     together = run(problem, solver, [0, 1])
@@ -56,6 +58,39 @@ def test_an_image_alone_equals_its_place_in_a_batch(problem, solver):
     assert [row["total_loss"] for row in alone.trace.history()] == pytest.approx(
         [row["total_loss"] for row in together.trace.history(1)], rel=1e-5)
     assert alone.trace.history()[-1]["total_loss"] < alone.trace.history()[0]["total_loss"]
+
+
+def test_lbfgsb_keeps_every_pixel_in_range_where_lbfgs_leaves_it(problem):
+    """From the same start, the unbounded L-BFGS moves pixels out of 0..255 while L-BFGS-B
+    keeps every iterate in it; a start outside the range is clipped into it first. All
+    lower the loss."""
+    box = solvers.pixel_box(CAFFE)
+    x0, targets, weights = arrays(problem, [0])
+    outside_start = x0 + np.where(np.arange(x0.size).reshape(x0.shape) % 7 == 0, 300.0, 0.0)
+    iterates = {}
+    for name, solver, start in (("lbfgs", solvers.lbfgs_solver(5), x0),
+                                ("lbfgsb", solvers.lbfgsb_solver(box, 5), x0),
+                                ("lbfgsb from outside", solvers.lbfgsb_solver(box, 5),
+                                 outside_start)):
+        compiled = driver.compile(solver, problem.objective, start, problem.vgg.params,
+                                  targets, weights)
+        seen = iterates.setdefault(name, [])
+        done = driver.run(compiled, start, (problem.vgg.params, targets, weights), 40,
+                          on_update=lambda state, row: seen.append(np.asarray(state.x)))
+        history = done.trace.history()
+        assert history[-1]["total_loss"] < history[0]["total_loss"], name
+    inside = lambda x: np.all((x >= box.lower) & (x <= box.upper))
+    assert all(inside(x) for x in iterates["lbfgsb"] + iterates["lbfgsb from outside"])
+    assert not inside(iterates["lbfgs"][-1])
+
+
+@pytest.mark.parametrize("convention", [CAFFE, TORCHVISION], ids=["caffe", "torchvision"])
+def test_the_pixel_box_clips_as_8_bit_pixels_clip(convention):
+    rgb = np.random.default_rng(0).uniform(-100, 355, (4, 5, 3)).astype(np.float32)
+    box = solvers.pixel_box(convention)
+    np.testing.assert_allclose(np.asarray(box.clip(to_network(rgb, convention))),
+                               to_network(np.clip(rgb, 0, 255), convention), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(box.grey_level, (box.upper - box.lower) / 255)
 
 
 def test_the_batched_history_is_updated_in_place(problem):

@@ -765,3 +765,14 @@ def test_reproduce_script_stops_when_an_experiment_is_interrupted(tmp_path):
     assert done.returncode == common.INTERRUPTED
     assert log.read_text().split() == ["paper.fig1_content", "paper.fig2", "paper.fig3"]
     assert "fig3 interrupted" in done.stderr and "fig2 FAILED" in done.stderr
+
+
+@real_weights
+def test_the_paper_scripts_run_with_lbfgsb(tmp_path, normalized_weights_path):
+    """--optimizer lbfgsb reaches a paper script's run and its record."""
+    metrics = fig2.main(["--content", CONTENT, "--out", str(tmp_path), "--weights",
+                         str(normalized_weights_path), *TINY, "--style", STYLE,
+                         "--optimizer", "lbfgsb"])
+    assert metrics["settings"]["optimizer"] == "lbfgsb"
+    (image,) = metrics["images"]
+    assert image["evaluations"] == 4 and image["saved_loss_ratio"] > 0

@@ -345,6 +345,21 @@ def test_preprocessing_follows_the_recorded_convention(tmp_path):
                                rtol=1e-5, atol=1e-4)
 
 
+def test_the_convention_is_read_from_the_attributes_alone(tmp_path):
+    """convention_of: what load would give, for a file or loaded weights; a missing or
+    damaged file is load's own error."""
+    path = tmp_path / "tv.h5"
+    loaded = weights.VGGWeights(random_weights().params, TORCHVISION, {"source": "x"})
+    weights.save(loaded, path)
+    assert weights.convention_of(path) == weights.load(path).convention == TORCHVISION
+    assert weights.convention_of(loaded) == TORCHVISION
+    with pytest.raises(GatysError, match="not found"):
+        weights.convention_of(tmp_path / "nope.h5")
+    (tmp_path / "text.h5").write_text("not hdf5")
+    with pytest.raises(GatysError, match="unreadable"):
+        weights.convention_of(tmp_path / "text.h5")
+
+
 # ---------------------------------------------------------------- save / load
 
 

@@ -25,7 +25,7 @@ SKIP = ("size", "seed", "max_batch", "save_every", "max_megapixels")  # what is 
 
 def timed_run(content, style, config: StyleConfig, seeds) -> tuple[float, float]:
     """(optimization seconds, compile seconds) of one run over `seeds`."""
-    result = stylize_batch(content, [style], config, seeds=seeds)
+    result = common.completed(stylize_batch(content, [style], config, seeds=seeds))
     return result.wall_seconds, result.compile_seconds
 
 

@@ -73,10 +73,8 @@ def run(pair, seed: int, optimizer: str, config: StyleConfig, vgg, out: Path) ->
     """One optimizer from the pair's white-noise start of `seed`: its row of bounds.csv."""
     settings = config.replace(optimizer=optimizer, seed=seed)
     name = f"{panel.pair_name(pair)}_seed{seed}_{optimizer}"
-    result = gatys_jax.stylize(pair[0], pair[1], settings.replace(weights=vgg),
-                               output=out / f"{name}.png")
-    if result.interrupted:  # the signal ends the whole panel; bounds.csv keeps the runs done
-        raise SystemExit(128 + result.interrupted)
+    result = common.completed(gatys_jax.stylize(pair[0], pair[1], settings.replace(weights=vgg),
+                                                output=out / f"{name}.png"))
     image = result.images[0]
     optimized = image.losses["total_loss"]
     saved = saved_loss(settings, pair, image.image, vgg)

@@ -225,6 +225,14 @@ def device_arguments(problem: Problem, config: StyleConfig) -> tuple:
             config_weights(config))
 
 
+def completed(result):
+    """A stylize Result, or exit with 128 + the signal when one cut its run short: a benchmark
+    stopped by Ctrl-C or SIGTERM ends there, and never keeps or reports a cut-short run."""
+    if result.interrupted:
+        raise SystemExit(128 + result.interrupted)
+    return result
+
+
 # ---------------------------------------------------------------- loss curves
 
 

@@ -70,31 +70,35 @@ def cost(config: StyleConfig, repeats: int) -> list[dict]:
              "ratio": statistics.median(case.times) / plain} for case in cases]
 
 
+def stylize(content, style, config: StyleConfig):
+    """gatys_jax.stylize, ending the benchmark if a signal cut the run short."""
+    return common.completed(gatys_jax.stylize(content, style, config))
+
+
 def pictures(config: StyleConfig, folder: Path) -> dict:
     """Run each control's examples; save one picture per control; their measurements."""
     content = inputs.prepare(CONTENT, [], config.size)[0]
     out = {}
-    runs = {mode: gatys_jax.stylize(CONTENT, STYLE, config.replace(preserve_colors=mode))
+    runs = {mode: stylize(CONTENT, STYLE, config.replace(preserve_colors=mode))
             for mode in (None, "luminance", "histogram")}
     out["colours"] = {str(mode or "plain"): colors.chroma_distance(r.image, content)
                       for mode, r in runs.items()}
     save(folder / "colours.jpg", [content, inputs.read(STYLE)] + [r.image for r in runs.values()],
          ["photograph", "painting", "plain", "luminance", "histogram"])
     plain = runs[None].image  # blend 1:0 and style scale 1 (tests: equal to within a level)
-    blends = [plain] + [gatys_jax.stylize_batch(CONTENT, [STYLE, OTHER],
-                                                config.replace(blend=w)).image
-                        for w in ((1, 1), (0, 1))]
+    blends = [plain] + [common.completed(gatys_jax.stylize_batch(
+        CONTENT, [STYLE, OTHER], config.replace(blend=w))).image for w in ((1, 1), (0, 1))]
     save(folder / "blend.jpg", blends, ["starry night", "half and half", "shipwreck"])
     scaled = {f: plain if f == 1.0 else
-              gatys_jax.stylize(CONTENT, STYLE, config.replace(style_scale=f)).image
+              stylize(CONTENT, STYLE, config.replace(style_scale=f)).image
               for f in (0.5, 1.0, 2.0)}
     out["style_scale"] = {f"{f:g}": quality.autocorrelation_length(image)
                           for f, image in scaled.items()}
     save(folder / "style_scale.jpg", list(scaled.values()),
          [f"style scale {f:g}" for f in scaled])
     photo, painting, content_mask, style_mask = MASKED
-    unmasked = gatys_jax.stylize(photo, painting, config).image
-    masked = gatys_jax.stylize(photo, painting, config.replace(
+    unmasked = stylize(photo, painting, config).image
+    masked = stylize(photo, painting, config.replace(
         content_mask=content_mask, style_mask=(style_mask,))).image
     save(folder / "masks.jpg", [inputs.read(photo), inputs.read(content_mask),
                                 inputs.read(painting), inputs.read(style_mask), unmasked, masked],

@@ -127,8 +127,8 @@ def run_pair(pair, config, args, vgg) -> tuple[list[dict], list[dict]]:
 def coarse_to_fine(pair, seed: int, config, args, target: float) -> float | None:
     """Seconds our coarse-to-fine run took to reach `target` at full size, every scale counted
     (compile apart); None if it did not within --evaluations full-size iterations."""
-    result = gatys_jax.stylize(pair[0], pair[1], config.replace(
-        seed=seed, start_size=args.coarse_start, iterations=args.evaluations))
+    result = common.completed(gatys_jax.stylize(pair[0], pair[1], config.replace(
+        seed=seed, start_size=args.coarse_start, iterations=args.evaluations)))
     elapsed = 0.0  # seconds of the scales before this row's (each scale's clock starts at 0)
     previous = None
     for row in result.images[0].history:

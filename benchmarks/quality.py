@@ -79,7 +79,7 @@ def ours_run(pair, config: StyleConfig, out: Path, reuse: bool) -> dict:
     record, picture = out / "ours" / f"{stem}.json", out / "ours" / f"{stem}.png"
     if reuse and record.is_file() and picture.is_file():
         return {**json.loads(record.read_text()), "image": np.asarray(images.load(picture))}
-    result = gatys_jax.stylize(pair[0], pair[1], config)
+    result = common.completed(gatys_jax.stylize(pair[0], pair[1], config))
     ours = result.images[0]
     kept = {"quality": ours.quality, "seconds": result.wall_seconds,
             "compile": result.compile_seconds, "evaluations": ours.evaluations,

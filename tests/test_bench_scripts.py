@@ -445,3 +445,18 @@ def test_a_signal_ends_the_bounds_panel_without_a_report(tmp_path, monkeypatch,
                      "chelsea+starry_night", "--out", str(tmp_path / "out"), "--docs", str(docs)])
     assert exit_info.value.code == 128 + signal.SIGTERM
     assert not docs.exists()
+
+
+def test_a_cut_short_quality_run_is_never_kept(tmp_path, monkeypatch):
+    """benchmarks.quality keeps each run for reuse: one that a signal cut short ends the
+    benchmark (128 + the signal) and leaves no record to be reused."""
+    import signal
+    import types
+    from benchmarks import quality
+    from gatys_jax.config import StyleConfig
+    monkeypatch.setattr(quality.gatys_jax, "stylize", lambda *args, **kwargs: types.SimpleNamespace(
+        interrupted=int(signal.SIGINT)))
+    with pytest.raises(SystemExit) as exit_info:
+        quality.ours_run(("chelsea", "starry_night"), StyleConfig(size=32), tmp_path, reuse=True)
+    assert exit_info.value.code == 128 + signal.SIGINT
+    assert not (tmp_path / "ours").exists()

@@ -61,23 +61,23 @@ def parse_args(argv=None):
     return args, config
 
 
-def saved_loss(config: StyleConfig, pair, picture: np.ndarray, vgg) -> float:
+def saved_loss(problem, config: StyleConfig, picture: np.ndarray) -> float:
     """The total loss (the one `config`'s optimizer minimizes) of a uint8 picture."""
-    problem = common.problem(config, pair[0], pair[1], vgg)
     params, targets, loss_weights = common.device_arguments(problem, config)
-    x = jnp.asarray(to_network(picture.astype(np.float32), vgg.convention))
+    x = jnp.asarray(to_network(picture.astype(np.float32), problem.vgg.convention))
     return float(jax.jit(problem.objective.total)(x, params, targets, loss_weights))
 
 
-def run(pair, seed: int, optimizer: str, config: StyleConfig, vgg, out: Path) -> dict:
-    """One optimizer from the pair's white-noise start of `seed`: its row of bounds.csv."""
+def run(pair, seed: int, optimizer: str, config: StyleConfig, vgg, problem, out: Path) -> dict:
+    """One optimizer from the pair's white-noise start of `seed`: its row of bounds.csv;
+    `problem` is the pair's objective, which scores the saved picture."""
     settings = config.replace(optimizer=optimizer, seed=seed)
     name = f"{panel.pair_name(pair)}_seed{seed}_{optimizer}"
     result = common.completed(gatys_jax.stylize(pair[0], pair[1], settings.replace(weights=vgg),
                                                 output=out / f"{name}.png"))
     image = result.images[0]
     optimized = image.losses["total_loss"]
-    saved = saved_loss(settings, pair, image.image, vgg)
+    saved = saved_loss(problem, settings, image.image)
     return {"pair": panel.pair_name(pair), "seed": seed, "optimizer": optimizer,
             "evaluations": image.evaluations, "optimizer_loss": optimized,
             "saved_loss": saved, "saved_loss_ratio": saved / optimized,
@@ -125,9 +125,10 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     rows = []
     for pair in args.pairs:
+        problem = common.problem(config, pair[0], pair[1], vgg)  # the targets, made once a pair
         for seed in args.seeds:
             for optimizer in OPTIMIZERS:
-                row = run(pair, seed, optimizer, config, vgg, out)
+                row = run(pair, seed, optimizer, config, vgg, problem, out)
                 rows.append(row)
                 print(f"  {row['pair']} seed {seed} {optimizer}: loss {row['optimizer_loss']:.4g}, "
                       f"saved {row['saved_loss']:.4g} ({row['saved_loss_ratio']:.3g}x), "

@@ -460,3 +460,45 @@ def test_a_cut_short_quality_run_is_never_kept(tmp_path, monkeypatch):
         quality.ours_run(("chelsea", "starry_night"), StyleConfig(size=32), tmp_path, reuse=True)
     assert exit_info.value.code == 128 + signal.SIGINT
     assert not (tmp_path / "ours").exists()
+
+
+# ---------------------------------------------------------------- batching and controls
+
+
+def test_batching_end_to_end(capsys, plain_weights_path):
+    """One size, batches of 1 and 2: a table row per case with its per-image seconds, their
+    ratio and the compile times apart."""
+    from benchmarks import batching
+    batching.main(["--weights", str(plain_weights_path), "--sizes", "32", "--batches", "1,2",
+                   "--iterations", "2", "--repeats", "1"])
+    lines = capsys.readouterr().out.splitlines()
+    assert "2 iterations, median of 1" in lines[0]
+    rows = [line.split("|")[1:-1] for line in lines if line.startswith("| 32 |")]
+    assert [int(r[1]) for r in rows] == [1, 2]
+    for row in rows:
+        batched, sequential, ratio = (float(v) for v in row[2:5])
+        assert batched > 0 and sequential > 0
+        assert ratio == pytest.approx(batched / sequential, abs=0.006)
+        assert all(float(v) > 0 for v in row[6].split(","))
+
+
+def test_controls_end_to_end(tmp_path, plain_weights_path):
+    """At 48 px (style scale 0.5 needs 16 px a side): a cost row per control, the colour and style-scale measurements, and four
+    contact sheets (under 150 KB each) linked from the report."""
+    from benchmarks import controls
+    pictures, docs = tmp_path / "pictures", tmp_path / "controls.md"
+    code = controls.main(["--weights", str(plain_weights_path), "--size", "48", "--iterations",
+                          "3", "--repeats", "1", "--pictures", str(pictures), "--docs",
+                          str(docs)])
+    assert code == 0
+    report = docs.read_text()
+    for control in ("plain", "blend of 2 styles", "style scale 2", "luminance colours",
+                    "histogram colours", "masks, 2 regions"):
+        assert f"| {control} | " in report
+    assert "| plain | " in report and " | 1.00 |" in report
+    assert "plain " in report and "luminance " in report and "histogram " in report
+    assert "F 0.5: " in report and "F 2: " in report
+    for name in ("colours", "blend", "style_scale", "masks"):
+        sheet = pictures / f"{name}.jpg"
+        assert sheet.is_file() and sheet.stat().st_size <= controls.PICTURE_BYTES
+        assert f"![{name}](controls/{name}.jpg)" in report

@@ -80,16 +80,19 @@ class Result:
         return any(entry.converged is False for entry in self.images)
 
     @property
-    def same_under_higher_cap(self) -> bool:
-        """Whether this run under any higher cap would end with the same images: one scale
-        (an earlier scale may have stopped at its cap), every image converged, and each batch
-        ended clear of the cap (driver.same_under_higher_cap; `iterations` counts the last
-        batch's steps only, so several batches must take one step per call)."""
+    def same_from_cap(self) -> int | None:
+        """The lowest cap under which this run ends with the same images (and so under every
+        higher one), or None: it needs one scale (an earlier scale may have stopped at its
+        cap), every image converged, and each batch ended clear of the cap
+        (driver.same_from_cap; `iterations` counts the last batch's steps only, so several
+        batches must take one step per call)."""
         one_scale = len(self.settings.get("scales", [self.size])) == 1
         converged = bool(self.images) and all(entry.converged for entry in self.images)
         steps_known = self.chunks == 1 or self.steps_per_call == 1
-        return one_scale and steps_known and driver.same_under_higher_cap(
-            converged, self.iterations, self.steps_per_call, self.config.iterations)
+        if not (one_scale and steps_known):
+            return None
+        return driver.same_from_cap(converged, self.iterations, self.steps_per_call,
+                                    self.config.iterations)
 
     def to_json(self) -> dict:
         """Plain JSON values: run facts, settings, and `images` (one entry per image); for a

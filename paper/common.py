@@ -177,8 +177,8 @@ class Experiment:
         (merged). Each run's summary (times, batch layout, settings) and each image's
         evaluations and convergence are recorded, the images under `label`. A finished run is
         saved under runs/ and a rerun with the same request loads it, or copies another
-        experiment's run of that request (unless --fresh); a converged one also answers a
-        higher cap (saved_runs). While it runs, its optimizer's state is kept in runs/ (a
+        experiment's run of that request (unless --fresh); a converged one also answers any
+        cap at which it would end the same (saved_runs). While it runs, its optimizer's state is kept in runs/ (a
         checkpoint, if the run takes one batch): a run stopped by a signal or a lost machine
         goes on from it at the next command, one that reached its cap unconverged under a
         higher cap; an interrupted run ends the experiment. Finishing these images one way

@@ -7,7 +7,8 @@ uint8 images, fig2's snapshots). A later run of the experiment with the same req
 it instead of optimizing again. The request is the run's label, its settings, and a digest
 of the content and style pixels at the run's size, so that another photo, painting, size or
 setting never reuses a saved run; a run that converged clear of its cap also answers the
-same request under a higher cap, where it would have ended the same. A run asked for exactly
+same request under any cap at which it would have ended the same: every higher one, and a
+lower one down to the steps it took. A run asked for exactly
 as another experiment's saved run (the same settings and pixels under another label: fig3's
 starry_night at lambda 1e-3 is the init experiment's first noise seed) is copied from there
 (find_elsewhere). The run in progress keeps its checkpoint beside them (checkpoint_path;
@@ -33,8 +34,8 @@ from gatys_jax.files import write_atomic
 from gatys_jax.outputs import ImageResult, Result
 
 FORMAT = 2  # bumped when what a saved run holds changes; older files are then ignored
-# the record's flag: the run ends the same under any higher cap (driver.same_under_higher_cap)
-HIGHER_CAP = "same_under_higher_cap"
+# the record's lowest cap under which the run ends the same (driver.same_from_cap), or null
+SAME_FROM_CAP = "same_from_cap"
 
 
 def request(label: str, config: StyleConfig, weights: str, pixels: str,
@@ -76,10 +77,10 @@ def drop_checkpoints(folder: Path, label: str, keep: Path | None = None) -> None
             path.unlink(missing_ok=True)
 
 
-def save_record(folder: Path, asked: dict, record: dict, *, same_under_higher_cap: bool,
+def save_record(folder: Path, asked: dict, record: dict, *, same_from_cap: int | None,
                 ends_unconverged: bool, **arrays: np.ndarray) -> None:
-    """Keep a finished run: its arrays first, then the JSON (the request, `record` and whether
-    the run would end the same under a higher cap) that makes it count; then drop its
+    """Keep a finished run: its arrays first, then the JSON (the request, `record` and the
+    lowest cap under which the run ends the same, or None) that makes it count; then drop its
     label's checkpoints (any stale one, and this request's unless the run `ends_unconverged`
     at its cap: a higher cap goes on from it)."""
     json_file, npz_file = (_file(folder, asked["label"], suffix) for suffix in (".json", ".npz"))
@@ -92,23 +93,23 @@ def save_record(folder: Path, asked: dict, record: dict, *, same_under_higher_ca
             np.savez(file, **arrays)
 
     write_atomic(npz_file, write_arrays)
-    text = json.dumps({**record, HIGHER_CAP: bool(same_under_higher_cap), "request": asked},
+    text = json.dumps({**record, SAME_FROM_CAP: same_from_cap, "request": asked},
                       indent=1) + "\n"
     write_atomic(json_file, lambda tmp: tmp.write_text(text))
     drop_checkpoints(folder, asked["label"],
                      keep=checkpoint_path(folder, asked) if ends_unconverged else None)
 
 
-def _answers(saved: dict, asked: dict, same_under_higher_cap) -> bool:
+def _answers(saved: dict, asked: dict, same_from_cap) -> bool:
     """Whether a run saved for request `saved` is what request `asked` would give: the same
-    request, or the same under a cap no higher than asked's where the run ends the same
-    (`same_under_higher_cap` is the saved record's flag: True, or anything else for no)."""
+    request, or the same under another cap, at least the saved record's `same_from_cap` (an
+    int; anything else answers its own request only)."""
     if saved == asked:
         return True
     try:
-        cap, saved_cap = asked["settings"]["iterations"], saved["settings"]["iterations"]
+        cap = asked["settings"]["iterations"]
         capped = {**saved, "settings": {**saved["settings"], "iterations": cap}}
-        return same_under_higher_cap is True and saved_cap <= cap and capped == asked
+        return type(same_from_cap) is int and same_from_cap <= cap and capped == asked
     except (KeyError, TypeError):
         return False
 
@@ -126,7 +127,7 @@ def _read(json_file: Path, asked: dict, any_label: bool = False
         asked = json.loads(json.dumps({**asked, "label": saved.get("label")} if any_label
                                       else asked))
         # the arrays are read only for a run that answers the request
-        if not _answers(saved, asked, record.pop(HIGHER_CAP, None)):
+        if not _answers(saved, asked, record.pop(SAME_FROM_CAP, None)):
             return None
         with np.load(Path(json_file).with_suffix(".npz"), allow_pickle=False) as kept:
             arrays = {name: kept[name] for name in kept.files}
@@ -147,7 +148,7 @@ def save(folder: Path, asked: dict, result: Result) -> None:
     # the run's own settings (styles, lists, weights' source...) beside the config's
     record = {"result": run,
               "run_settings": {key: run["settings"][key] for key in result.settings}}
-    save_record(folder, asked, record, same_under_higher_cap=result.same_under_higher_cap,
+    save_record(folder, asked, record, same_from_cap=result.same_from_cap,
                 ends_unconverged=result.ends_unconverged,
                 images=np.stack([entry.image for entry in result.images]))
 

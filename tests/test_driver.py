@@ -167,10 +167,11 @@ def test_runs_stop_when_every_image_has_converged(problem):
     assert 3 <= steps < 1000 and result.trace.converged(0.5, 3).all()
 
 
-def test_a_run_clear_of_its_cap_ends_the_same_under_a_higher_one(problem):
-    """With 4 steps per call, every cap that same_under_higher_cap accepts gives the run that
-    converges without a cap, step and image; caps that end it among the single steps taken
-    as the cap nears, or before it converges, are refused."""
+def test_a_run_clear_of_its_cap_ends_the_same_from_its_steps_up(problem):
+    """With 4 steps per call, the run that converges without a cap names its steps as the
+    lowest cap that gives it again: every cap from there up gives it, step and image, and
+    every lower one does not; a run that ends among the single steps taken as the cap nears
+    names none."""
     x0, targets, weights = arrays(problem, [0])
     args = (problem.vgg.params, targets, weights)
     compiled = driver.compile(solvers.lbfgs_solver(5), problem.objective, x0, *args, chunk=4)
@@ -178,22 +179,18 @@ def test_a_run_clear_of_its_cap_ends_the_same_under_a_higher_one(problem):
     def capped(cap):
         done = driver.run(compiled, x0, args, cap, tolerance=0.01, window=3)
         steps = int(done.state.iteration)
-        alike = driver.same_under_higher_cap(done.trace.converged(0.01, 3).all(), steps, 4,
-                                             cap)
-        return steps, np.asarray(done.state.x), alike
+        lowest = driver.same_from_cap(done.trace.converged(0.01, 3).all(), steps, 4, cap)
+        return steps, np.asarray(done.state.x), lowest
 
-    free_steps, free_x, free_alike = capped(1000)
-    assert free_alike and 12 <= free_steps < 1000
-    verdicts = []
+    free_steps, free_x, lowest = capped(1000)
+    assert lowest == free_steps and 12 <= free_steps < 1000
     for cap in range(free_steps - 3, free_steps + 6):
-        steps, x, alike = capped(cap)
-        verdicts.append(alike)
-        if alike:
-            assert steps == free_steps
-            np.testing.assert_array_equal(x, free_x)
-    assert any(verdicts) and not all(verdicts)
-    assert not driver.same_under_higher_cap(False, 8, 1, 100)
-    assert driver.same_under_higher_cap(True, 100, 1, 100)
+        steps, x, own_lowest = capped(cap)
+        assert (steps == free_steps and np.array_equal(x, free_x)) == (cap >= lowest)
+        assert own_lowest in (None, lowest)
+    assert capped(free_steps + 1)[2] is None  # its last steps single ones: not known to be alike
+    assert driver.same_from_cap(False, 8, 1, 100) is None
+    assert driver.same_from_cap(True, 100, 1, 100) == 100
 
 
 def test_the_image_rule_on_synthetic_images():

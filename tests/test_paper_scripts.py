@@ -276,10 +276,11 @@ def test_a_saved_run_is_loaded_for_its_own_request_only(tmp_path, tiny_weights):
         assert saved_runs.load(tmp_path, asked, config) is None
 
 
-def test_a_run_that_converged_clear_of_its_cap_answers_a_higher_cap(tmp_path, tiny_weights):
-    """Under a higher cap the converged run would end the same (driver.same_under_higher_cap),
-    so it is loaded, here and from another experiment's folder; under a lower cap, or
-    unconverged, it answers its own cap only."""
+def test_a_run_that_converged_clear_of_its_cap_answers_the_caps_it_ends_the_same_under(
+        tmp_path, tiny_weights):
+    """Under a higher cap, or a lower one down to its steps, the converged run would end the
+    same (driver.same_from_cap), so it is loaded, here and from another experiment's folder;
+    under a cap below its steps, or unconverged, it answers its own cap only."""
     config = StyleConfig(size=32, iterations=400, stop_tolerance=0.05, stop_window=10,
                          weights=tiny_weights)
     result = stylize(CONTENT, STYLE, config)
@@ -290,10 +291,12 @@ def test_a_run_that_converged_clear_of_its_cap_answers_a_higher_cap(tmp_path, ti
         checkpoints.pixels_digest([content, *styles]), None, None)
     folder = tmp_path / "fig" / "a"
     saved_runs.save(folder, under(400), result)
-    for cap in (400, 401, 2000):
+    steps = result.same_from_cap
+    assert steps == result.iterations
+    for cap in (steps, steps + 1, 399, 400, 401, 2000):
         np.testing.assert_array_equal(saved_runs.load(folder, under(cap), config).image,
                                       result.image)
-    assert saved_runs.load(folder, under(399), config) is None
+    assert saved_runs.load(folder, under(steps - 1), config) is None
     path, found = saved_runs.find_elsewhere(tmp_path / "fig", under(2000, "b run"), config)
     assert path == folder / "runs" / "a_run.json"
     np.testing.assert_array_equal(found.image, result.image)

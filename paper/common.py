@@ -178,11 +178,11 @@ class Experiment:
         evaluations and convergence are recorded, the images under `label`. A finished run is
         saved under runs/ and a rerun with the same request loads it, or copies another
         experiment's run of that request (unless --fresh); a converged one also answers any
-        cap at which it would end the same (saved_runs). While it runs, its optimizer's state is kept in runs/ (a
-        checkpoint, if the run takes one batch): a run stopped by a signal or a lost machine
-        goes on from it at the next command, one that reached its cap unconverged under a
-        higher cap; an interrupted run ends the experiment. Finishing these images one way
-        drops the checkpoints the other way (--batching) left."""
+        cap at which it would end the same (saved_runs). While it runs, its optimizer's state
+        is kept in runs/ (a checkpoint, if the run takes one batch): a run stopped by a signal
+        or a lost machine goes on from it at the next command, one that reached its cap
+        unconverged under a higher cap; an interrupted run ends the experiment. Finishing
+        these images one way drops the checkpoints the other way (--batching) left."""
         config = self.config.replace(weights=self.vgg, **changes)
         # a blend's styles make one target together
         targets = [list(styles)] if config.blend is not None else [[style] for style in styles]

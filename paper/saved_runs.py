@@ -8,12 +8,12 @@ it instead of optimizing again. The request is the run's label, its settings, an
 of the content and style pixels at the run's size, so that another photo, painting, size or
 setting never reuses a saved run; a run that converged clear of its cap also answers the
 same request under any cap at which it would have ended the same: every higher one, and a
-lower one down to the steps it took. A run asked for exactly
-as another experiment's saved run (the same settings and pixels under another label: fig3's
-starry_night at lambda 1e-3 is the init experiment's first noise seed) is copied from there
-(find_elsewhere). The run in progress keeps its checkpoint beside them (checkpoint_path;
-gatys_jax.checkpoints) until it finishes, and one that reached its cap unconverged keeps it
-after, so that under a higher cap it goes on from there. Files are read as JSON and as plain
+lower one down to the steps it took. A run asked for exactly as another experiment's saved
+run (the same settings and pixels under another label: fig3's starry_night at lambda 1e-3
+is the init experiment's first noise seed) is copied from there (find_elsewhere). The run
+in progress keeps its checkpoint beside them (checkpoint_path; gatys_jax.checkpoints) until
+it finishes, and one that reached its cap unconverged keeps it after, so that under a
+higher cap it goes on from there. Files are read as JSON and as plain
 arrays (no pickles): nothing read is executed; a damaged or incomplete run counts as none.
 """
 

@@ -68,13 +68,13 @@ def saved_loss(problem, config: StyleConfig, picture: np.ndarray) -> float:
     return float(jax.jit(problem.objective.total)(x, params, targets, loss_weights))
 
 
-def run(pair, seed: int, optimizer: str, config: StyleConfig, vgg, problem, out: Path) -> dict:
+def run(pair, seed: int, optimizer: str, config: StyleConfig, problem, out: Path) -> dict:
     """One optimizer from the pair's white-noise start of `seed`: its row of bounds.csv;
-    `problem` is the pair's objective, which scores the saved picture."""
+    `problem` is the pair's objective and network, which also score the saved picture."""
     settings = config.replace(optimizer=optimizer, seed=seed)
     name = f"{panel.pair_name(pair)}_seed{seed}_{optimizer}"
-    result = common.completed(gatys_jax.stylize(pair[0], pair[1], settings.replace(weights=vgg),
-                                                output=out / f"{name}.png"))
+    result = common.completed(gatys_jax.stylize(
+        pair[0], pair[1], settings.replace(weights=problem.vgg), output=out / f"{name}.png"))
     image = result.images[0]
     optimized = image.losses["total_loss"]
     saved = saved_loss(problem, settings, image.image)
@@ -128,7 +128,7 @@ def main(argv=None) -> int:
         problem = common.problem(config, pair[0], pair[1], vgg)  # the targets, made once a pair
         for seed in args.seeds:
             for optimizer in OPTIMIZERS:
-                row = run(pair, seed, optimizer, config, vgg, problem, out)
+                row = run(pair, seed, optimizer, config, problem, out)
                 rows.append(row)
                 print(f"  {row['pair']} seed {seed} {optimizer}: loss {row['optimizer_loss']:.4g}, "
                       f"saved {row['saved_loss']:.4g} ({row['saved_loss_ratio']:.3g}x), "

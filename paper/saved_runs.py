@@ -13,8 +13,8 @@ run (the same settings and pixels under another label: fig3's starry_night at la
 is the init experiment's first noise seed) is copied from there (find_elsewhere). The run
 in progress keeps its checkpoint beside them (checkpoint_path; gatys_jax.checkpoints) until
 it finishes, and one that reached its cap unconverged keeps it after, so that under a
-higher cap it goes on from there. Files are read as JSON and as plain
-arrays (no pickles): nothing read is executed; a damaged or incomplete run counts as none.
+higher cap it goes on from there. Files are read as JSON and as plain arrays (no pickles):
+nothing read is executed; a damaged or incomplete run counts as none.
 """
 
 from __future__ import annotations

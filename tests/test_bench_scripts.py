@@ -483,8 +483,9 @@ def test_batching_end_to_end(capsys, plain_weights_path):
 
 
 def test_controls_end_to_end(tmp_path, plain_weights_path):
-    """At 48 px (style scale 0.5 needs 16 px a side): a cost row per control, the colour and style-scale measurements, and four
-    contact sheets (under 150 KB each) linked from the report."""
+    """At 48 px (style scale 0.5 needs 16 px a side): a cost row per control, the colour and
+    style-scale measurements, and four contact sheets (under 150 KB each) linked from the
+    report."""
     from benchmarks import controls
     pictures, docs = tmp_path / "pictures", tmp_path / "controls.md"
     code = controls.main(["--weights", str(plain_weights_path), "--size", "48", "--iterations",

@@ -435,6 +435,13 @@ def test_fig4(script, out):
     assert one_program["supported"]
     assert [r["chunks"] for r in metrics["runs"]] == [1, 1]
     assert [r["batch_size"] for r in metrics["runs"]] == [4, 4]
+    # the scale claim measures each lambda's column as fig1_style does: both measures
+    scale = next(c for c in metrics["claims"] if c["id"] == "higher_layers_larger_structures")
+    assert set(scale["measured"]) == {f"{w:g}" for w in fig4.CONTENT_WEIGHTS}
+    for column in scale["measured"].values():
+        for measure in ("autocorrelation_length_px", "spectral_wavelength_px"):
+            rho = column[f"spearman_{measure}"]  # None where a measure ties: rho undefined
+            assert len(column[measure]) == 2 and (rho is None or -1 <= rho <= 1)
 
 
 @real_weights

@@ -61,11 +61,15 @@ def parse_args(argv=None):
     return args, config
 
 
+# one compiled program per objective and picture size, shared by every run of the panel
+_total = jax.jit(lambda objective, *args: objective.total(*args), static_argnums=0)
+
+
 def saved_loss(problem, config: StyleConfig, picture: np.ndarray) -> float:
     """The total loss (the one `config`'s optimizer minimizes) of a uint8 picture."""
     params, targets, loss_weights = common.device_arguments(problem, config)
     x = jnp.asarray(to_network(picture.astype(np.float32), problem.vgg.convention))
-    return float(jax.jit(problem.objective.total)(x, params, targets, loss_weights))
+    return float(_total(problem.objective, x, params, targets, loss_weights))
 
 
 def run(pair, seed: int, optimizer: str, config: StyleConfig, problem, out: Path) -> dict:

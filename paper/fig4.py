@@ -5,7 +5,8 @@ default except on a CPU), each row's lambdas are ONE stylize_batch call: lambda 
 
 Claims: in every row a larger lambda trades style for content (content loss falls, style loss
 rises); matching style on higher layers gives larger-scale structures (style-dominated
-columns; by both of fig1_style's scale measures); with batching on, each row is one compiled program (one batch, one chunk).
+columns; by both of fig1_style's scale measures); with batching on, each row is one compiled
+program (one batch, one chunk).
 
     python -m paper.fig4 [--quick] [--size PX] [--iterations CAP] [--rows 1,2,3,4,5]
 """

@@ -477,6 +477,13 @@ class Evaluator:
 
 # ------------------------------------------------------------------------------------ grids
 
+def _fitted(label: str, height: float) -> str:
+    """A row label wrapped to the panel's height in inches (about 16 characters per inch at
+    7 points), breaking a layer range such as conv1_1..conv5_1 after its dots."""
+    width = max(int(height * 16), 8)
+    return label if len(label) <= width else textwrap.fill(label.replace("..", ".. "), width)
+
+
 def save_grid(path: Path, rows: list[list[np.ndarray | None]], row_labels: Sequence[str] = (),
               col_labels: Sequence[str] = (), title: str | None = None) -> Path:
     """A labelled grid of RGB images in 0..255 (None leaves a cell empty), each shown at about
@@ -512,7 +519,7 @@ def save_grid(path: Path, rows: list[list[np.ndarray | None]], row_labels: Seque
                 ax.axis("on")
                 ax.set_xticks([])
                 ax.set_yticks([])
-                ax.set_ylabel(row_labels[i], fontsize=7)
+                ax.set_ylabel(_fitted(row_labels[i], panel_h), fontsize=7)
                 if image is None:
                     for spine in ax.spines.values():
                         spine.set_visible(False)

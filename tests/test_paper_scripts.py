@@ -786,3 +786,11 @@ def test_the_paper_scripts_run_with_lbfgsb(tmp_path, normalized_weights_path):
     assert metrics["settings"]["optimizer"] == "lbfgsb"
     (image,) = metrics["images"]
     assert image["evaluations"] == 4 and image["saved_loss_ratio"] > 0
+
+
+def test_grid_row_labels_fit_their_panels():
+    """A row label longer than its panel is tall (at 7 points) breaks after a layer range's
+    dots; a short one stays on one line."""
+    assert common._fitted("conv1_1", 0.93) == "conv1_1"
+    assert common._fitted("conv1_1..conv5_1", 0.93) == "conv1_1..\nconv5_1"
+    assert common._fitted("conv1_1..conv5_1", 2.0) == "conv1_1..conv5_1"

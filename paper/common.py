@@ -68,6 +68,9 @@ CAP = 16000  # iterations
 # directions that settle slowly (a style reconstruction on all five layers slowest of all);
 # a content reconstruction's evaluations cost a fraction of a whole network's
 RECONSTRUCTION_CAP = 4 * CAP  # iterations
+RANK_CORRELATION = 0.8  # |Spearman rho| at least this counts as a trend
+# the scale of an image's structures (quality.scale_measures), and their short names
+SCALE_MEASURES = {"autocorrelation_length_px": "acl", "spectral_wavelength_px": "wavelength"}
 INTERRUPTED = 130  # exit status of an experiment stopped by a signal (scripts stop on it)
 
 

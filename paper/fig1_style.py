@@ -23,7 +23,6 @@ from . import common
 NAME = "fig1_style"
 DEFAULTS = common.defaults(common.RECONSTRUCTION_CAP)  # images stop on convergence
 SKIP = ("content_layer", "style_layers", "style_weights", "content_weight")
-RANK_CORRELATION = 0.8  # |Spearman rho| at least this counts as a trend
 
 
 def main(argv=None) -> dict:
@@ -73,7 +72,7 @@ def main(argv=None) -> dict:
         common.claim(
             "larger_scale_with_more_layers", "Matching more layers reproduces the style at "
             "larger scales",
-            f"Spearman rho(number of layers, scale) >= {RANK_CORRELATION} for both the "
+            f"Spearman rho(number of layers, scale) >= {common.RANK_CORRELATION} for both the "
             "autocorrelation length and the spectral wavelength",
             {"layers": counts, "autocorrelation_length_px": acl,
              "spectral_wavelength_px": wavelength, "spearman_autocorrelation": rho_acl,
@@ -82,14 +81,15 @@ def main(argv=None) -> dict:
             + f" px (rho {rho_acl:.2f}); wavelength " + ", ".join(f"{v:.1f}" for v in wavelength)
             + f" px (rho {rho_wave:.2f}); painting {painting['autocorrelation_length_px']:.1f} / "
             f"{painting['spectral_wavelength_px']:.1f} px",
-            rho_acl >= RANK_CORRELATION and rho_wave >= RANK_CORRELATION),
+            rho_acl >= common.RANK_CORRELATION and rho_wave >= common.RANK_CORRELATION),
         common.claim(
             "style_loss_all_layers_falls", "Matching more layers brings the whole style "
             "representation (all five layers) closer to the painting's",
-            f"Spearman rho(number of layers, style loss on all five layers) <= -{RANK_CORRELATION}",
+            "Spearman rho(number of layers, style loss on all five layers) <= "
+            f"-{common.RANK_CORRELATION}",
             {"layers": counts, "style_loss_all_layers": loss5, "spearman": rho_loss},
             "style loss on 5 layers " + ", ".join(f"{v:.3g}" for v in loss5)
-            + f" (rho {rho_loss:.2f})", rho_loss <= -RANK_CORRELATION),
+            + f" (rho {rho_loss:.2f})", rho_loss <= -common.RANK_CORRELATION),
     ]
     return exp.finish(claims, results, grid, painting=painting)
 

@@ -25,9 +25,6 @@ DEFAULTS = common.defaults(common.RECONSTRUCTION_CAP)  # images stop on converge
 SKIP = ("style_layers", "style_weights", "content_weight")  # the rows and the columns
 CONTENT_WEIGHTS = (1e-5, 1e-4, 1e-3, 1e-2)
 STYLE_COLUMNS = (1e-5, 1e-4)  # where the scale claim is checked: style dominates there
-RANK_CORRELATION = 0.8
-# the two measures of fig1_style's scale claim, and their short names in the evidence
-SCALE_MEASURES = {"autocorrelation_length_px": "acl", "spectral_wavelength_px": "wavelength"}
 
 
 def main(argv=None) -> dict:
@@ -81,14 +78,14 @@ def main(argv=None) -> dict:
         column = [next(r for r in results if r["content_weight"] == lam
                        and r["layers"] == list(s)) for s in subsets]
         scale[f"{lam:g}"] = measured = {}
-        for measure in SCALE_MEASURES:
+        for measure in common.SCALE_MEASURES:
             values = [r[measure] for r in column]
             measured[measure] = values
             measured[f"spearman_{measure}"] = float(spearmanr(counts, values).statistic)
         if lam in STYLE_COLUMNS:
             checked += 1
-            scale_ok &= all(measured[f"spearman_{m}"] >= RANK_CORRELATION
-                            for m in SCALE_MEASURES)
+            scale_ok &= all(measured[f"spearman_{m}"] >= common.RANK_CORRELATION
+                            for m in common.SCALE_MEASURES)
     claims = [
         common.claim(
             "lambda_trades_style_for_content", "A larger lambda emphasizes content over style",
@@ -101,12 +98,12 @@ def main(argv=None) -> dict:
             "higher_layers_larger_structures", "Matching style on higher layers gives "
             "larger-scale, smoother structures",
             "Spearman rho(number of style layers, scale) >= "
-            f"{RANK_CORRELATION} for both the autocorrelation length and the spectral "
+            f"{common.RANK_CORRELATION} for both the autocorrelation length and the spectral "
             "wavelength, in the style-dominated columns lambda = "
             + ", ".join(f"{w:g}" for w in STYLE_COLUMNS), scale,
             "; ".join(f"lambda {k}: " + ", ".join(
-                f"{SCALE_MEASURES[m]} " + " ".join(f"{a:.1f}" for a in v[m])
-                + f" px (rho {v[f'spearman_{m}']:.2f})" for m in SCALE_MEASURES)
+                f"{common.SCALE_MEASURES[m]} " + " ".join(f"{a:.1f}" for a in v[m])
+                + f" px (rho {v[f'spearman_{m}']:.2f})" for m in common.SCALE_MEASURES)
                 for k, v in scale.items()),
             scale_ok and checked > 0 and len(subsets) > 1),
     ]

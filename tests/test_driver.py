@@ -41,12 +41,20 @@ def run(problem, solver, seeds, iterations=6, **options):
     return driver.run(compiled, x0, (params, targets, weights), iterations, **options)
 
 
-@pytest.mark.parametrize("solver", [solvers.lbfgs_solver(5), solvers.resolve("adam"),
-                                    solvers.resolve("optax:adabelief", 2.0),
-                                    solvers.from_optax(optax.sgd(1e-3)),
-                                    solvers.lbfgsb_solver(solvers.pixel_box(CAFFE), 5)],
-                         ids=["lbfgs", "adam", "adabelief", "sgd", "lbfgsb"])
-def test_an_image_alone_equals_its_place_in_a_batch(problem, solver):
+# Batched and unbatched convolutions differ in rounding, which L-BFGS's curvature pairs
+# (y = g1 - g0) amplify: within 6 steps a pixel may part by hundredths of a grey level.
+# A batching error (a step or a memory shared across images) moves pixels by far more.
+QUASI_NEWTON_ATOL = 5e-2  # grey levels
+
+
+@pytest.mark.parametrize("solver, x_atol", [
+    pytest.param(solvers.lbfgs_solver(5), QUASI_NEWTON_ATOL, id="lbfgs"),
+    pytest.param(solvers.resolve("adam"), 1e-3, id="adam"),
+    pytest.param(solvers.resolve("optax:adabelief", 2.0), 1e-3, id="adabelief"),
+    pytest.param(solvers.from_optax(optax.sgd(1e-3)), 1e-3, id="sgd"),
+    pytest.param(solvers.lbfgsb_solver(solvers.pixel_box(CAFFE), 5), QUASI_NEWTON_ATOL,
+                 id="lbfgsb")])
+def test_an_image_alone_equals_its_place_in_a_batch(problem, solver, x_atol):
     alone = run(problem, solver, [1])
     together = run(problem, solver, [0, 1])
     assert alone.state.x.shape == SHAPE + (3,) and together.state.x.shape == (2,) + SHAPE + (3,)
@@ -54,7 +62,7 @@ def test_an_image_alone_equals_its_place_in_a_batch(problem, solver):
     np.testing.assert_allclose(np.asarray(together.state.value)[1], float(alone.state.value),
                                rtol=1e-5)
     np.testing.assert_allclose(np.asarray(together.state.x)[1], np.asarray(alone.state.x),
-                               rtol=1e-4, atol=1e-3)
+                               rtol=1e-4, atol=x_atol)
     assert [row["total_loss"] for row in alone.trace.history()] == pytest.approx(
         [row["total_loss"] for row in together.trace.history(1)], rel=1e-5)
     assert alone.trace.history()[-1]["total_loss"] < alone.trace.history()[0]["total_loss"]

@@ -447,13 +447,14 @@ def test_fig4(script, out):
 @real_weights
 def test_fig4_lambda_batch_equals_separate_runs(script, out, normalized_weights_path):
     """One vmapped program over the four lambdas gives what four single-lambda runs give:
-    losses (every evaluation) within 1e-5 relative, images within one uint8 level.
+    losses (every evaluation) within 5e-4 relative, images within one uint8 level. A wrong
+    lambda, or optimizer state shared across the batch, is off by far more.
 
-    With Adam, which keeps the batched and single runs within float32 rounding at every
-    evaluation. L-BFGS would too at the first evaluation (batch-of-4 and batch-of-1
-    convolutions differ in rounding only), but its curvature pairs y = g1 - g0 amplify that
-    rounding from step to step: a property of L-BFGS on float32 gradients, not of the
-    batching."""
+    Batch-of-4 and batch-of-1 convolutions differ in rounding only, which the steps amplify:
+    Adam's per-pixel step m / sqrt(v) moves a pixel whose gradient is rounding-sized by a
+    whole step, in a sign the rounding decides, so the losses part at the 1e-5 level within
+    ten steps on some CPUs. L-BFGS amplifies it further, through its curvature pairs
+    y = g1 - g0: a property of the optimizers on float32 gradients, not of the batching."""
     metrics = script("fig4")
     row = [r for r in metrics["results"] if r["layers"] == ["conv1_1"]]
     assert [r["content_weight"] for r in row] == list(fig4.CONTENT_WEIGHTS)
@@ -463,9 +464,9 @@ def test_fig4_lambda_batch_equals_separate_runs(script, out, normalized_weights_
             style_layers=("conv1_1",), optimizer="adam", weights=normalized_weights_path))
         single = result.to_json()
         for key in ("total_loss", "content_loss", "style_loss"):
-            assert entry[key] == pytest.approx(single[key], rel=1e-5), key
+            assert entry[key] == pytest.approx(single[key], rel=5e-4), key
         history = [h["total_loss"] for h in single["history"]]
-        np.testing.assert_allclose(entry["history_total_loss"], history, rtol=1e-5)
+        np.testing.assert_allclose(entry["history_total_loss"], history, rtol=5e-4)
         batched = np.asarray(Image.open(out / "fig4" / entry["image"]), np.int16)
         assert np.max(np.abs(batched - result.image.astype(np.int16))) <= 1
 

@@ -5,9 +5,9 @@ Claim (paper, Fig. 1): matching the style representation on more (higher) layers
 the painting's style at increasingly large scales. Measured for each reconstruction: the
 style loss on all five layers (on the final image, not only on the layers it matched) and
 the spatial scale of its structures (autocorrelation length and power-spectrum wavelength of
-the luminance), with their rank correlation against the number of layers. Its loss, like a
-content reconstruction's, falls towards zero for as long as it runs, so its cap is
-common.RECONSTRUCTION_CAP.
+the luminance), with their rank correlation against the number of layers over the
+reconstructions that converged (common.trend). Its loss, like a content reconstruction's,
+falls towards zero for as long as it runs, so its cap is common.RECONSTRUCTION_CAP.
 
     python -m paper.fig1_style [--quick] [--size PX] [--iterations CAP] [--style starry_night]
 """
@@ -46,7 +46,8 @@ def main(argv=None) -> dict:
         image = entry.image
         all_layers = evaluate(image)
         results.append({
-            "layers": list(layers), "label": label, "image": exp.save_image(image, label),
+            "layers": list(layers), "label": label, "image_id": common.image_id(label, 0),
+            "image": exp.save_image(image, label),
             "matched_style_loss": entry.losses["style_loss"],
             "style_loss_all_layers": all_layers["style_loss"],
             "style_layer_losses_all_layers": all_layers["style_layer_losses"],
@@ -61,10 +62,11 @@ def main(argv=None) -> dict:
         title=exp.title("Style reconstructions from white noise")
         + " (acl: autocorrelation length; L5: style loss on all 5 layers)")
 
-    counts = [len(r["layers"]) for r in results]
-    acl = [r["autocorrelation_length_px"] for r in results]
-    wavelength = [r["spectral_wavelength_px"] for r in results]
-    loss5 = [r["style_loss_all_layers"] for r in results]
+    counted, counted_ids, left_out = common.trend(results, exp.unconverged())
+    counts = [len(r["layers"]) for r in counted]
+    acl = [r["autocorrelation_length_px"] for r in counted]
+    wavelength = [r["spectral_wavelength_px"] for r in counted]
+    loss5 = [r["style_loss_all_layers"] for r in counted]
     rho_acl = float(spearmanr(counts, acl).statistic)
     rho_wave = float(spearmanr(counts, wavelength).statistic)
     rho_loss = float(spearmanr(counts, loss5).statistic)
@@ -76,20 +78,23 @@ def main(argv=None) -> dict:
             "autocorrelation length and the spectral wavelength",
             {"layers": counts, "autocorrelation_length_px": acl,
              "spectral_wavelength_px": wavelength, "spearman_autocorrelation": rho_acl,
-             "spearman_wavelength": rho_wave, "painting": painting},
+             "spearman_wavelength": rho_wave, "painting": painting, "left_out": left_out},
             "autocorrelation length " + ", ".join(f"{v:.1f}" for v in acl)
             + f" px (rho {rho_acl:.2f}); wavelength " + ", ".join(f"{v:.1f}" for v in wavelength)
             + f" px (rho {rho_wave:.2f}); painting {painting['autocorrelation_length_px']:.1f} / "
-            f"{painting['spectral_wavelength_px']:.1f} px",
-            rho_acl >= common.RANK_CORRELATION and rho_wave >= common.RANK_CORRELATION),
+            f"{painting['spectral_wavelength_px']:.1f} px" + common.left_out(left_out),
+            rho_acl >= common.RANK_CORRELATION and rho_wave >= common.RANK_CORRELATION,
+            runs=counted_ids),
         common.claim(
             "style_loss_all_layers_falls", "Matching more layers brings the whole style "
             "representation (all five layers) closer to the painting's",
             "Spearman rho(number of layers, style loss on all five layers) <= "
             f"-{common.RANK_CORRELATION}",
-            {"layers": counts, "style_loss_all_layers": loss5, "spearman": rho_loss},
+            {"layers": counts, "style_loss_all_layers": loss5, "spearman": rho_loss,
+             "left_out": left_out},
             "style loss on 5 layers " + ", ".join(f"{v:.3g}" for v in loss5)
-            + f" (rho {rho_loss:.2f})", rho_loss <= -common.RANK_CORRELATION),
+            + f" (rho {rho_loss:.2f})" + common.left_out(left_out),
+            rho_loss <= -common.RANK_CORRELATION, runs=counted_ids),
     ]
     return exp.finish(claims, results, grid, painting=painting)
 

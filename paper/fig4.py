@@ -5,8 +5,9 @@ default except on a CPU), each row's lambdas are ONE stylize_batch call: lambda 
 
 Claims: in every row a larger lambda trades style for content (content loss falls, style loss
 rises); matching style on higher layers gives larger-scale structures (style-dominated
-columns; by both of fig1_style's scale measures); with batching on, each row is one compiled
-program (one batch, one chunk).
+columns; by both of fig1_style's scale measures), each over the images of its row or column
+that converged (common.trend); with batching on, each row is one compiled program (one
+batch, one chunk).
 
     python -m paper.fig4 [--quick] [--size PX] [--iterations CAP] [--rows 1,2,3,4,5]
 """
@@ -47,10 +48,11 @@ def main(argv=None) -> dict:
         programs.append({"row": label, "images": len(result.images),
                          "batch_size": result.batch_size, "chunks": result.chunks,
                          "compile_seconds": result.compile_seconds})
-        for entry in result.images:
+        for index, entry in enumerate(result.images):
             lam = entry.config.content_weight
             results.append({
                 "layers": list(layers), "label": label, "content_weight": lam,
+                "image_id": common.image_id(label, index),
                 "image": exp.save_image(entry.image, f"{label}_cw{lam:g}"),
                 "content_loss": entry.losses["content_loss"],
                 "style_loss": entry.losses["style_loss"],
@@ -62,28 +64,36 @@ def main(argv=None) -> dict:
         exp.folder / "grid.png", rows, row_labels=[common.subset_label(s) for s in subsets],
         col_labels=[f"lambda = {w:g}" for w in lambdas], title=exp.title("Style layers x lambda"))
 
-    trade_ok, trade = True, {}
+    unconverged = exp.unconverged()
+    trade_ok, trade, trade_ids, trade_left_out = True, {}, [], []
     for layers in subsets:
         label = common.subset_label(layers)
-        entries = sorted((r for r in results if r["label"] == label),
-                         key=lambda r: r["content_weight"])
-        content_losses = [r["content_loss"] for r in entries]
-        style_losses = [r["style_loss"] for r in entries]
-        trade[label] = {"content_loss": content_losses, "style_loss": style_losses}
+        row, ids, left_out = common.trend(sorted(
+            (r for r in results if r["label"] == label), key=lambda r: r["content_weight"]),
+            unconverged)
+        trade_ids += ids
+        trade_left_out += left_out
+        content_losses = [r["content_loss"] for r in row]
+        style_losses = [r["style_loss"] for r in row]
+        trade[label] = {"content_weight": [r["content_weight"] for r in row],
+                        "content_loss": content_losses, "style_loss": style_losses}
         trade_ok &= (common.strictly_decreasing(content_losses)
                      and common.strictly_increasing(style_losses))
-    scale, scale_ok, checked = {}, True, 0
-    counts = [len(s) for s in subsets]
+    scale, scale_ok, checked, scale_ids, scale_left_out = {}, True, 0, [], []
     for lam in lambdas:
-        column = [next(r for r in results if r["content_weight"] == lam
-                       and r["layers"] == list(s)) for s in subsets]
-        scale[f"{lam:g}"] = measured = {}
+        column, ids, left_out = common.trend(
+            [next(r for r in results if r["content_weight"] == lam and r["layers"] == list(s))
+             for s in subsets], unconverged)
+        counts = [len(r["layers"]) for r in column]
+        scale[f"{lam:g}"] = measured = {"layers": counts}
         for measure in common.SCALE_MEASURES:
             values = [r[measure] for r in column]
             measured[measure] = values
             measured[f"spearman_{measure}"] = float(spearmanr(counts, values).statistic)
         if lam in STYLE_COLUMNS:
             checked += 1
+            scale_ids += ids
+            scale_left_out += left_out
             scale_ok &= all(measured[f"spearman_{m}"] >= common.RANK_CORRELATION
                             for m in common.SCALE_MEASURES)
     claims = [
@@ -92,8 +102,8 @@ def main(argv=None) -> dict:
             "in every row, content loss strictly decreases and style loss strictly increases "
             "with lambda", trade, "; ".join(
                 f"{k}: content {v['content_loss'][0]:.3g} -> {v['content_loss'][-1]:.3g}, style "
-                f"{v['style_loss'][0]:.3g} -> {v['style_loss'][-1]:.3g}" for k, v in trade.items()),
-            trade_ok),
+                f"{v['style_loss'][0]:.3g} -> {v['style_loss'][-1]:.3g}" for k, v in trade.items())
+            + common.left_out(trade_left_out), trade_ok, runs=trade_ids),
         common.claim(
             "higher_layers_larger_structures", "Matching style on higher layers gives "
             "larger-scale, smoother structures",
@@ -104,8 +114,8 @@ def main(argv=None) -> dict:
             "; ".join(f"lambda {k}: " + ", ".join(
                 f"{common.SCALE_MEASURES[m]} " + " ".join(f"{a:.1f}" for a in v[m])
                 + f" px (rho {v[f'spearman_{m}']:.2f})" for m in common.SCALE_MEASURES)
-                for k, v in scale.items()),
-            scale_ok and checked > 0 and len(subsets) > 1),
+                for k, v in scale.items()) + common.left_out(scale_left_out),
+            scale_ok and checked > 0 and len(subsets) > 1, runs=scale_ids),
     ]
     if exp.batched:  # one image at a time makes no such claim
         one_program = all(p["chunks"] == 1 and p["batch_size"] >= len(lambdas)

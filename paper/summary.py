@@ -135,9 +135,11 @@ def generated_part(metrics_list: list[dict], out: Path, docs: Path, old: str = "
              f"its total loss changes by less than {common.STOP_TOLERANCE:.1%}, or its "
              f"picture by less than {common.STOP_PIXELS:g} grey levels (RMS), over "
              f"{common.STOP_WINDOW} evaluations, or the experiment's cap; add `--quick` for "
-             f"{common.QUICK_SIZE} px instead of the paper's {common.FULL_SIZE}). A claim that "
-             "rests on an image that reached the cap unconverged is not judged. Each section "
-             "says when, where and how long its experiment ran.", "",
+             f"{common.QUICK_SIZE} px instead of the paper's {common.FULL_SIZE}). A trend across "
+             "images rests on those that converged when at least "
+             f"{common.MIN_TREND_POINTS} did; any other claim that rests on an image that "
+             "reached the cap unconverged is not judged. Each section says when, where and "
+             "how long its experiment ran.", "",
              "## Claims and figures", ""]
     for name in ORDER:
         lines += [sections.get(name) or pending_section(name), ""]

@@ -96,8 +96,8 @@ def check_written(out: Path, name: str, metrics: dict, claim_ids: set, results: 
     for c in metrics["claims"]:
         assert set(c) == CLAIM_KEYS
         assert c["claim"] and c["criterion"] and c["summary"]
-        rests_on = [i for i in metrics["images"]
-                    if c["runs"] is None or i["run"] in c["runs"]]
+        rests_on = [i for i in metrics["images"] if c["runs"] is None or i["run"] in c["runs"]
+                    or common.image_id(i["run"], i["index"]) in c["runs"]]
         if c["needs_convergence"] and any(i["converged"] is False for i in rests_on):
             assert c["supported"] is None and c["unconverged"], c  # evidence neither way
         else:
@@ -438,6 +438,10 @@ def test_fig4(script, out):
     # the scale claim measures each lambda's column as fig1_style does: both measures
     scale = next(c for c in metrics["claims"] if c["id"] == "higher_layers_larger_structures")
     assert set(scale["measured"]) == {f"{w:g}" for w in fig4.CONTENT_WEIGHTS}
+    # ... and rests on the style-dominated columns' images (the first two lambdas)
+    assert sorted(scale["runs"]) == sorted(common.image_id(label, index)
+                                           for label in ("conv1_1", "conv1_1..conv2_1")
+                                           for index in (0, 1))
     for column in scale["measured"].values():
         for measure in ("autocorrelation_length_px", "spectral_wavelength_px"):
             rho = column[f"spearman_{measure}"]  # None where a measure ties: rho undefined
@@ -642,6 +646,23 @@ def test_unconverged_images_never_count_for_or_against_a_claim():
     some = common.claim("d", "text", "criterion", {}, "summary", True, runs=["conv4_2"])
     assert common.judged(some, ["conv1_2 #0"])["supported"] is True
     assert common.judged(some, ["conv1_2 #0", "conv4_2 #0"])["unconverged"] == ["conv4_2 #0"]
+
+
+def test_a_trend_rests_on_its_converged_images():
+    entries = [{"image_id": common.image_id(label, 0), "value": v}
+               for label, v in [("a", 1), ("b", 2), ("c", 3), ("d", 4)]]
+    kept, ids, left_out = common.trend(entries, ["c #0"])
+    assert [e["value"] for e in kept] == [1, 2, 4] and ids == ["a #0", "b #0", "d #0"]
+    assert left_out == ["c #0"] and "c #0" in common.left_out(left_out)
+    # the claim on the rest is judged, though an image of the experiment is unconverged
+    rest = common.claim("t", "text", "criterion", {}, "summary", True, runs=ids)
+    assert common.judged(rest, ["c #0"])["supported"] is True
+    # fewer than MIN_TREND_POINTS converged: the trend keeps every image, and is not judged
+    kept, ids, left_out = common.trend(entries, ["a #0", "c #0"])
+    assert len(kept) == 4 and left_out == [] and common.left_out(left_out) == ""
+    every = common.claim("t", "text", "criterion", {}, "summary", True, runs=ids)
+    assert common.judged(every, ["a #0", "c #0"])["unconverged"] == ["a #0", "c #0"]
+    assert common.judged(every, ["a #0", "c #0"])["supported"] is None
 
 
 def test_quick_is_256_px_unless_a_size_is_given():

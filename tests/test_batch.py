@@ -72,7 +72,7 @@ def relative(a, b):
 
 # Batched and single convolutions differ in rounding only. Adam's steps carry it along;
 # L-BFGS's curvature pairs (y = g1 - g0) amplify it, and the loss of a picture this early in
-# its run is steep: a pixel off by a fraction of a grey level moves it by up to 0.1%.
+# its run is steep, so pixels off by a fraction of a grey level move it well past rounding.
 # A batching error (a lambda, a style or a step shared across images) costs far more.
 LOSS_TOLERANCE = {"lbfgs": 1e-2, "adam": 1e-5}  # relative
 

@@ -7,18 +7,22 @@ trace, the run's key and what its caller needs besides (stylize: the scale reach
 histories of the scales before, as JSON; an experiment: its snapshots as arrays). The key is
 a digest of everything that decides the optimization (the settings but the iteration cap,
 the jobs, the weights, the content and style pixels), so that a file never resumes another
-run. The file is read as plain arrays and JSON, never unpickled: nothing read is executed.
+run. The file is read as plain arrays and JSON, never unpickled: nothing read is executed;
+each member's name and declared size are checked before any is read, and a state that is not
+finite, or notes that are not what their caller writes, are refused.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
+import re
 import sys
 import time
 import zipfile
 from pathlib import Path
-from typing import NamedTuple, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import jax
 import numpy as np
@@ -77,6 +81,83 @@ def source_arrays(source) -> list[np.ndarray]:
     return arrays + list(source.style_regions or [])
 
 
+MEMBER = re.compile(r"(meta|leaf_[0-9]+|trace_[a-z_]+|own_[a-z_0-9]+)\.npy")
+
+
+def _check_members(archive: zipfile.ZipFile, file_size: int) -> None:
+    """Before any member is read: every member is one a checkpoint holds, stored as np.savez
+    stores it (uncompressed, so that its size is bounded by the file's), and its .npy header
+    declares what it stores, no more. ValueError says what is wrong."""
+    for info in archive.infolist():
+        if not MEMBER.fullmatch(info.filename):
+            raise ValueError(f"it holds an unknown member {info.filename!r}")
+        if (info.compress_type != zipfile.ZIP_STORED or info.compress_size != info.file_size
+                or info.file_size > file_size):
+            raise ValueError(f"member {info.filename!r} is not stored as np.savez stores it")
+        with archive.open(info) as member:
+            version = np.lib.format.read_magic(member)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+            elif version == (2, 0):
+                shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+            else:
+                raise ValueError(f"member {info.filename!r} has .npy format {version}")
+            declared = member.tell() + math.prod(shape) * dtype.itemsize
+        if declared != info.file_size:
+            raise ValueError(f"member {info.filename!r} declares {declared} bytes and stores "
+                             f"{info.file_size}")
+
+
+def _check_finite(arrays: dict[str, np.ndarray]) -> None:
+    """A state or trace that is not finite cannot go on: refuse it (ValueError)."""
+    for name, array in arrays.items():
+        if np.issubdtype(array.dtype, np.inexact) and not np.all(np.isfinite(array)):
+            raise ValueError(f"{name} holds non-finite values")
+
+
+def _number(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"its notes' {name} is not a finite number")
+    return value
+
+
+def _index(value, name: str, end: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0 or (
+            end is not None and value >= end):
+        raise ValueError(f"its notes' {name} is {value!r}, not an index"
+                         + (f" below {end}" if end is not None else ""))
+    return value
+
+
+ROW_KEYS = {"evaluations", "total_loss", "seconds", "size"}  # and "moved" where measured
+
+
+def check_stylize_notes(notes, images: int, scales: int) -> None:
+    """ValueError unless `notes` are what stylize saves for a run of `images` images over
+    `scales` scales: {"scale": the scale reached, "histories": one list of rows per image
+    (those of the scales before), "seconds": the seconds optimized before it}."""
+    if not isinstance(notes, dict) or set(notes) != {"scale", "histories", "seconds"}:
+        raise ValueError("its notes are not a stylize run's")
+    _index(notes["scale"], "scale", scales)
+    if _number(notes["seconds"], "seconds") < 0:
+        raise ValueError("its notes' seconds are negative")
+    histories = notes["histories"]
+    if not isinstance(histories, list) or len(histories) != images or not all(
+            isinstance(history, list) for history in histories):
+        raise ValueError(f"its notes do not hold one history for each of the {images} images")
+    for row in (row for history in histories for row in history):
+        if not isinstance(row, dict) or not ROW_KEYS <= set(row) <= ROW_KEYS | {"moved"}:
+            raise ValueError("its notes' histories hold a row that is not a history row")
+        _index(row["evaluations"], "evaluations")
+        for name in ("total_loss", "seconds", "moved"):
+            if name in row:
+                _number(row[name], name)
+        if not (isinstance(row["size"], list) and len(row["size"]) == 2):
+            raise ValueError("its notes' histories hold a size that is not (height, width)")
+        for side in row["size"]:
+            _index(side, "size")
+
+
 class Saved(NamedTuple):
     """What a checkpoint holds."""
 
@@ -94,12 +175,16 @@ class Checkpoint:
         self.path, self.key = Path(path), key
         self.saved_at = time.monotonic()
 
-    def load(self) -> Saved | None:
+    def load(self, check_notes: Callable[[object], None] = lambda notes: None
+             ) -> Saved | None:
         """The saved state of this run; None when the file does not exist. GatysError when
-        it belongs to another run or cannot be read."""
+        it belongs to another run or cannot be read, or when `check_notes(notes)` raises
+        ValueError (saying what is wrong with them)."""
         if not self.path.exists():
             return None
         try:
+            with zipfile.ZipFile(self.path) as archive:
+                _check_members(archive, self.path.stat().st_size)
             with np.load(self.path, allow_pickle=False) as saved:
                 arrays = {name: saved[name] for name in saved.files}
             meta = json.loads(str(arrays.pop("meta")))
@@ -109,16 +194,27 @@ class Checkpoint:
             key, notes, version = meta["key"], meta["notes"], meta["format"]
             own = {name[len("own_"):]: value for name, value in arrays.items()
                    if name.startswith("own_")}
-        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
-            raise GatysError(f"checkpoint {self.path} cannot be read; delete it to start the "
-                             "run afresh") from None
+            driver.Trace.restore(trace)  # raises on a trace that lacks its arrays
+            _check_finite({**{f"leaf_{i}": leaf for i, leaf in enumerate(leaves)},
+                           **{f"trace_{name}": value for name, value in trace.items()}})
+        except (OSError, ValueError, KeyError, IndexError, TypeError, EOFError,
+                zipfile.BadZipFile) as e:
+            raise self._damaged(e) from None
         if version != FORMAT:
             raise GatysError(f"checkpoint {self.path} was written by another version of "
                              "gatys-jax; delete it to start the run afresh")
         if key != self.key:
             raise GatysError(f"checkpoint {self.path} belongs to another run (other settings, "
                              "images or weights); delete it or name another file")
+        try:
+            check_notes(notes)
+        except ValueError as e:
+            raise self._damaged(e) from None
         return Saved(notes, leaves, trace, own)
+
+    def _damaged(self, problem) -> GatysError:
+        return GatysError(f"checkpoint {self.path} cannot be read ({problem}); delete it to "
+                          "start the run afresh")
 
     def due(self) -> bool:
         """EVERY_SECONDS have passed since the last save (or the start)."""

@@ -11,6 +11,7 @@ import dataclasses
 import os
 import re
 import sys
+import threading
 from pathlib import Path
 
 from . import images, interrupts, paths
@@ -18,6 +19,8 @@ from .config import StyleConfig
 from .errors import ConfigError, GatysError
 
 CONFIRM_IMAGES = 64  # a batch run of more images prints its plan and needs --yes
+JOIN_GRACE_SECONDS = 60  # jax's own join deadline is this much later than --join-timeout
+_JOINS: list[threading.Thread] = []  # cluster joins started by this process
 
 
 class Parser(argparse.ArgumentParser):
@@ -52,6 +55,10 @@ def _flag_type(field: dataclasses.Field):
             raise argparse.ArgumentTypeError(str(e)) from None
 
     return convert
+
+
+def _field(name: str) -> dataclasses.Field:
+    return next(field for field in dataclasses.fields(StyleConfig) if field.name == name)
 
 
 def add_config_arguments(parser: argparse.ArgumentParser, defaults: StyleConfig,
@@ -199,12 +206,20 @@ def _yardstick_line(name: str, values: dict) -> str:
 
 
 def _score(args) -> int:
-    from . import inputs, outputs, quality, weights
+    from . import files, inputs, outputs, quality, weights
+    if args.json:
+        reads = [(path, "scored image") for path in map(inputs.path_of, args.images) if path]
+        reads += [(path, what) for path, what in ((inputs.path_of(args.content), "content image"),
+                                                  (inputs.path_of(args.style), "style image"),
+                                                  (args.weights, "weight file")) if path]
+        files.check_outputs([(args.json, "JSON file")], reads)
+    StyleConfig(max_megapixels=args.max_megapixels)  # its checks, before any work
     vgg = weights.resolve(args.weights)
-    content, style = inputs.read(args.content), inputs.read(args.style)
+    content = inputs.read(args.content, args.max_megapixels)
+    style = inputs.read(args.style, args.max_megapixels)
     rows = {}
     for image_path in args.images:
-        image = inputs.read(image_path)
+        image = inputs.read(image_path, args.max_megapixels)
         yardstick = quality.Yardstick(vgg, images.resize(content, *image.shape[:2]), [style])
         rows[str(image_path)] = {"image": yardstick(image), **yardstick.references()}
         print(f"{image_path}: {image.shape[1]}x{image.shape[0]} px")
@@ -215,8 +230,26 @@ def _score(args) -> int:
     return 0
 
 
+def _check_cluster(coordinator: str, num_processes: int, process_id: int) -> None:
+    host, _, port = coordinator.rpartition(":")
+    bracketed = host.startswith("[") and host.endswith("]")  # an IPv6 address
+    valid_host = bool(host) and not any(c.isspace() for c in host) and (
+        bracketed or ":" not in host)
+    if not (valid_host and port.isdigit() and 0 < int(port) < 65536):
+        raise GatysError(f"--coordinator {coordinator!r} is not HOST:PORT (e.g. "
+                         "10.0.0.1:1234, [::1]:1234)")
+    if num_processes < 1:
+        raise GatysError(f"--num-processes must be at least 1, got {num_processes}")
+    if not 0 <= process_id < num_processes:
+        raise GatysError(f"--process-id must be in 0..{num_processes - 1}, got {process_id}")
+
+
 def _join_cluster(args) -> None:
-    """Join a jax.distributed run of several processes, before anything touches devices."""
+    """Join a jax.distributed run of several processes, before anything touches devices.
+
+    The join runs in a thread so that SIGINT and SIGTERM still stop the wait; past
+    --join-timeout it is abandoned (the process then exits at once, see `entry`), as jax
+    itself would abort the whole process instead of raising."""
     given = [args.coordinator, args.num_processes, args.process_id]
     if not args.cluster and all(value is None for value in given):
         return
@@ -226,11 +259,32 @@ def _join_cluster(args) -> None:
     if args.cluster and any(value is not None for value in given):
         raise GatysError("--cluster detects the cluster's settings: give it alone, or "
                          "--coordinator, --num-processes and --process-id without it")
+    if not args.cluster:
+        _check_cluster(*given)
+    if not args.join_timeout > 0:
+        raise GatysError(f"--join-timeout must be positive, got {args.join_timeout:g}")
     import jax
-    try:
-        jax.distributed.initialize(*(given if not args.cluster else ()))
-    except (RuntimeError, ValueError) as e:
-        raise GatysError(f"cannot join the cluster: {str(e).splitlines()[0]}") from None
+    failure: list[Exception] = []
+
+    def join() -> None:
+        try:
+            jax.distributed.initialize(
+                *(given if not args.cluster else ()),
+                initialization_timeout=int(args.join_timeout) + JOIN_GRACE_SECONDS)
+        except (RuntimeError, ValueError) as e:
+            failure.append(e)
+
+    print(f"gatys-jax: joining the cluster ({'detected' if args.cluster else args.coordinator})"
+          " ...", file=sys.stderr, flush=True)
+    joining = threading.Thread(target=join, name="gatys-jax cluster join", daemon=True)
+    _JOINS.append(joining)
+    joining.start()
+    joining.join(args.join_timeout)
+    if joining.is_alive():
+        raise GatysError(f"no answer from the cluster's coordinator within --join-timeout "
+                         f"{args.join_timeout:g} s: check the address and that process 0 runs")
+    if failure:
+        raise GatysError(f"cannot join the cluster: {str(failure[0]).splitlines()[0]}")
 
 
 def _add_cluster_arguments(parser) -> None:
@@ -244,6 +298,9 @@ def _add_cluster_arguments(parser) -> None:
     group.add_argument("--cluster", action="store_true",
                        help="take those from the cluster's environment (SLURM, Open MPI, TPU "
                             "pods: jax.distributed.initialize's auto-detection)")
+    group.add_argument("--join-timeout", type=float, default=300.0, metavar="S",
+                       help="give up joining when the coordinator has not answered within S "
+                            "seconds (default 300); Ctrl-C stops the wait at any time")
 
 
 def _sweep(args) -> int:
@@ -433,6 +490,10 @@ def build_parser() -> argparse.ArgumentParser:
                               help="weight file (default: weights/vgg19.h5; a normalized file "
                                    "is scored un-normalized)")
     score_parser.add_argument("--json", type=Path, help="also write the scores as JSON")
+    score_parser.add_argument("--max-megapixels", type=_flag_type(_field("max_megapixels")),
+                              default=StyleConfig().max_megapixels, metavar="MP",
+                              help=_field("max_megapixels").metadata["help"] + " (default: "
+                                   f"{_display(StyleConfig().max_megapixels)})")
     score_parser.set_defaults(run=_score)
 
     samples_parser = commands.add_parser(
@@ -501,11 +562,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def entry() -> None:
-    """The console script: `main`, then exit. After an interrupt the process ends at once,
-    without tearing down the interpreter under threads XLA may still run (a compilation in
-    flight); every file is complete by then, as writes are atomic."""
+    """The console script: `main`, then exit. After an interrupt, or with a cluster join
+    still waiting, the process ends at once, without tearing down the interpreter under
+    threads XLA may still run (a compilation or a join in flight); every file is complete by
+    then, as writes are atomic."""
     code = main()
-    if code >= 128:
+    if code >= 128 or any(join.is_alive() for join in _JOINS):
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)

@@ -28,6 +28,10 @@ DTYPES = ("float32", "bfloat16")
 OPTIMIZERS = ("lbfgs", "lbfgsb", "adam")  # and "optax:<alias>", or any optax.GradientTransformation
 OPTAX_PREFIX = "optax:"
 MAX_SEED = 2**32 - 1
+# Far above any useful value, and low enough that float32 losses, gradients and steps stay
+# finite: a larger weight or step is refused before anything compiles.
+MAX_LOSS_WEIGHT = 1e12
+MAX_LEARNING_RATE = 1e4
 
 
 def _text_list(text: str) -> tuple[str, ...]:
@@ -176,6 +180,9 @@ class StyleConfig:
         set_("content_weight", _finite(self.content_weight, "content_weight"))
         if self.blend is not None:
             blend = tuple(_finite(w, "blend") for w in self.blend)
+            if max(blend, default=0) > MAX_LOSS_WEIGHT:
+                raise ConfigError("blend", f"weights must be at most {MAX_LOSS_WEIGHT:g} (only "
+                                           f"their ratios count), got {list(blend)}")
             if min(blend) < 0 or sum(blend) <= 0:
                 raise ConfigError("blend", f"must be non-negative with a positive sum, got "
                                            f"{list(blend)}")
@@ -204,18 +211,16 @@ class StyleConfig:
         _integer_at_least(self, "seed", 0)
         if self.seed > MAX_SEED:
             raise ConfigError("seed", f"must be at most {MAX_SEED}, got {self.seed}")
-        if self.content_weight < 0:
-            raise ConfigError("content_weight", f"must be finite and non-negative, "
-                                                f"got {self.content_weight:g}")
-        if self.learning_rate is not None and self.learning_rate <= 0:
-            raise ConfigError("learning_rate", f"must be positive, got {self.learning_rate:g}")
+        _weight_in_range(self, "content_weight")
+        _weight_in_range(self, "tv_weight")
+        if self.learning_rate is not None and not 0 < self.learning_rate <= MAX_LEARNING_RATE:
+            raise ConfigError("learning_rate", f"must be positive and at most "
+                                               f"{MAX_LEARNING_RATE:g}, got {self.learning_rate:g}")
         if not 0 <= self.precondition <= 2:
             raise ConfigError("precondition", "(the L-BFGS preconditioner exponent) must be in "
                                               f"[0, 2], got {self.precondition:g}")
         if self.max_megapixels <= 0:
             raise ConfigError("max_megapixels", f"must be positive, got {self.max_megapixels:g}")
-        if self.tv_weight < 0:
-            raise ConfigError("tv_weight", f"must be finite and non-negative, got {self.tv_weight:g}")
         if not 0 <= self.noise_scale <= 1:
             raise ConfigError("noise_scale", f"must be in [0, 1], got {self.noise_scale:g}")
         if not 0.1 <= self.style_scale <= 10:
@@ -247,8 +252,9 @@ class StyleConfig:
             if len(self.style_weights) != len(self.style_layers):
                 raise ConfigError("style_weights", f"has {len(self.style_weights)} values for "
                                                    f"{len(self.style_layers)} style layers")
-            if min(self.style_weights, default=0) < 0:
-                raise ConfigError("style_weights", "must be finite and non-negative, got "
+            if not all(0 <= w <= MAX_LOSS_WEIGHT for w in self.style_weights):
+                raise ConfigError("style_weights", f"must be non-negative and at most "
+                                                   f"{MAX_LOSS_WEIGHT:g}, got "
                                                    f"{list(self.style_weights)}")
 
     def _check_optimizer(self) -> None:
@@ -372,6 +378,13 @@ def _integer_at_least(config: StyleConfig, name: str, low: int, optional: bool =
     if value < low:
         problem = f"is too small: {why}, got {value}" if why else f"must be >= {low}, got {value}"
         raise ConfigError(name, problem)
+
+
+def _weight_in_range(config: StyleConfig, name: str) -> None:
+    value = getattr(config, name)
+    if not 0 <= value <= MAX_LOSS_WEIGHT:
+        raise ConfigError(name, f"must be non-negative and at most {MAX_LOSS_WEIGHT:g}, "
+                                f"got {value:g}")
 
 
 def _choice(config: StyleConfig, name: str, choices: tuple[str, ...]) -> None:

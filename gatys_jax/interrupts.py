@@ -7,7 +7,10 @@ both signals into `Interrupted` everywhere else (compiling, loading), so that it
 128 + the signal number and no traceback. Python drops an exception raised where it ignores
 exceptions (a garbage-collection callback, __del__) after reporting it with a traceback on
 stderr; within `raising()` that report is left out, and such a signal is raised again at the
-next `deferred()` or at the end of `raising()`, so it is never lost.
+next `deferred()` or at the end of `raising()`, so it is never lost. Once a stop is under way
+(an `Interrupted` raised, or a signal a caller consumed to stop between steps), any further
+signal, of either kind and however many, is ignored within `raising()`: the latest image is
+still written, and the exit status names the first signal.
 """
 
 from __future__ import annotations
@@ -31,9 +34,12 @@ class Interrupted(BaseException):
 
 
 _raised: list[int] = []  # signals raise_interrupted raised that have not left `raising` yet
+_consumed: list[int] = []  # signals a caller consumed to stop, within `raising`
 
 
 def raise_interrupted(signum, frame):
+    if _raised or _consumed:  # a stop is under way: let it finish writing
+        return
     _raised.append(signum)
     raise Interrupted(signum)
 
@@ -65,6 +71,7 @@ def raising():
         _reraise_dropped()
     finally:
         _raised.clear()
+        _consumed.clear()
         sys.unraisablehook = report
         for signum, handler in previous.items():
             signal.signal(signum, handler)
@@ -103,5 +110,7 @@ def deferred():
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-    if pending.signum and not pending.consumed:
+    if pending.signum and pending.consumed and previous[pending.signum] is raise_interrupted:
+        _consumed.append(pending.signum)
+    elif pending.signum and not pending.consumed:
         _deliver(pending.signum, previous[pending.signum])

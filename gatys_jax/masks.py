@@ -44,11 +44,17 @@ def regions(content_mask: np.ndarray, style_masks: list[np.ndarray]) -> list[tup
     """The labels of the run, checked: every label of a style mask is in the content mask,
     and every label of the content mask but black is in some style mask."""
     content_labels = labels_of(content_mask)
+    if not set(content_labels) - {UNSTYLED}:
+        raise GatysError("the content mask has no region to style: paint each region in one "
+                         "flat colour (other than black) covering at least 1% of the mask")
     if len(content_labels) > MAX_REGIONS:
         raise GatysError(f"the content mask has {len(content_labels)} colours; at most "
                          f"{MAX_REGIONS} regions are supported (use flat colours)")
     styled = set()
     for index, mask in enumerate(style_masks):
+        if not labels_of(mask):
+            raise GatysError(f"style mask {index + 1} has no region: paint each region in one "
+                             "flat colour covering at least 1% of the mask")
         extra = sorted(set(labels_of(mask)) - set(content_labels))
         if extra:
             raise GatysError(f"style mask {index + 1} has the colour {extra[0]}, which the "

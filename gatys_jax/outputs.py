@@ -15,11 +15,11 @@ from typing import Sequence
 
 import numpy as np
 
-from . import driver, images, inputs
+from . import driver, images, inputs, paths
 from .batch import Job
 from .config import StyleConfig
 from .errors import GatysError
-from .files import check_writable, same_file, write_atomic
+from .files import Labelled, check_outputs, same_file, write_atomic
 
 
 @dataclasses.dataclass
@@ -184,38 +184,43 @@ def _is_intermediate(path: Path, output: Path, every: int, iterations: int) -> b
     return bool(match) and int(match[1]) % every == 0 and 0 < int(match[1]) <= iterations
 
 
-def check_paths(images_out: list[Path], metrics: Path | None, sources: Sequence,
+def run_reads(content, styles: Sequence, config: StyleConfig) -> list[Labelled]:
+    """Every file a run reads, labelled: its content and style images, masks and weight file
+    (sample names and arrays are no files)."""
+    sources = [(content, "content image"), *((style, "style image") for style in styles)]
+    if config.content_mask is not None:
+        sources.append((config.content_mask, "content mask"))
+    sources.extend((mask, "style mask") for mask in config.style_mask or ())
+    reads = [(path, what) for path, what in ((inputs.path_of(source), what)
+                                             for source, what in sources) if path is not None]
+    if config.weights is None:
+        reads.append((paths.plain_weights(), "weight file"))
+    elif isinstance(config.weights, (str, Path)):
+        reads.append((Path(config.weights), "weight file"))
+    return reads
+
+
+def check_paths(images_out: list[Path], metrics: Path | None, reads: Sequence[Labelled],
                 save_every: int | None, iterations: int,
                 checkpoint: Path | None = None) -> None:
-    """Refuse, before any work, a run whose outputs (images, metrics, checkpoint) would
-    overwrite one of its input files or each other, or cannot be written."""
-    outputs = [(path, "output image") for path in images_out]
+    """Refuse, before any work, a run whose outputs (images, metrics, checkpoint, the images
+    saved every `save_every` iterations) would overwrite a file it reads (`reads`, e.g.
+    run_reads) or each other, or cannot be written."""
+    for path in images_out:
+        images.check_image_name(path)
+    writes = [(path, "output image") for path in images_out]
     if metrics is not None:
-        outputs.append((Path(metrics), "metrics file"))
+        writes.append((Path(metrics), "metrics file"))
     if checkpoint is not None:
-        outputs.append((Path(checkpoint), "checkpoint"))
-    for path, what in outputs:
-        if what == "output image":
-            images.check_output_path(path)
-        else:
-            check_writable(path)
-    files = [path for path in map(inputs.path_of, sources) if path is not None]
-    for index, (path, what) in enumerate(outputs):
-        for source in files:
-            if same_file(path, source):
-                raise GatysError(f"the {what} {path} is an input image ({source}): choose "
-                                 "another output path")
-        for other, other_what in outputs[index + 1:]:
-            if same_file(path, other):
-                raise GatysError(f"the {what} and the {other_what} are one file ({path}): "
-                                 "choose different paths")
+        writes.append((Path(checkpoint), "checkpoint"))
+    check_outputs(writes, reads)
     if save_every:
         for image_out in images_out:
-            for path in files + [p for p, _ in outputs]:
-                if _is_intermediate(path, image_out, save_every, iterations):
+            for path, what in [*reads, *writes]:
+                if _is_intermediate(Path(path), image_out, save_every, iterations):
                     raise GatysError(f"the images saved every {save_every} iterations beside "
-                                     f"{image_out} would overwrite {path}: choose another "
-                                     "output name")
+                                     f"{image_out} would overwrite the {what} {path}: choose "
+                                     "another output name")
 
 
 class IntermediateSaver:

@@ -125,7 +125,8 @@ class _Runner:
         self.planned, self.config, self.on_update = planned, config, on_update
         # the run's checkpoint file and what it held at the start, if any (one chunk only)
         self.keeper = keeper
-        self.saved = keeper.load() if keeper else None
+        self.saved = keeper.load(lambda notes: checkpoints.check_stylize_notes(
+            notes, len(planned.jobs), len(planned.scales))) if keeper else None
         self.batched = planned.batch_size > 1 or jax.process_count() > 1
         self.mesh = batch.mesh() if self.batched else None
         self.params = (batch.replicate(vgg.params, self.mesh) if self.batched
@@ -274,8 +275,8 @@ def stylize_batch(content, styles, config: StyleConfig | None = None, *,
                          seeds=seeds)
     names = outputs.style_names(style_list)
     output_files = outputs.output_paths(Path(output), planned.jobs, names) if output else []
-    outputs.check_paths(output_files, metrics, [content, *style_list], config.save_every,
-                        config.iterations, checkpoint)
+    outputs.check_paths(output_files, metrics, outputs.run_reads(content, style_list, config),
+                        config.save_every, config.iterations, checkpoint)
     if checkpoint is not None and (planned.batches > 1 or jax.process_count() > 1):
         raise GatysError(f"--checkpoint needs every image in one batch on one process, and "
                          f"this run takes {planned.batches} batches on {jax.process_count()} "

@@ -6,11 +6,14 @@ file's stem; default job<line number>) and any StyleConfig field. Jobs that diff
 what varies per image (content_weight, seed, the style image, style_weights, tv_weight, init,
 noise_scale) and share their content image run together, as one stylize_batch does.
 
-Every finished image is written atomically to OUT_DIR/<name>.png and its metrics appended as
-one line to OUT_DIR/results.jsonl (one file per process when several run, merged once at the
-end). A line records a hash of the job's definition: rerunning skips a job whose line and
-image are there with the same hash, and reruns one whose definition changed. An interrupted
-sweep loses at most the batch in flight.
+Every path the sweep writes is checked against every file any job reads, the job file and
+each other before any work. Every finished image is written atomically to OUT_DIR/<name>.png
+and its metrics appended as one line to OUT_DIR/results.jsonl (one file per process when
+several run, merged once at the end). A line records the output's name within OUT_DIR and a
+hash of the job's definition: rerunning skips a job whose line and image are there with the
+same hash, and reruns one whose definition changed. A line that holds no record (cut short by
+a crash, edited) is reported and skipped. An interrupted sweep loses at most the batch in
+flight.
 """
 
 from __future__ import annotations
@@ -19,12 +22,14 @@ import dataclasses
 import hashlib
 import json
 import os
+import sys
+import unicodedata
 from pathlib import Path
 from typing import Callable
 
 import jax
 
-from . import batch, inputs, interrupts, outputs
+from . import batch, files, inputs, interrupts, outputs
 from .config import StyleConfig
 from .errors import GatysError
 from .stylize import plan_jobs, run_jobs
@@ -33,11 +38,42 @@ RESULTS = "results.jsonl"
 RUNTIME_FIELDS = ("content_weight", "seed", "style_weights", "tv_weight", "init",
                   "noise_scale")  # vary per image within one compiled program
 JOB_FIELDS = ("name", "content", "style", "styles")
+RECORD_FIELDS = ("name", "key", "output")  # text in every line a sweep appends
+NAME_MAX = 255  # bytes in a file name
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_texts(value) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+IMAGE_SOURCE = "text (a file path or a sample name)"
+# The JSON each field of a job line takes: a description and a test. A setting not named here
+# takes a number; any setting may be null, and StyleConfig says whether it allows none.
+JSON_TYPES = {
+    "name": ("text", lambda v: isinstance(v, str)),
+    "content": (IMAGE_SOURCE, lambda v: isinstance(v, str)),
+    "style": (IMAGE_SOURCE, lambda v: isinstance(v, str)),
+    "styles": ("a non-empty list of images (file paths or sample names)",
+               lambda v: _is_texts(v) and bool(v)),
+    **dict.fromkeys(("optimizer", "content_layer", "preserve_colors", "content_mask", "init",
+                     "pooling", "dtype", "weights"), ("text", lambda v: isinstance(v, str))),
+    **dict.fromkeys(("style_layers", "style_mask"),
+                    ("text or a list of texts", lambda v: isinstance(v, str) or _is_texts(v))),
+    **dict.fromkeys(("style_weights", "blend"),
+                    ("a list of numbers", lambda v: isinstance(v, list)
+                     and all(map(_is_number, v)))),
+}
+NUMBER = ("a number", _is_number)
 
 
 @dataclasses.dataclass(frozen=True)
 class SweepJob:
     line: int  # 1-based line number in the job file
+    file: Path  # the job file
     name: str
     content: str
     styles: tuple[str, ...]
@@ -61,34 +97,67 @@ def _definition_key(content: str, styles: tuple, config: StyleConfig) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _job(line: int, text: str, base: StyleConfig) -> SweepJob:
+def _json_type(value) -> str:
+    """How an error names the type of a JSON value."""
+    if isinstance(value, bool):
+        return "true or false"
+    if value is None:
+        return "null"
+    return {dict: "an object", list: "a list", str: "text"}.get(type(value), "a number")
+
+
+def _job(line: int, text: str, base: StyleConfig, file: Path) -> SweepJob:
+    """One line's job; every error names the line."""
+    try:
+        return _parse_job(line, text, base, file)
+    except GatysError as e:  # a ConfigError too: the message names the field, not a flag
+        raise GatysError(f"line {line}: {e}") from None
+
+
+def _parse_job(line: int, text: str, base: StyleConfig, file: Path) -> SweepJob:
     try:
         entry = json.loads(text)
     except json.JSONDecodeError as e:
-        raise GatysError(f"line {line}: not JSON ({e.msg})") from None
+        raise GatysError(f"not JSON ({e.msg})") from None
     if not isinstance(entry, dict):
-        raise GatysError(f"line {line}: a job is a JSON object, got {type(entry).__name__}")
+        raise GatysError(f"a job is a JSON object, got {type(entry).__name__}")
     fields = {f.name for f in dataclasses.fields(StyleConfig)}
     unknown = sorted(set(entry) - fields - set(JOB_FIELDS))
     if unknown:
-        raise GatysError(f"line {line}: unknown field {unknown[0]!r}")
+        raise GatysError(f"unknown field {unknown[0]!r}")
     if "content" not in entry or ("style" in entry) == ("styles" in entry):
-        raise GatysError(f"line {line}: a job needs content and either style or styles")
-    if "styles" in entry and not (isinstance(entry["styles"], list) and entry["styles"]):
-        raise GatysError(f"line {line}: styles must be a non-empty list of images")
+        raise GatysError("a job needs content and either style or styles")
+    for field, value in entry.items():
+        what, fits = JSON_TYPES.get(field, NUMBER)
+        if not fits(value) and (value is not None or field in JOB_FIELDS):
+            raise GatysError(f"{field} must be {what}, got {_json_type(value)}")
     styles = tuple(entry["styles"]) if "styles" in entry else (entry["style"],)
-    name = str(entry.get("name", f"job{line:05d}"))
+    config = base.replace(**{k: v for k, v in entry.items() if k in fields})
+    name = entry.get("name", f"job{line:05d}")
+    _check_name(name, config)
+    _check_styles(config, len(styles))
+    for source in (entry["content"], *styles):
+        inputs.shape_of(source, config.max_megapixels)
+    return SweepJob(line, file, name, entry["content"], styles, config,
+                    _definition_key(entry["content"], styles, config))
+
+
+def _check_name(name: str, config: StyleConfig) -> None:
+    """A name is a plain file name: the stem of the job's image, and of the images saved
+    every save_every iterations beside it, whose temporary files must fit in a file name too."""
     if not name or "/" in name or name.startswith("."):
-        raise GatysError(f"line {line}: name {name!r} must be a plain file name")
-    try:
-        config = base.replace(**{k: v for k, v in entry.items() if k in fields})
-        _check_styles(config, len(styles))
-        for source in (entry["content"], *styles):
-            inputs.shape_of(source, config.max_megapixels)
-    except GatysError as e:
-        raise GatysError(f"line {line}: {e}") from None
-    return SweepJob(line, name, str(entry["content"]), tuple(map(str, styles)), config,
-                    _definition_key(str(entry["content"]), styles, config))
+        raise GatysError(f"name {name!r} must be a plain file name")
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in name):
+        raise GatysError(f"name {name!r} holds a control character or an unpaired surrogate: "
+                         "use printable characters")
+    longest = Path(f"{name}.png")
+    if config.save_every:
+        longest = outputs.intermediate_path(longest, config.iterations)
+    spare = NAME_MAX - files.TEMPORARY_NAME_EXTRA - len(longest.name.encode())
+    if spare < 0:
+        raise GatysError(f"name {name[:20]!r}... is too long: its files need names of at most "
+                         f"{NAME_MAX} bytes, so it may take {len(name.encode()) + spare} bytes "
+                         "(UTF-8) here")
 
 
 def _check_styles(config: StyleConfig, count: int) -> None:
@@ -105,14 +174,15 @@ def _check_styles(config: StyleConfig, count: int) -> None:
 
 
 def read_jobs(path: str | Path, base: StyleConfig | None = None) -> list[SweepJob]:
-    """Every job of a job file, checked before anything runs: JSON, known fields, valid
-    settings, readable images, distinct names. Errors name the line."""
+    """Every job of a job file, checked before anything runs: JSON, known fields of the right
+    JSON types, valid settings, readable images, distinct names that fit a file name. Errors
+    name the line."""
     base = base or StyleConfig()
     try:
-        lines = Path(path).read_text().splitlines()
+        lines = files.check_regular(path, "job file").read_text().splitlines()
     except (OSError, UnicodeDecodeError) as e:
         raise GatysError(f"cannot read job file {path}: {e}") from None
-    jobs = [_job(number, text, base) for number, text in enumerate(lines, start=1)
+    jobs = [_job(number, text, base, Path(path)) for number, text in enumerate(lines, start=1)
             if text.strip() and not text.lstrip().startswith("#")]
     if not jobs:
         raise GatysError(f"job file {path} holds no jobs")
@@ -142,55 +212,126 @@ def groups(jobs: list[SweepJob]) -> list[list[SweepJob]]:
 
 
 def results_files(out_dir: Path) -> list[Path]:
-    return sorted(out_dir.glob("results*.jsonl"))
+    """The results files in `out_dir` (a folder or a FIFO of such a name holds no results;
+    one the sweep appends to is refused by its check)."""
+    return sorted(path for path in out_dir.glob("results*.jsonl") if path.is_file())
 
 
-def finished(out_dir: Path) -> dict[str, str]:
-    """{job name: definition key} of every recorded job whose image exists (the latest line
-    of a name wins)."""
-    done = {}
+def _records(path: Path) -> tuple[list[dict], list[int]]:
+    """The records of a results file, and the numbers of its lines that hold none (cut short
+    by a crash, edited). Each line is decoded on its own, so that no line spoils another."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise GatysError(f"cannot read the results file {path}: {e.strerror or e}") from None
+    records, bad = [], []
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line.decode())
+        except (ValueError, RecursionError):  # not UTF-8, not JSON, nested too deep
+            entry = None
+        if isinstance(entry, dict) and all(isinstance(entry.get(field), str)
+                                           for field in RECORD_FIELDS):
+            records.append(entry)
+        else:
+            bad.append(number)
+    return records, bad
+
+
+def _scan(out_dir: Path) -> tuple[dict[str, str], list[str]]:
+    """{job name: definition key} of every record in `out_dir` (the latest line of a name
+    wins), and a warning for each results file with lines that hold no record."""
+    done, warnings = {}, []
     for path in results_files(out_dir):
-        for line in path.read_text().splitlines():
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line cut short by a crash: that job reruns
-            if (out_dir / entry.get("output", "")).is_file():
-                done[entry["name"]] = entry["key"]
-    return done
+        records, bad = _records(path)
+        done.update((entry["name"], entry["key"]) for entry in records)
+        if bad:
+            numbers = ", ".join(map(str, bad))
+            warnings.append(f"gatys-jax: skipped line{'s' if len(bad) > 1 else ''} {numbers} of "
+                            f"{path}: no sweep record (a line cut short or edited)")
+    return done, warnings
 
 
 def _append(path: Path, entry: dict) -> None:
-    """One JSON line, appended in a single write and synced: a crash leaves whole lines."""
+    """One JSON line, appended in a single write and synced: a crash leaves whole lines, and
+    a line an earlier crash cut short is ended first, so that it spoils no record."""
     data = (json.dumps(entry, allow_nan=False) + "\n").encode()
     with interrupts.deferred():
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+            fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                size = os.fstat(fd).st_size
+                if size and os.pread(fd, 1, size - 1) != b"\n":
+                    data = b"\n" + data
+                os.write(fd, data)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as e:
+            raise GatysError(f"cannot append to the results file {path}: "
+                             f"{e.strerror or e}") from None
+
+
+def _unfinished(jobs: list[SweepJob], out_dir: Path, done: dict[str, str]) -> list[SweepJob]:
+    return [job for job in jobs
+            if done.get(job.name) != job.key or not (out_dir / job.output).is_file()]
 
 
 def pending(jobs: list[SweepJob], out_dir: Path) -> list[SweepJob]:
     """The jobs not finished in `out_dir` with their current definition."""
-    done = finished(out_dir)
-    return [job for job in jobs if done.get(job.name) != job.key]
+    return _unfinished(jobs, out_dir, _scan(Path(out_dir))[0])
+
+
+def _check_outputs(jobs: list[SweepJob], todo: list[SweepJob], out_dir: Path,
+                   results: list[Path]) -> None:
+    """Before any work: every results file and every image of a pending job (with those
+    saved every save_every iterations beside it) can be written and is none of the files the
+    jobs read, the job file, nor another output, finished jobs' images included. The images
+    go to outputs.check_paths together, one call per way of saving intermediates (it takes
+    one)."""
+    reads: dict[Path, str] = {}
+    for job in jobs:
+        reads.setdefault(job.file, "job file")
+        for path, what in outputs.run_reads(job.content, job.styles, job.config):
+            reads.setdefault(Path(path), f"{what} of line {job.line}")
+    labelled_results = [(path, "results file") for path in results]
+    files.check_outputs(labelled_results, list(reads.items()))
+    savers: dict[tuple, list[SweepJob]] = {}
+    for job in todo:
+        every = job.config.save_every
+        savers.setdefault((every, job.config.iterations) if every else (None, 0), []).append(job)
+    for (every, iterations), members in savers.items():
+        written = {job.line for job in members}
+        others = [(out_dir / job.output, f"output image of line {job.line}") for job in jobs
+                  if job.line not in written]
+        outputs.check_paths([out_dir / job.output for job in members], None,
+                            [*reads.items(), *labelled_results, *others], every, iterations)
 
 
 def run(jobs: list[SweepJob], out_dir: str | Path,
         on_job: Callable[[dict], None] | None = None) -> dict:
-    """Run every job (read_jobs) not already finished into `out_dir`. Returns {jobs, run,
-    skipped, interrupted (signal or 0)}; on_job(entry) is called after each finished image.
+    """Run every job (read_jobs) not already finished into `out_dir`. Returns {jobs, run
+    (the jobs this process recorded), skipped, interrupted (signal or 0)}; on_job(entry) is
+    called after each finished image.
 
     Several processes (jax.distributed, initialized before) share the batches: each writes
-    the images it holds and its own results.p<i>.jsonl; process 0 merges them at the end."""
+    the images it holds and its own results.p<i>.jsonl; process 0 merges them at the end.
+    Each process checks every path, so that all of them refuse a sweep or none does."""
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
         raise GatysError(f"output folder {out_dir} does not exist")
-    todo = pending(jobs, out_dir)
     process, processes = jax.process_index(), jax.process_count()
-    record = out_dir / (RESULTS if processes == 1 else f"results.p{process}.jsonl")
+    parts = ([out_dir / f"results.p{i}.jsonl" for i in range(processes)] if processes > 1
+             else [])
+    record = parts[process] if parts else out_dir / RESULTS
+    done, warnings = _scan(out_dir)
+    todo = _unfinished(jobs, out_dir, done)
+    _check_outputs(jobs, todo, out_dir, [out_dir / RESULTS, *parts])
+    for warning in warnings:
+        print(warning, file=sys.stderr)
+    recorded: list[str] = []
     interrupted = 0
     for group in groups(todo):
         first = group[0]
@@ -198,24 +339,22 @@ def run(jobs: list[SweepJob], out_dir: str | Path,
             job.styles[0] for job in group))
         planned_jobs = [batch.Job(0 if first.fixed_styles else styles.index(job.styles[0]),
                                   job.config) for job in group]
-        files = [out_dir / job.output for job in group]
-        outputs.check_paths(files, None, [first.content, *styles], first.config.save_every,
-                            first.config.iterations)
+        images = [out_dir / job.output for job in group]
         planned = plan_jobs(first.content, first.config, planned_jobs)
 
-        def record_chunk(entries, group=group, files=files):
+        def record_chunk(entries, group=group, images=images):
             for entry in entries:
-                job = group[files.index(entry.output)]
+                job = group[images.index(entry.output)]
                 line = {"name": job.name, "line": job.line, "key": job.key,
-                        "output": job.output, "content": job.content,
-                        "styles": list(job.styles), **entry.to_json(),
-                        "settings": job.config.to_json()}
+                        "content": job.content, "styles": list(job.styles), **entry.to_json(),
+                        "output": job.output, "settings": job.config.to_json()}
                 line.pop("history")
                 _append(record, line)
+                recorded.append(job.name)
                 if on_job:
                     on_job(line)
 
-        result = run_jobs(first.content, styles, first.config, planned, files,
+        result = run_jobs(first.content, styles, first.config, planned, images,
                           on_chunk=record_chunk, keep_interrupted=False)
         if result.interrupted:  # the batch in flight is dropped: its images are not written
             interrupted = result.interrupted
@@ -224,15 +363,16 @@ def run(jobs: list[SweepJob], out_dir: str | Path,
         from jax.experimental import multihost_utils
         multihost_utils.sync_global_devices("gatys-jax sweep done")
         if process == 0:
-            _merge(out_dir)
-    return {"jobs": len(jobs), "run": len(todo) - len(pending(todo, out_dir)),
-            "skipped": len(jobs) - len(todo), "interrupted": interrupted}
+            _merge(out_dir, parts)
+    return {"jobs": len(jobs), "run": len(recorded), "skipped": len(jobs) - len(todo),
+            "interrupted": interrupted}
 
 
-def _merge(out_dir: Path) -> None:
-    """Fold the processes' results.p<i>.jsonl into results.jsonl."""
-    parts = sorted(out_dir.glob("results.p*.jsonl"))
+def _merge(out_dir: Path, parts: list[Path]) -> None:
+    """Fold the processes' results.p<i>.jsonl (those that recorded any job) into
+    results.jsonl; a line that holds no record was reported when the sweep began."""
     for part in parts:
-        for line in part.read_text().splitlines():
-            _append(out_dir / RESULTS, json.loads(line))
-        part.unlink()
+        if part.is_file():
+            for entry in _records(part)[0]:
+                _append(out_dir / RESULTS, entry)
+            part.unlink()

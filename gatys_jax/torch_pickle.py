@@ -3,15 +3,17 @@
 Only what weight files need: dicts, lists and tuples of dense tensors and plain values. Every
 pickle in the file, the legacy format's header included, goes through one restricted
 unpickler that resolves only the few names a tensor file uses (`_rebuild_tensor_v2`,
-`OrderedDict`, the storage types), so reading a file never runs code from it. Every tensor's
-size, stride and offset is checked against its storage before a view is made, and every
-storage's length against what the file declares, so a crafted file cannot read outside them.
+`OrderedDict`, the storage types), so reading a file never runs code from it. Its tensor records
+and storages take no state after they are made; every element of a tensor is checked to lie in
+its storage before a view is made, and every storage's length against what the file declares,
+so a crafted file cannot read outside them.
 """
 
 from __future__ import annotations
 
 import collections
 import io
+import math
 import pickle
 import struct
 import zipfile
@@ -22,7 +24,9 @@ import numpy as np
 from .errors import GatysError
 
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
-MAX_STORAGE_BYTES = 4 << 30  # far above any VGG19 tensor; refuses absurd declared sizes
+# far above VGG19 (550 MB): the most a file's storages, and the arrays read out of them, may
+# hold (each together); refuses absurd declared sizes and views that repeat a storage
+MAX_BYTES = 4 << 30
 MAX_PICKLE_BYTES = 64 << 20  # a state dict's pickle is kilobytes; refuses zip bombs
 _STORAGE_DTYPES = {
     "FloatStorage": np.float32,
@@ -38,66 +42,111 @@ _STORAGE_DTYPES = {
 }
 
 
+def _refuse_state(*_args):
+    """BUILD sets state on the object the pickle just made; a record of this reader takes none,
+    so that nothing alters a record after its checks."""
+    raise pickle.UnpicklingError("a tensor record or storage in a torch file takes no state")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_index(value) -> bool:
+    return _is_int(value) and value >= 0
+
+
+def _well_typed(storage, offset, size: tuple, stride: tuple, number=_is_index) -> bool:
+    """A tensor record's fields: a storage, an offset and strides that pass `number`, and
+    sizes that are indices, as many as the strides."""
+    return (isinstance(storage, _Storage) and number(offset) and isinstance(size, tuple)
+            and isinstance(stride, tuple) and len(size) == len(stride)
+            and all(map(_is_index, size)) and all(map(number, stride)))
+
+
 class _Storage:
     """A storage named by the pickle; its bytes are filled in after unpickling."""
+
+    __slots__ = ("dtype", "key", "numel", "array")
+    __setstate__ = _refuse_state
+    __hash__ = None  # never a dict key or set member, where reading would not reach it
 
     def __init__(self, dtype, key: str, numel: int):
         if dtype not in _STORAGE_DTYPES.values():
             raise pickle.UnpicklingError(f"storage {key!r} has an unsupported type")
         dtype = np.dtype(dtype)
-        if not isinstance(numel, int) or not 0 <= numel * dtype.itemsize <= MAX_STORAGE_BYTES:
+        if not _is_index(numel) or numel * dtype.itemsize > MAX_BYTES:
             raise pickle.UnpicklingError(f"storage {key!r} declares an invalid size {numel!r}")
         self.dtype, self.key, self.numel = dtype, key, numel
         self.array: np.ndarray | None = None
 
+    @property
+    def nbytes(self) -> int:
+        return self.numel * self.dtype.itemsize
+
     def fill(self, data: bytes) -> None:
-        if len(data) != self.numel * self.dtype.itemsize:
+        if len(data) != self.nbytes:
             raise GatysError(f"torch file is truncated or inconsistent: storage {self.key!r} "
                              f"holds {len(data)} bytes, not {self.numel} x {self.dtype.itemsize}")
         self.array = np.frombuffer(data, dtype=self.dtype)
 
 
 class _LazyTensor:
-    def __init__(self, storage: _Storage, offset: int, size: tuple, stride: tuple):
-        self.storage, self.offset, self.size, self.stride = storage, offset, size, stride
+    """A tensor record (`torch._utils._rebuild_tensor_v2`'s arguments), read out of its
+    storage by `materialize`. __new__, which every opcode that makes an object calls, checks
+    it and refuses the negative offsets and strides torch never writes."""
 
-    def materialize(self) -> np.ndarray:
-        base = self.storage.array
+    __slots__ = ("storage", "offset", "size", "stride")
+    __setstate__ = _refuse_state
+    __hash__ = None
+
+    def __new__(cls, storage, offset, size, stride, *_unused):
+        size, stride = (tuple(v) if isinstance(v, list) else v for v in (size, stride))
+        if not _well_typed(storage, offset, size, stride):
+            raise pickle.UnpicklingError("malformed tensor record in a torch file")
+        tensor = super().__new__(cls)
+        tensor.storage, tensor.offset, tensor.size, tensor.stride = storage, offset, size, stride
+        return tensor
+
+    def materialize(self, room: int) -> np.ndarray:
+        """An array of its own, made only once every element the record names, for strides
+        of either sign, lies inside its storage, and the array fits in `room` bytes."""
+        storage, offset, size, stride = self.storage, self.offset, self.size, self.stride
+        if not _well_typed(storage, offset, size, stride, number=_is_int):
+            raise GatysError("torch file holds a malformed tensor record")
+        base = storage.array
         if base is None:
-            raise GatysError(f"torch file has no data for storage {self.storage.key!r}")
-        if any(n == 0 for n in self.size):
-            return np.zeros(self.size, base.dtype)
-        last = self.offset + sum((n - 1) * s for n, s in zip(self.size, self.stride))
-        if last >= base.size:
-            raise GatysError(f"torch file is inconsistent: a tensor of size {self.size} reads "
-                             f"past the end of storage {self.storage.key!r}")
+            raise GatysError(f"torch file has no data for storage {storage.key!r}")
+        count = math.prod(size)
+        reach = [(n - 1) * s for n, s in zip(size, stride)]
+        first = offset + sum(r for r in reach if r < 0)
+        last = offset + sum(r for r in reach if r > 0)
+        if count and not 0 <= first <= last < base.size:
+            raise GatysError(f"torch file is inconsistent: a tensor of size {size} reads before "
+                             f"the start or past the end of storage {storage.key!r}")
+        if count * base.itemsize > room:
+            raise GatysError("torch file's tensors hold more than "
+                             f"{MAX_BYTES >> 30} GiB together: refusing to read them")
+        if not count:
+            return np.zeros(size, base.dtype)
         view = np.lib.stride_tricks.as_strided(
-            base[self.offset:], shape=self.size,
-            strides=[s * base.itemsize for s in self.stride], writeable=False)
+            base[offset:], shape=size, strides=[s * base.itemsize for s in stride],
+            writeable=False)
         return np.array(view)
 
 
-def _is_index(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+class _Unpickler(pickle._Unpickler):
+    """The pure-Python unpickler, restricted. Its memo is a dict; the C one's is a table as
+    long as the largest memo index a pickle names, so that a few bytes can claim gigabytes.
+    A weight file's pickles are kilobytes: the speed of C is not needed."""
 
-
-def _rebuild_tensor(storage, offset, size, stride, *_unused):
-    if not (isinstance(storage, _Storage) and _is_index(offset)
-            and isinstance(size, (tuple, list)) and isinstance(stride, (tuple, list))
-            and len(size) == len(stride) and all(map(_is_index, size))
-            and all(map(_is_index, stride))):
-        raise pickle.UnpicklingError("malformed tensor record in a torch file")
-    return _LazyTensor(storage, offset, tuple(size), tuple(stride))
-
-
-class _Unpickler(pickle.Unpickler):
     def __init__(self, file: BinaryIO, storages: dict[str, _Storage]):
         super().__init__(file)
         self.storages = storages
 
     def find_class(self, module, name):
         if (module, name) == ("torch._utils", "_rebuild_tensor_v2"):
-            return _rebuild_tensor
+            return _LazyTensor
         if (module, name) == ("collections", "OrderedDict"):
             return collections.OrderedDict
         if module == "torch" and name in _STORAGE_DTYPES:
@@ -118,14 +167,36 @@ def _unpickle(f: BinaryIO, storages: dict[str, _Storage]):
     return _Unpickler(f, storages).load()
 
 
-def _materialize(obj):
-    if isinstance(obj, _LazyTensor):
-        return obj.materialize()
-    if isinstance(obj, dict):
-        return type(obj)((k, _materialize(v)) for k, v in obj.items())
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_materialize(v) for v in obj)
-    return obj
+def _materialize(result):
+    """`result` with its tensor records read into arrays, each record once however often the
+    pickle names it, all of them within MAX_BYTES."""
+    read: dict[int, np.ndarray] = {}  # id of a record -> its array
+    room = MAX_BYTES
+
+    def walk(obj):
+        nonlocal room
+        if isinstance(obj, _LazyTensor):
+            if id(obj) not in read:
+                read[id(obj)] = obj.materialize(room)
+                room -= read[id(obj)].nbytes
+            return read[id(obj)]
+        if isinstance(obj, _Storage):
+            raise GatysError(f"torch file holds storage {obj.key!r} bare, not as a tensor")
+        if isinstance(obj, dict):
+            return type(obj)((k, walk(v)) for k, v in obj.items())
+        if isinstance(obj, (list, tuple)):
+            return type(obj)(walk(v) for v in obj)
+        return obj
+
+    return walk(result)
+
+
+def _check_total(storages: dict[str, _Storage]) -> None:
+    """Before any storage is read: refuse storages larger together than weights can be."""
+    total = sum(storage.nbytes for storage in storages.values())
+    if total > MAX_BYTES:
+        raise GatysError(f"torch file declares {total} bytes of storages, implausibly many "
+                         "for weights: refusing to read them")
 
 
 def _load_legacy(f: BinaryIO) -> object:
@@ -140,13 +211,14 @@ def _load_legacy(f: BinaryIO) -> object:
     keys = _unpickle(f, storages)
     if not isinstance(keys, list):
         raise GatysError("malformed torch file: no storage list")
+    _check_total(storages)
     for key in keys:
         storage = storages[str(key)]
         (numel,) = struct.unpack("<q", f.read(8))
         if numel != storage.numel:
             raise GatysError(f"torch file is inconsistent: storage {storage.key!r} declares "
                              f"{storage.numel} and {numel} elements")
-        storage.fill(f.read(numel * storage.dtype.itemsize))
+        storage.fill(f.read(storage.nbytes))
     return _materialize(result)
 
 
@@ -161,9 +233,10 @@ def _load_zip(f: BinaryIO) -> object:
             raise GatysError("torch file's data.pkl is implausibly large: refusing to unpack it")
         storages: dict[str, _Storage] = {}
         result = _unpickle(io.BytesIO(archive.read(pkl)), storages)
+        _check_total(storages)
         for key, storage in storages.items():
             info = archive.getinfo(f"{prefix}data/{key}")
-            if info.file_size != storage.numel * storage.dtype.itemsize:
+            if info.file_size != storage.nbytes:
                 raise GatysError(f"torch file is inconsistent: storage {key!r} holds "
                                  f"{info.file_size} bytes, not {storage.numel} elements")
             storage.fill(archive.read(info))
@@ -185,8 +258,7 @@ def load(source: str | bytes | BinaryIO) -> object:
         return _load_legacy(source)
     except GatysError:
         raise
-    except (pickle.UnpicklingError, EOFError, struct.error, KeyError, IndexError, TypeError,
-            ValueError, AttributeError, OverflowError, RecursionError, MemoryError,
-            zipfile.BadZipFile, zipfile.LargeZipFile, OSError) as e:
-        # A restricted unpickler over untrusted bytes: any failure means a bad file.
+    except Exception as e:
+        # Untrusted bytes through zipfile, its decompressors, a restricted unpickler and
+        # numpy, which raise many types on damaged input: any failure means a bad file.
         raise GatysError(f"cannot read torch file: {type(e).__name__}: {e}") from None

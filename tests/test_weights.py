@@ -4,9 +4,11 @@ import collections
 import json
 import os
 import pickle
+import re
 import shutil
 import subprocess
 import sys
+import tracemalloc
 from pathlib import Path
 
 import h5py
@@ -556,3 +558,69 @@ def test_unwritable_output_is_a_one_line_error(keras_source, tmp_path, capsys, t
     assert_one_line_error(code, stdout, err, "cannot write")
     assert sorted(os.listdir(tmp_path)) == ["file", "folder"]
     assert os.listdir(tmp_path / "folder") == []
+
+
+# ---------------------------------------------------------------- datasets declared, not stored
+
+
+def declare(path: Path, name: str, shape: tuple) -> Path:
+    """Replace (or add) dataset `name` by one that declares `shape` float32 and stores nothing."""
+    with h5py.File(path, "r+") as f:
+        if name in f:
+            del f[name]
+        f.create_dataset(name, shape=shape, dtype="f4")
+    return path
+
+
+@pytest.mark.parametrize("name, words", [
+    ("extra", "unknown dataset 'extra'"),
+    ("conv1_1/bias", "conv1_1/bias has shape (10000000000000,)"),
+    ("normalization/conv1_1", "normalization/conv1_1 has shape (10000000000000,)"),
+    ("conv1_1/kernel/deeper", "unknown dataset 'conv1_1/kernel/deeper'"),
+])
+def test_a_huge_declared_dataset_is_refused_before_reading(random_file, tmp_path, name, words):
+    source = shutil.copyfile(random_file, tmp_path / "w.h5")
+    if name.endswith("/deeper"):  # a group where VGG19 has a kernel
+        with h5py.File(source, "r+") as f:
+            del f["conv1_1/kernel"]
+    declare(source, name, (10**13,))
+    with pytest.raises(GatysError, match=re.escape(words)):
+        weights.load(source)
+
+
+def test_a_declared_gigabyte_costs_no_memory(random_file, tmp_path):
+    source = declare(shutil.copyfile(random_file, tmp_path / "w.h5"), "extra", (1 << 28,))
+    tracemalloc.start()
+    try:
+        with pytest.raises(GatysError, match="unknown dataset 'extra'"):
+            weights.load(source)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 << 20, peak
+
+
+def keras_copy(keras_source, folder: Path) -> Path:
+    return Path(shutil.copyfile(keras_source[0], folder / keras_source[0].name))
+
+
+def test_a_keras_layer_that_is_a_dataset_is_a_one_line_error(keras_source, tmp_path, capsys):
+    source = keras_copy(keras_source, tmp_path)
+    with h5py.File(source, "r+") as f:
+        del f["block1_conv1"]
+        f.create_dataset("block1_conv1", data=np.zeros(3, np.float32))
+    code, stdout, err = run_cli(capsys, "weights", "convert", source, "-o", tmp_path / "o.h5")
+    assert_one_line_error(code, stdout, err, "block1_conv1", "not a Keras VGG19 weight file")
+    assert os.listdir(tmp_path) == [source.name]
+
+
+@pytest.mark.parametrize("name, shape, words", [
+    ("block1_conv1/block1_conv1_W_1:0", (10**13,), "block1_conv1_W_1:0 has shape"),
+    ("block5_conv4/block5_conv4_b_1:0", (10**13,), "block5_conv4_b_1:0 has shape"),
+    ("block2_conv1/block2_conv1_W_1:0", (3, 3, 64, 64), "VGG19 needs (3, 3, 64, 128)"),
+])
+def test_a_keras_file_is_checked_before_its_data_is_read(keras_source, tmp_path, name, shape,
+                                                         words):
+    source = declare(keras_copy(keras_source, tmp_path), name, shape)
+    with pytest.raises(GatysError, match=re.escape(words)):
+        convert.convert(source)

@@ -15,7 +15,8 @@ import statistics
 import jax
 
 from gatys_jax.config import StyleConfig
-from gatys_jax.stylize import stylize_batch
+from gatys_jax.transfer import stylize_batch
+from lab import experiment, script
 
 from . import common
 
@@ -25,16 +26,16 @@ SKIP = ("size", "seed", "max_batch", "save_every", "max_megapixels")  # what is 
 
 def timed_run(content, style, config: StyleConfig, seeds) -> tuple[float, float]:
     """(optimization seconds, compile seconds) of one run over `seeds`."""
-    result = common.completed(stylize_batch(content, [style], config, seeds=seeds))
+    result = experiment.completed(stylize_batch(content, [style], config, seeds=seeds))
     return result.wall_seconds, result.compile_seconds
 
 
 def main(argv=None) -> None:
-    parser = common.parser(__doc__, DEFAULTS, SKIP)
+    parser = script.parser(__doc__, DEFAULTS, SKIP)
     parser.add_argument("--sizes", default="128,256", help="long sides (default 128,256)")
     parser.add_argument("--batches", default="1,2,4,8", help="batch sizes (default 1,2,4,8)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per case (default 3)")
-    args, config = common.parse(parser, argv, DEFAULTS)
+    args, config = script.parse(parser, argv, DEFAULTS)
 
     print(f"backend {jax.default_backend()} ({jax.devices()[0].device_kind}), "
           f"{len(jax.devices())} device(s), {config.optimizer_name}, {config.iterations} "

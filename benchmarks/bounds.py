@@ -34,9 +34,10 @@ import jax.numpy as jnp
 import numpy as np
 
 import gatys_jax
-from gatys_jax import weights
 from gatys_jax.config import StyleConfig
-from gatys_jax.convention import to_network
+from gatys_jax.model.convention import to_network
+from gatys_jax.weights import h5
+from lab import experiment, host, script
 
 from . import common, panel
 
@@ -51,12 +52,12 @@ FIELDS = ["pair", "seed", "optimizer", "evaluations", "optimizer_loss", "saved_l
 
 
 def parse_args(argv=None):
-    p = common.parser(__doc__, DEFAULTS, SKIP, images=False)
+    p = script.parser(__doc__, DEFAULTS, SKIP, images=False)
     panel.add_arguments(p)
     p.add_argument("--out", default=str(common.RESULTS / "bounds"),
                    help="output folder (default results/bounds)")
-    common.add_docs_arguments(p, common.ROOT / "docs" / "bounds.md")
-    args, config = common.parse(p, argv, DEFAULTS)
+    script.add_docs_arguments(p, script.ROOT / "docs" / "bounds.md")
+    args, config = script.parse(p, argv, DEFAULTS)
     panel.read_arguments(p, args)
     return args, config
 
@@ -67,7 +68,7 @@ _total = jax.jit(lambda objective, *args: objective.total(*args), static_argnums
 
 def saved_loss(problem, config: StyleConfig, picture: np.ndarray) -> float:
     """The total loss (the one `config`'s optimizer minimizes) of a uint8 picture."""
-    params, targets, loss_weights = common.device_arguments(problem, config)
+    params, targets, loss_weights = experiment.device_arguments(problem, config)
     x = jnp.asarray(to_network(picture.astype(np.float32), problem.vgg.convention))
     return float(_total(problem.objective, x, params, targets, loss_weights))
 
@@ -77,7 +78,7 @@ def run(pair, seed: int, optimizer: str, config: StyleConfig, problem, out: Path
     `problem` is the pair's objective and network, which also score the saved picture."""
     settings = config.replace(optimizer=optimizer, seed=seed)
     name = f"{panel.pair_name(pair)}_seed{seed}_{optimizer}"
-    result = common.completed(gatys_jax.stylize(
+    result = experiment.completed(gatys_jax.stylize(
         pair[0], pair[1], settings.replace(weights=problem.vgg), output=out / f"{name}.png"))
     image = result.images[0]
     optimized = image.losses["total_loss"]
@@ -98,7 +99,7 @@ def ratios(rows: list[dict], field: str) -> list[float]:
 
 
 def report(rows: list[dict], config: StyleConfig, argv, sheet: str | None) -> str:
-    lines = [f"Machine: {common.machine()}. Command: `{common.command_line(MODULE, argv)}`.",
+    lines = [f"Machine: {host.machine()}. Command: `{script.command_line(MODULE, argv)}`.",
              "",
              f"Settings: {config.size} px, {config.iterations} steps of one evaluation each, "
              f"lambda {config.content_weight:g}, {config.init} start, weights "
@@ -124,12 +125,12 @@ def report(rows: list[dict], config: StyleConfig, argv, sheet: str | None) -> st
 
 def main(argv=None) -> int:
     args, config = parse_args(argv)
-    vgg = weights.resolve(config.weights)
+    vgg = h5.resolve(config.weights)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rows = []
     for pair in args.pairs:
-        problem = common.problem(config, pair[0], pair[1], vgg)  # the targets, made once a pair
+        problem = experiment.problem(config, pair[0], pair[1], vgg)  # the targets, made once a pair
         for seed in args.seeds:
             for optimizer in OPTIMIZERS:
                 row = run(pair, seed, optimizer, config, problem, out)
@@ -149,7 +150,7 @@ def main(argv=None) -> int:
                             [r["pair"] for r in first[::2]], list(OPTIMIZERS), SHEET_BYTES)
         sheet = path.name
     text = report(rows, config, argv, sheet)
-    docs = common.write_docs(args, "L-BFGS-B against L-BFGS: the pictures as saved", MODULE, text)
+    docs = script.write_docs(args, "L-BFGS-B against L-BFGS: the pictures as saved", MODULE, text)
     print(text.split("\n\n| pair")[0])
     if docs:
         print(f"report: {docs}")

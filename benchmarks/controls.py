@@ -27,9 +27,13 @@ import jax
 import numpy as np
 
 import gatys_jax
-from gatys_jax import colors, controls, inputs, quality, weights
+from gatys_jax import build, quality
 from gatys_jax.config import StyleConfig
-from gatys_jax.objective import Objective, config_weights
+from gatys_jax.controls import colors
+from gatys_jax.io import inputs
+from gatys_jax.problem import prepare_images, read_inputs, scale_problem
+from gatys_jax.weights import h5
+from lab import experiment, host, script
 
 from . import common, panel
 
@@ -40,9 +44,9 @@ MASKED = ("rocket", "starry_night", "rocket_mask", "starry_night_mask")
 
 def cost(config: StyleConfig, repeats: int) -> list[dict]:
     """Median ms of one evaluation per control, interleaved."""
-    vgg = weights.resolve(config.weights)
+    vgg = h5.resolve(config.weights)
     params = jax.device_put(vgg.params)
-    objective = Objective.from_config(config)
+    objective = build.objective_of(config)
     variants = {
         "plain": (config, [STYLE], CONTENT),
         "blend of 2 styles": (config.replace(blend=(0.5, 0.5)), [STYLE, OTHER], CONTENT),
@@ -54,13 +58,13 @@ def cost(config: StyleConfig, repeats: int) -> list[dict]:
     }
     cases = []
     for name, (variant, styles, content) in variants.items():
-        content_rgb, _ = inputs.prepare(content, [], variant.size)
-        source = controls.prepare(variant, inputs.read(content),
+        content_rgb, _ = read_inputs(content, [], variant.size)
+        source = prepare_images(variant, inputs.read(content),
                                   [inputs.read(style) for style in styles])
-        problem = controls.problem(variant, source, objective, vgg, params, content_rgb.shape[:2])
+        problem = scale_problem(variant, source, objective, vgg, params, content_rgb.shape[:2])
         x = jax.numpy.asarray(problem.x0(variant))
         evaluate = jax.jit(lambda x, p, t, w: objective.loss(p, t, w).value_and_grad(x))
-        args = (x, params, problem.targets[0], config_weights(variant))
+        args = (x, params, problem.targets[0], build.loss_weights_of(variant))
         compiled = evaluate.lower(*args).compile()
         cases.append(common.Case(name, "loss + gradient",
                                  lambda c=compiled, a=args: jax.block_until_ready(c(*a))))
@@ -72,12 +76,12 @@ def cost(config: StyleConfig, repeats: int) -> list[dict]:
 
 def stylize(content, style, config: StyleConfig):
     """gatys_jax.stylize, ending the benchmark if a signal cut the run short."""
-    return common.completed(gatys_jax.stylize(content, style, config))
+    return experiment.completed(gatys_jax.stylize(content, style, config))
 
 
 def pictures(config: StyleConfig, folder: Path) -> dict:
     """Run each control's examples; save one picture per control; their measurements."""
-    content = inputs.prepare(CONTENT, [], config.size)[0]
+    content = read_inputs(CONTENT, [], config.size)[0]
     out = {}
     runs = {mode: stylize(CONTENT, STYLE, config.replace(preserve_colors=mode))
             for mode in (None, "luminance", "histogram")}
@@ -86,7 +90,7 @@ def pictures(config: StyleConfig, folder: Path) -> dict:
     save(folder / "colours.jpg", [content, inputs.read(STYLE)] + [r.image for r in runs.values()],
          ["photograph", "painting", "plain", "luminance", "histogram"])
     plain = runs[None].image  # blend 1:0 and style scale 1 (tests: equal to within a level)
-    blends = [plain] + [common.completed(gatys_jax.stylize_batch(
+    blends = [plain] + [experiment.completed(gatys_jax.stylize_batch(
         CONTENT, [STYLE, OTHER], config.replace(blend=w))).image for w in ((1, 1), (0, 1))]
     save(folder / "blend.jpg", blends, ["starry night", "half and half", "shipwreck"])
     scaled = {f: plain if f == 1.0 else
@@ -113,21 +117,21 @@ def save(path: Path, row: list[np.ndarray], titles: list[str]) -> Path:
 
 def main(argv=None) -> int:
     defaults = StyleConfig(size=256)
-    p = common.parser(__doc__, defaults, skip=(), images=False)
+    p = script.parser(__doc__, defaults, skip=(), images=False)
     p.add_argument("--repeats", type=int, default=5, help="timed rounds (default 5)")
-    p.add_argument("--pictures", default=str(common.ROOT / "docs" / "controls"),
+    p.add_argument("--pictures", default=str(script.ROOT / "docs" / "controls"),
                    help="folder for the pictures (default docs/controls)")
-    common.add_docs_arguments(p, common.ROOT / "docs" / "controls.md")
-    args, config = common.parse(p, argv, defaults)
+    script.add_docs_arguments(p, script.ROOT / "docs" / "controls.md")
+    args, config = script.parse(p, argv, defaults)
     folder = Path(args.pictures)
     folder.mkdir(parents=True, exist_ok=True)
-    print(f"controls at {config.size} px\n{common.machine()}", flush=True)
+    print(f"controls at {config.size} px\n{host.machine()}", flush=True)
     costs = cost(config, args.repeats)
     measured = pictures(config, folder)
     lines = ["| control | ms per evaluation | / plain |", "| --- | ---: | ---: |"]
     lines += [f"| {c['control']} | {c['ms']:.0f} | {c['ratio']:.2f} |" for c in costs]
     report = "\n".join([
-        f"## At {config.size} px", "", common.machine() + ".", "",
+        f"## At {config.size} px", "", host.machine() + ".", "",
         "One loss + gradient evaluation (interleaved, medians):", "", *lines, "",
         "Mean (a*, b*) distance of the output to the photograph (CIELAB): "
         + ", ".join(f"{k} {v:.1f}" for k, v in measured["colours"].items()) + ".", "",
@@ -136,8 +140,8 @@ def main(argv=None) -> int:
         *(f"![{name}](controls/{name}.jpg)" for name in ("colours", "blend", "style_scale",
                                                          "masks"))])
     print("\n" + report)
-    common.write_docs(args, "Controls", "benchmarks.controls",
-                      f"`{common.command_line('benchmarks.controls', argv)}`\n\n{report}")
+    script.write_docs(args, "Controls", "benchmarks.controls",
+                      f"`{script.command_line('benchmarks.controls', argv)}`\n\n{report}")
     return 0
 
 

@@ -17,10 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from gatys_jax import images
-from gatys_jax.convention import to_uint8
-
-from . import common
+from gatys_jax.io import images
+from gatys_jax.io.images import to_uint8
+from lab import figures, host, script
 
 FIGURE_BYTES = 150_000
 GAP = 8  # white pixels between the three images
@@ -37,10 +36,10 @@ def side_by_side(pictures: list[np.ndarray], height: int) -> np.ndarray:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--figure", default=str(common.ROOT / "docs" / "demo.jpg"),
+    p.add_argument("--figure", default=str(script.ROOT / "docs" / "demo.jpg"),
                    help="where the figure goes (default docs/demo.jpg)")
     args = p.parse_args(argv)
-    print(common.machine(), flush=True)
+    print(host.machine(), flush=True)
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "demo"
         start = time.perf_counter()
@@ -54,7 +53,7 @@ def main(argv=None) -> int:
         grid = side_by_side([images.load(out / "content.png"), images.load(out / "style.png"),
                              result], result.shape[0])
     figure = Path(args.figure)
-    quality = common.save_jpeg(grid, figure, FIGURE_BYTES)
+    quality = figures.save_jpeg(grid, figure, FIGURE_BYTES)
     image = metrics["images"][0]
     print(f"gatys-jax demo: {seconds:.0f} s from the command line (compile "
           f"{metrics['compile_seconds']:.0f} s, optimization {metrics['wall_seconds']:.0f} s), "

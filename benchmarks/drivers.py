@@ -1,6 +1,6 @@
 """How to drive solver steps on this backend: one compiled call per step from Python, or
 several steps per call in a `lax.scan`. Prints median ms per step for each choice, compile
-time apart; gatys_jax.driver.steps_per_call encodes the result (docs/benchmarks.md).
+time apart; gatys_jax.engine.driver.steps_per_call encodes the result (docs/benchmarks.md).
 
     python -m benchmarks.drivers --size 512 --chunks 1,5,10,25 --optimizer lbfgs
 """
@@ -13,8 +13,10 @@ import time
 import jax
 import jax.numpy as jnp
 
-from gatys_jax import driver, solvers
-from gatys_jax import weights as weights_io
+from gatys_jax.engine import driver
+from gatys_jax.optim import solvers
+from gatys_jax.weights import h5
+from lab import experiment, script
 
 from . import common
 
@@ -23,15 +25,15 @@ SKIP = ("iterations", "max_batch", "save_every", "max_megapixels")  # --steps ar
 
 
 def main(argv=None) -> None:
-    parser = common.parser(__doc__, DEFAULTS, SKIP)
+    parser = script.parser(__doc__, DEFAULTS, SKIP)
     parser.add_argument("--chunks", default="1,5,10",
                         help="steps per compiled call to time (default 1,5,10)")
     parser.add_argument("--steps", type=int, default=50, help="timed steps per choice")
-    args, config = common.parse(parser, argv, DEFAULTS)
+    args, config = script.parse(parser, argv, DEFAULTS)
 
-    problem = common.problem(config, args.content, args.style,
-                             weights_io.resolve(config.weights))
-    arguments = common.device_arguments(problem, config)
+    problem = experiment.problem(config, args.content, args.style,
+                             h5.resolve(config.weights))
+    arguments = experiment.device_arguments(problem, config)
     x0 = jnp.asarray(problem.x0(config))
     solver = solvers.resolve(config.optimizer, config.learning_rate, config.history,
                              config.precondition)

@@ -3,7 +3,7 @@
 Times one forward pass and one forward + input-gradient pass through conv5_1 (--pooling,
 float32, batch 1) at --size (default 512x384, width x height):
 
-- JAX: the Flax VGG19 (gatys_jax.vgg), jitted, parameters passed as arguments (not closed
+- JAX: the Flax VGG19 (gatys_jax.model.vgg), jitted, parameters passed as arguments (not closed
   over); compile time measured apart (lower + compile).
 - PyTorch: benchmarks.torch_reference's VGG19 from the same h5 weights, in NCHW and in
   channels_last; `torch.no_grad()` for the forward pass; for the gradient pass the input
@@ -13,7 +13,7 @@ float32, batch 1) at --size (default 512x384, width x height):
   included) is timed once, in turn; medians are reported. Interleaving keeps the ratios fair
   when other processes load the machine; the load average is printed beside the table.
 
-FLOPs come from gatys_jax.plan.forward_flops (multiply-add = 2 FLOPs). The input gradient of
+FLOPs come from gatys_jax.engine.costs.forward_flops (multiply-add = 2 FLOPs). The input gradient of
 a 3x3 conv is a 3x3 transposed conv of the output gradient, the same count; no weight
 gradients are needed, so forward + input gradient = 2 x forward. ReLU and pooling are
 elementwise and left out. GFLOP/s = model FLOPs / median seconds.
@@ -35,13 +35,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gatys_jax import weights as weights_io
 from gatys_jax.config import StyleConfig
-from gatys_jax.plan import forward_flops
-from gatys_jax.vgg import MIN_SIDE, VGG19, variables
+from gatys_jax.engine.costs import forward_flops
+from gatys_jax.model.layers import MIN_SIDE
+from gatys_jax.model.vgg import VGG19, variables
+from gatys_jax.weights import h5
+from lab.host import machine
+from lab.script import parse, parser
 
-from .common import (MATMUL_N, Case, defaults, machine, matmul_case, parse, parser,
-                     time_round_robin, torch_device)
+from .common import MATMUL_N, Case, defaults, matmul_case, time_round_robin, torch_device
 
 LAYER = "conv5_1"
 DEFAULTS = defaults()
@@ -137,7 +139,7 @@ def main(argv=None) -> None:
     args, config = parse(p, argv, DEFAULTS)
     height, width = parse_size(args.shape)
 
-    vgg = weights_io.load(config.weights)
+    vgg = h5.load(config.weights)
     params = jax.tree_util.tree_map(jnp.asarray, vgg.params)
     rng = np.random.default_rng(0)
     x_np = rng.uniform(-120, 130, (1, height, width, 3)).astype(np.float32)  # Caffe range

@@ -35,8 +35,9 @@ import types
 from pathlib import Path
 
 import gatys_jax
-from gatys_jax import weights as weights_io
 from gatys_jax.errors import GatysError
+from gatys_jax.weights import h5
+from lab import experiment, host, script
 
 from . import common, optimizers, panel
 
@@ -50,7 +51,7 @@ CURVE_FIELDS = ["pair", "seed", "run", "evaluations", "seconds", "total_loss"]
 
 
 def parse_args(argv=None):
-    p = common.parser(__doc__, DEFAULTS, SKIP, images=False)
+    p = script.parser(__doc__, DEFAULTS, SKIP, images=False)
     panel.add_arguments(p)
     p.add_argument("--evaluations", type=int, default=300,
                    help="torch's evaluations; its final loss is the target (default 300)")
@@ -63,8 +64,8 @@ def parse_args(argv=None):
                    help="PyTorch layout (default channels_last)")
     p.add_argument("--out", default=str(common.RESULTS / "lbfgs_panel"),
                    help="output folder (default results/lbfgs_panel)")
-    common.add_docs_arguments(p, common.ROOT / "docs" / "optimizers.md")
-    args, config = common.parse(p, argv, DEFAULTS)
+    script.add_docs_arguments(p, script.ROOT / "docs" / "optimizers.md")
+    args, config = script.parse(p, argv, DEFAULTS)
     panel.read_arguments(p, args)
     if args.evaluations <= max(CHECKPOINTS):
         p.error(f"--evaluations must be above {max(CHECKPOINTS)}")
@@ -79,8 +80,8 @@ def parse_args(argv=None):
 
 def run_pair(pair, config, args, vgg) -> tuple[list[dict], list[dict]]:
     """(one row per seed, the loss curves) of one pair."""
-    problem = common.problem(config, pair[0], pair[1], vgg)
-    arguments = common.device_arguments(problem, config)
+    problem = experiment.problem(config, pair[0], pair[1], vgg)
+    arguments = experiment.device_arguments(problem, config)
     ours = optimizers.Method("jax_lbfgs", "jax_lbfgs", "gatys_jax L-BFGS",
                              precondition=config.precondition)
     compiled, rows, curves = {}, [], []
@@ -127,7 +128,7 @@ def run_pair(pair, config, args, vgg) -> tuple[list[dict], list[dict]]:
 def coarse_to_fine(pair, seed: int, config, args, target: float) -> float | None:
     """Seconds our coarse-to-fine run took to reach `target` at full size, every scale counted
     (compile apart); None if it did not within --evaluations full-size iterations."""
-    result = common.completed(gatys_jax.stylize(pair[0], pair[1], config.replace(
+    result = experiment.completed(gatys_jax.stylize(pair[0], pair[1], config.replace(
         seed=seed, start_size=args.coarse_start, iterations=args.evaluations)))
     elapsed = 0.0  # seconds of the scales before this row's (each scale's clock starts at 0)
     previous = None
@@ -186,12 +187,12 @@ def main(argv=None) -> int:
     from . import torch_reference as ref
     ref.set_threads(args.threads)
     try:
-        vgg = weights_io.resolve(config.weights)
+        vgg = h5.resolve(config.weights)
     except GatysError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(f"lbfgs_panel: {len(args.pairs)} pairs x seeds {args.seeds} at {config.size} px\n"
-          f"{common.machine()}", flush=True)
+          f"{host.machine()}", flush=True)
     rows, curves = [], []
     for pair in args.pairs:
         try:
@@ -214,7 +215,7 @@ def write(rows: list[dict], curves: list[dict], config, args, argv, out: Path) -
     pairs = len({r["pair"] for r in rows})
     body = "\n".join([
         f"## The L-BFGS panel: {pairs} pairs x {len(args.seeds)} seeds at {config.size} px", "",
-        common.machine() + ".", "",
+        host.machine() + ".", "",
         f"{Path(config.weights).name}, lambda {config.content_weight:g}, "
         f"{config.pooling} pooling, {config.init} start (noise scale {config.noise_scale:g}), "
         f"history {config.history}, preconditioner exponent {config.precondition:g}. torch: "
@@ -222,8 +223,8 @@ def write(rows: list[dict], curves: list[dict], config, args, argv, out: Path) -
         f"from the same x_0 until it has made as many and reached torch's loss, at most "
         f"{int(args.cap * args.evaluations)}.", "",
         report(rows, args.evaluations, args.coarse_start)])
-    common.write_docs(args, "Optimizers: the project's L-BFGS against torch.optim.LBFGS",
-                      MODULE, f"`{common.command_line(MODULE, argv)}`\n\n{body}")
+    script.write_docs(args, "Optimizers: the project's L-BFGS against torch.optim.LBFGS",
+                      MODULE, f"`{script.command_line(MODULE, argv)}`\n\n{body}")
     return body
 
 

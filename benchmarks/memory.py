@@ -30,8 +30,9 @@ from pathlib import Path
 import jax
 
 import gatys_jax
-from gatys_jax import plan
 from gatys_jax.config import StyleConfig
+from gatys_jax.engine import costs
+from lab import host, script
 
 from . import common
 
@@ -44,7 +45,7 @@ XLA_LOG_LINE = re.compile(r"^(?:\S+ \S+: )?[WE]\S*\s.*?\.cc:\d+\] (.*)$", re.MUL
 
 
 def parse_args(argv=None):
-    p = common.parser(__doc__, DEFAULTS, SKIP)
+    p = script.parser(__doc__, DEFAULTS, SKIP)
     p.add_argument("--sizes", default=None,
                    help="comma-separated long sides in px (default "
                         f"{','.join(map(str, SIZES['cpu']))} on a CPU, "
@@ -52,8 +53,8 @@ def parse_args(argv=None):
     p.add_argument("--out", default=str(common.RESULTS / "memory"),
                    help="output folder (default results/memory)")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
-    common.add_docs_arguments(p, common.ROOT / "docs" / "memory.md")
-    args, config = common.parse(p, argv, DEFAULTS)
+    script.add_docs_arguments(p, script.ROOT / "docs" / "memory.md")
+    args, config = script.parse(p, argv, DEFAULTS)
     try:
         args.sizes = (tuple(int(s) for s in args.sizes.split(",")) if args.sizes else
                       SIZES["cpu" if jax.default_backend() == "cpu" else "accelerator"])
@@ -67,8 +68,8 @@ def parse_args(argv=None):
 def child(spec: dict) -> dict:
     """The plan the run made and its measured peaks, in this fresh process."""
     config = StyleConfig(**spec["config"])
-    base = common.proc_status_mb("VmRSS") or common.peak_rss_mb()
-    available = plan.available_bytes()
+    base = host.proc_status_mb("VmRSS") or host.peak_rss_mb()
+    available = costs.available_bytes()
     start = time.perf_counter()
     result = gatys_jax.stylize(spec["content"], spec["style"], config)
     planned = result.settings["memory_plan"]
@@ -81,7 +82,7 @@ def child(spec: dict) -> dict:
            "history": result.images[0].config.history, "notes": planned["notes"],
            "evaluations": result.images[0].evaluations, "compile_s": result.compile_seconds,
            "run_s": result.wall_seconds, "seconds_with_setup": time.perf_counter() - start,
-           "rss_base_mb": base, "rss_peak_mb": common.peak_rss_mb(), "device_peak_mb": None,
+           "rss_base_mb": base, "rss_peak_mb": host.peak_rss_mb(), "device_peak_mb": None,
            "step_program": planned["step_program"]}
     device = jax.devices()[0]
     if device.platform != "cpu":
@@ -96,7 +97,7 @@ def measure(size: int, config: StyleConfig, args) -> dict:
             "content": args.content, "style": args.style}
     env = dict(os.environ, XLA_PYTHON_CLIENT_PREALLOCATE="false")
     proc = subprocess.run([sys.executable, "-m", MODULE, "--child", json.dumps(spec)],
-                          capture_output=True, text=True, env=env, cwd=common.ROOT, check=False)
+                          capture_output=True, text=True, env=env, cwd=script.ROOT, check=False)
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
         return {"size": size, "error": (proc.stderr.strip().splitlines() or ["no output"])[-1]}
@@ -137,8 +138,8 @@ def table(rows: list[dict], gpu: bool) -> str:
 def program(step: dict | None) -> str:
     if step is None:
         return "-"
-    return (f"{plan.human_bytes(step['arguments'])} + "
-            f"{plan.human_bytes(step['temporaries'])}")
+    return (f"{costs.human_bytes(step['arguments'])} + "
+            f"{costs.human_bytes(step['temporaries'])}")
 
 
 def warnings_section(rows: list[dict]) -> list[str]:
@@ -149,7 +150,7 @@ def warnings_section(rows: list[dict]) -> list[str]:
 
 
 def mib(megabytes: float) -> str:
-    return plan.human_bytes(megabytes * 2**20)
+    return costs.human_bytes(megabytes * 2**20)
 
 
 def main(argv=None) -> int:
@@ -160,7 +161,7 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     gpu = jax.default_backend() != "cpu"
-    print(f"memory: sizes {args.sizes}, {config.iterations} iterations each\n{common.machine()}",
+    print(f"memory: sizes {args.sizes}, {config.iterations} iterations each\n{host.machine()}",
           flush=True)
     rows = []
     for size in args.sizes:
@@ -169,16 +170,16 @@ def main(argv=None) -> int:
     common.write_csv(out / "memory.csv", rows)
     report = "\n".join([
         f"## Peak memory by size ({config.iterations} iterations at full size)", "",
-        common.machine() + ".", "",
+        host.machine() + ".", "",
         f"{args.content} + {args.style}; the library's defaults otherwise. Peak RSS is the whole "
         "process's (Python, JAX, weights, images, compiled programs); the run's increase is "
         "over the process after its imports. Measured / plan compares "
         f"{'the device peak' if gpu else 'that increase'} with the plan's per-image estimate, "
-        f"which the run must fit in {plan.MEMORY_FRACTION:.0%} of the free memory.", "",
+        f"which the run must fit in {costs.MEMORY_FRACTION:.0%} of the free memory.", "",
         table(rows, gpu), "", *warnings_section(rows)])
     print("\n" + report)
-    command = common.command_line(MODULE, argv)
-    common.write_docs(args, "Memory: whole runs against the plan", MODULE,
+    command = script.command_line(MODULE, argv)
+    script.write_docs(args, "Memory: whole runs against the plan", MODULE,
                       f"`{command}`\n\n{report}")
     return 0 if all("error" not in r for r in rows) else 1
 

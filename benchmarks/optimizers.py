@@ -3,7 +3,7 @@
 Every method starts from the same initial image x_0 (per seed; --init), on the same content,
 style, size, weights and lambda, and is given the same budget of loss+gradient evaluations:
 
-- jax_lbfgs: the project's L-BFGS (gatys_jax.solvers.lbfgs_solver: one evaluation per step;
+- jax_lbfgs: the project's L-BFGS (gatys_jax.optim.solvers.lbfgs_solver: one evaluation per step;
   initial inverse Hessian gamma I, as in torch.optim.LBFGS).
 - jax_lbfgs_preconditioned: the same with its spatial-frequency preconditioner (exponent 0.5).
 - jax_adam: the project's optax Adam (solvers.resolve("adam")), once per --adam-lrs value.
@@ -16,8 +16,8 @@ style, size, weights and lambda, and is given the same budget of loss+gradient e
   search), through benchmarks/torch_reference.py; the anchor.
 - torch_adam: torch.optim.Adam (lr --torch-adam-lr), through benchmarks/torch_reference.py.
 
-Every JAX method is a gatys_jax.solvers.Solver run by gatys_jax.driver on one
-gatys_jax.objective.Problem, as stylize runs its optimizer: compiled once per method (x_0 is
+Every JAX method is a gatys_jax.optim.solvers.Solver run by gatys_jax.engine.driver on one
+gatys_jax.model.objective.Problem, as stylize runs its optimizer: compiled once per method (x_0 is
 an argument), then run for each seed.
 
 Counting. Every evaluation of the objective is counted, line-search trials included: each
@@ -32,9 +32,9 @@ row's image); every other method ends at exactly --evaluations.
 Time. Seconds run from the first evaluation, compile time (JAX) or one warm-up evaluation
 (PyTorch) apart. A line-search method runs one step per compiled call, so that it stops as
 soon as the budget is spent; the others run as many steps per call as stylize does
-(gatys_jax.driver.steps_per_call). The optax line searches run inside lax.while_loop; on
+(gatys_jax.engine.driver.steps_per_call). The optax line searches run inside lax.while_loop; on
 XLA:CPU a convolution inside a loop body is several times slower than in a jitted step
-(jax-ml/jax#12868; see gatys_jax/driver.py), so on CPU their seconds include that penalty:
+(jax-ml/jax#12868; see gatys_jax/engine/driver.py), so on CPU their seconds include that penalty:
 what a user of optax.lbfgs gets.
 
 Target: for each seed, within --target-rtol (default 5%) of the best final loss any method
@@ -67,11 +67,14 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from gatys_jax import cli, driver, lbfgs, solvers
-from gatys_jax import weights as weights_io
+from gatys_jax.cli import flags
 from gatys_jax.config import StyleConfig
+from gatys_jax.engine import driver
 from gatys_jax.errors import GatysError
-from gatys_jax.objective import Problem
+from gatys_jax.optim import lbfgs, solvers
+from gatys_jax.problem import Problem
+from gatys_jax.weights import h5
+from lab import experiment, host, script
 
 from . import common
 
@@ -222,7 +225,7 @@ def parse_floats(text: str, flag: str, parser) -> list[float]:
 
 
 def parse_args(argv=None):
-    p = common.parser(__doc__, DEFAULTS, SKIP)
+    p = script.parser(__doc__, DEFAULTS, SKIP)
     p.add_argument("--evaluations", type=int, default=300,
                    help="loss+gradient evaluations per run (default 300)")
     p.add_argument("--seeds", default="0,1,2", help="noise seeds, e.g. 0,1,2 or 0-7 (default 0,1,2)")
@@ -244,8 +247,8 @@ def parse_args(argv=None):
                    help="one absolute target loss for every seed instead")
     p.add_argument("--out", default=str(common.RESULTS / "optimizers"),
                    help="output folder (default results/optimizers)")
-    common.add_docs_arguments(p, common.ROOT / "docs" / "optimizer_methods.md")
-    args, config = common.parse(p, argv, DEFAULTS)
+    script.add_docs_arguments(p, script.ROOT / "docs" / "optimizer_methods.md")
+    args, config = script.parse(p, argv, DEFAULTS)
     families = [m.strip() for m in args.methods.split(",") if m.strip()]
     unknown = [m for m in families if m not in FAMILIES]
     if unknown or not families:
@@ -260,7 +263,7 @@ def parse_args(argv=None):
     if not (args.target_rtol >= 0 and math.isfinite(args.target_rtol)):
         p.error("--target-rtol must be a non-negative number")
     try:
-        args.seeds = cli.parse_seeds(args.seeds)
+        args.seeds = flags.parse_seeds(args.seeds)
     except GatysError as e:
         p.error(str(e))
     if any(f.startswith("torch") for f in args.families) and \
@@ -411,19 +414,19 @@ def main(argv=None) -> int:
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        vgg = weights_io.resolve(config.weights)
-        problem = common.problem(config, args.content, args.style, vgg)
+        vgg = h5.resolve(config.weights)
+        problem = experiment.problem(config, args.content, args.style, vgg)
     except (GatysError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     methods = methods_from(args.families, args, config.history)
     n = args.evaluations
     height, width = problem.shape
-    arguments = common.device_arguments(problem, config)
+    arguments = experiment.device_arguments(problem, config)
     weights_name = Path(config.weights).name
     print(f"optimizers: {height}x{width} px, {n} evaluations, lambda "
           f"{config.content_weight:g}, {config.init} init, seeds {args.seeds}, "
-          f"{weights_name}\n{common.machine()}", flush=True)
+          f"{weights_name}\n{host.machine()}", flush=True)
 
     runs, compiled, first_loss = {}, {}, {}
     # curves.csv grows run by run, so that a run cut short (a time limit) keeps what was done
@@ -481,7 +484,7 @@ def main(argv=None) -> int:
     report = "\n".join([
         f"## optimizers: {height}x{width} px, {n} evaluations",
         "",
-        common.machine() + ".",
+        host.machine() + ".",
         (f"{args.content} + {args.style}, lambda {config.content_weight:g}, {config.pooling} "
          f"pooling, {weights_name}, {config.init} init, seeds "
          f"{', '.join(map(str, args.seeds))} (the same x_0 for every method; initial losses "
@@ -497,8 +500,8 @@ def main(argv=None) -> int:
         checkpoint_table(methods, runs, args.seeds, n),
     ])
     (out / "summary.md").write_text(report + "\n")
-    docs = common.write_docs(args, "Optimizers on the Gatys objective", MODULE,
-                             f"`{common.command_line(MODULE, argv)}`\n\n" + report)
+    docs = script.write_docs(args, "Optimizers on the Gatys objective", MODULE,
+                             f"`{script.command_line(MODULE, argv)}`\n\n" + report)
     print()
     print(report)
     print(f"\nwrote {out}/curves.csv, summary.csv, summary.md, curves.png, grid.png"

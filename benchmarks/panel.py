@@ -19,11 +19,17 @@ from pathlib import Path
 
 import numpy as np
 
-from gatys_jax import cli, images, inputs, paths, quality, weights
-from gatys_jax.convention import from_network, to_network, to_uint8
+from gatys_jax import quality
+from gatys_jax.cli import flags
 from gatys_jax.errors import GatysError
+from gatys_jax.io import images, paths
+from gatys_jax.io.images import to_uint8
+from gatys_jax.model.convention import from_network, to_network
+from gatys_jax.problem import read_inputs
+from gatys_jax.weights import h5
+from lab.figures import save_jpeg
 
-from .common import RESULTS, save_jpeg
+from .common import RESULTS
 
 PANEL = (("astronaut", "starry_night"), ("astronaut", "woman_with_hat"),
          ("chelsea", "starry_night"), ("chelsea", "shipwreck"),
@@ -57,7 +63,7 @@ def read_arguments(parser, args) -> None:
     """args.pairs and args.seeds as lists; a bad one is the parser's one-line error."""
     try:
         args.pairs = parse_pairs(args.pairs)
-        args.seeds = cli.parse_seeds(args.seeds)
+        args.seeds = flags.parse_seeds(args.seeds)
     except (ValueError, GatysError) as e:
         parser.error(str(e))
 
@@ -69,7 +75,7 @@ def classic_start(shape: tuple[int, int], seed: int) -> np.ndarray:
 
 def prepared(pair: tuple[str, str], size: int) -> tuple[np.ndarray, np.ndarray]:
     """(content, style) RGB as stylize prepares them at long side `size`."""
-    content, (style,) = inputs.prepare(pair[0], [pair[1]], size)
+    content, (style,) = read_inputs(pair[0], [pair[1]], size)
     return content, style
 
 
@@ -85,7 +91,7 @@ def classic_run(pair: tuple[str, str], size: int, seed: int = 0,
         return {**json.loads(record.read_text()), "image": np.asarray(images.load(picture))}
     from . import torch_reference as ref
     ref.set_threads(threads)
-    vgg = weights.load(paths.plain_weights())
+    vgg = h5.load(paths.plain_weights())
     content, style = prepared(pair, size)
     model = ref.build_model(vgg, memory_format="channels_last")
     objective = ref.make_objective(model, to_network(content, vgg.convention),
@@ -109,7 +115,7 @@ def classic_run(pair: tuple[str, str], size: int, seed: int = 0,
 def references(pair: tuple[str, str], size: int) -> dict:
     """The yardstick of the pair's content and style images themselves."""
     content, style = prepared(pair, size)
-    vgg = weights.load(paths.plain_weights())
+    vgg = h5.load(paths.plain_weights())
     return quality.Yardstick(vgg, content, [style]).references()
 
 

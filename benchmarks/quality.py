@@ -27,9 +27,10 @@ from pathlib import Path
 import numpy as np
 
 import gatys_jax
-from gatys_jax import images
 from gatys_jax.config import StyleConfig
 from gatys_jax.errors import GatysError
+from gatys_jax.io import images
+from lab import experiment, host, script
 
 from . import common, panel
 
@@ -39,7 +40,7 @@ SIZE = "<size>"  # in the default report paths: one report per image size
 
 
 def parse_args(argv=None):
-    p = common.parser(__doc__, StyleConfig(), skip=(), images=False)
+    p = script.parser(__doc__, StyleConfig(), skip=(), images=False)
     p.add_argument("--pairs", default="all", help="all, or photo+painting,... (default all)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
     p.add_argument("--reuse", action="store_true",
@@ -47,10 +48,10 @@ def parse_args(argv=None):
                         "same settings left one there (the classic recipe's is always reused)")
     p.add_argument("--out", default=str(common.RESULTS / "quality"),
                    help="output folder (default results/quality)")
-    p.add_argument("--sheet", default=str(common.ROOT / "docs" / f"quality_{SIZE}.jpg"),
+    p.add_argument("--sheet", default=str(script.ROOT / "docs" / f"quality_{SIZE}.jpg"),
                    help=f"contact sheet for the docs (default docs/quality_{SIZE}.jpg)")
-    common.add_docs_arguments(p, common.ROOT / "docs" / f"quality_{SIZE}.md")
-    args, config = common.parse(p, argv, StyleConfig())
+    script.add_docs_arguments(p, script.ROOT / "docs" / f"quality_{SIZE}.md")
+    args, config = script.parse(p, argv, StyleConfig())
     args.docs, args.sheet = (path.replace(SIZE, str(config.size))
                              for path in (args.docs, args.sheet))
     try:
@@ -79,7 +80,7 @@ def ours_run(pair, config: StyleConfig, out: Path, reuse: bool) -> dict:
     record, picture = out / "ours" / f"{stem}.json", out / "ours" / f"{stem}.png"
     if reuse and record.is_file() and picture.is_file():
         return {**json.loads(record.read_text()), "image": np.asarray(images.load(picture))}
-    result = common.completed(gatys_jax.stylize(pair[0], pair[1], config))
+    result = experiment.completed(gatys_jax.stylize(pair[0], pair[1], config))
     ours = result.images[0]
     kept = {"quality": ours.quality, "seconds": result.wall_seconds,
             "compile": result.compile_seconds, "evaluations": ours.evaluations,
@@ -139,7 +140,7 @@ def main(argv=None) -> int:
     args, config = parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    print(f"quality panel: {len(args.pairs)} pairs at {config.size} px\n{common.machine()}",
+    print(f"quality panel: {len(args.pairs)} pairs at {config.size} px\n{host.machine()}",
           flush=True)
     rows = []
     for pair in args.pairs:
@@ -160,18 +161,18 @@ def main(argv=None) -> int:
                                 [r["pair"] for r in rows],
                                 ["photograph", "painting", "classic recipe", "gatys-jax"],
                                 SHEET_BYTES)
-    command = common.command_line("benchmarks.quality", argv)
+    command = script.command_line("benchmarks.quality", argv)
     settings = ", ".join(f"{k}={v}" for k, v in config.to_json().items()
                          if v != StyleConfig().to_json().get(k))
     report = "\n".join([
-        f"## {len(rows)} pairs at {config.size} px", "", common.machine() + ".", "",
+        f"## {len(rows)} pairs at {config.size} px", "", host.machine() + ".", "",
         f"gatys-jax: the library's defaults{'; ' + settings if settings else ''}. Classic "
         "recipe: plain Caffe VGG19, lambda 1e-3, torch.optim.LBFGS, 300 evaluations from "
         "N(0, 1) in network units. Targets: style distance <= classic, content distance <= "
         f"{CONTENT_SLACK}x classic, speckle <= {SPECKLE_SLACK}x max(content's, style's).", "",
         table(rows), "", *summary(rows), "", f"![contact sheet]({Path(args.sheet).name})"])
     print("\n" + report)
-    docs = common.write_docs(args, "Quality: gatys-jax against the classic recipe",
+    docs = script.write_docs(args, "Quality: gatys-jax against the classic recipe",
                              "benchmarks.quality", f"`{command}`\n\n{report}")
     if docs:
         Path(args.sheet).write_bytes(sheet.read_bytes())

@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from lab import host
+
 from . import common
 
 CLI = [sys.executable, "-m", "gatys_jax.cli"]
@@ -85,7 +87,7 @@ def run_sweep(jobs: Path, out: Path, processes: int, devices: int) -> float:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    print(common.machine())
+    print(host.machine())
     print(f"{args.jobs} jobs at {args.size} px, {args.iterations} iterations each, "
           f"{args.devices_per_process} device(s) per process, median of {args.repeats} "
           "(compile included)")

@@ -1,9 +1,9 @@
 """A PyTorch implementation of exactly the objective of gatys_jax: the independent reference the
 benchmarks and tests compare with.
 
-Same weight file (the project's h5, read with gatys_jax.weights.load; HWIO kernels -> OIHW),
+Same weight file (the project's h5, read with gatys_jax.weights.h5.load; HWIO kernels -> OIHW),
 same network input convention (the caller passes network inputs made with
-gatys_jax.convention.to_network), same layers, pooling (2x2, stride 2, floor) and losses:
+gatys_jax.model.convention.to_network), same layers, pooling (2x2, stride 2, floor) and losses:
 
     L_content = 1/2 sum (F_x - F_c)^2                      at conv4_2
     E_l       = sum (G_x - G_s)^2 / (4 N_l^2 M_l^2)        G = F F^T, unnormalized
@@ -33,11 +33,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from gatys_jax import weights as weights_io
 from gatys_jax.config import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS
-from gatys_jax.vgg import LAYERS, POOLINGS, layer_block
-
-from .common import cores
+from gatys_jax.model.layers import LAYERS, POOLINGS, layer_block
+from gatys_jax.weights import h5
+from lab.host import cores
 
 MEMORY_FORMATS = ("nchw", "channels_last")
 
@@ -160,11 +159,11 @@ def tensor_hwc(objective: Objective, x: np.ndarray) -> torch.Tensor:
     return _tensor_hwc(x, objective.model.device)
 
 
-def build_model(weights: str | Path | weights_io.VGGWeights, pooling: str = "avg",
+def build_model(weights: str | Path | h5.VGGWeights, pooling: str = "avg",
                 memory_format: str = "nchw", device: str = "cpu") -> VGG19Features:
     """VGG19Features from the project's h5 file (or a loaded VGGWeights), on `device`."""
-    if not isinstance(weights, weights_io.VGGWeights):
-        weights = weights_io.load(weights)
+    if not isinstance(weights, h5.VGGWeights):
+        weights = h5.load(weights)
     return VGG19Features(weights.params, pooling, memory_format).to(device).eval()
 
 

@@ -12,7 +12,7 @@
    reported apart. Each PyTorch loss of x_0 is compared with JAX float32's against the
    tolerance of the backend's default precision (benchmarks.common.LOSS_RTOL: float32 on a
    CPU, TF32-class convolutions on a GPU); a larger difference is reported, not fatal.
-   GFLOP/s from the FLOP model of gatys_jax.plan.evaluation_flops
+   GFLOP/s from the FLOP model of gatys_jax.engine.costs.evaluation_flops
    (convolutions forward and input gradient, Gram matrices and their gradients). Peak memory:
    each case again in a fresh process (`python -m benchmarks.vs_torch --child`), so that cases
    do not pollute each other: on CPU the peak RSS (getrusage ru_maxrss) and its increase over
@@ -55,12 +55,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gatys_jax import plan
-from gatys_jax import weights as weights_io
 from gatys_jax.config import StyleConfig
+from gatys_jax.engine import costs
 from gatys_jax.errors import GatysError
-from gatys_jax.objective import Problem
-from gatys_jax.stylize import stylize
+from gatys_jax.problem import Problem
+from gatys_jax.transfer import stylize
+from gatys_jax.weights import h5
+from lab import experiment, host, script
 
 from . import common
 
@@ -81,7 +82,7 @@ def jax_evaluator(problem: Problem, config: StyleConfig):
     """(compiled value_and_grad of the total loss, its arguments, compile seconds); x is the
     noise x_0 of `config`."""
     x = jnp.asarray(problem.x0(config))
-    arguments = (x, *common.device_arguments(problem, config))
+    arguments = (x, *experiment.device_arguments(problem, config))
     start = time.perf_counter()
     compiled = jax.jit(jax.value_and_grad(problem.objective.total)).lower(*arguments).compile()
     return compiled, arguments, time.perf_counter() - start
@@ -112,12 +113,12 @@ def child(spec: dict) -> dict:
     """Memory of one case in this fresh process: load the weights and images, then (peak
     RSS reset where Linux allows) build the model, compile and evaluate twice."""
     config = StyleConfig(**spec["config"])
-    vgg = weights_io.load(config.weights)
+    vgg = h5.load(config.weights)
     if spec["impl"] == "jax":
         config = config.replace(dtype=spec["variant"])
-    problem = common.problem(config, spec["content"], spec["style"], vgg)
-    reset = common.reset_peak_rss()
-    base = common.proc_status_mb("VmRSS") if reset else common.peak_rss_mb()
+    problem = experiment.problem(config, spec["content"], spec["style"], vgg)
+    reset = host.reset_peak_rss()
+    base = host.proc_status_mb("VmRSS") if reset else host.peak_rss_mb()
     result = {"rss_base_mb": base, "peak_reset": reset}
     if spec["impl"] == "jax":
         compiled, arguments, _ = jax_evaluator(problem, config)
@@ -137,7 +138,7 @@ def child(spec: dict) -> dict:
             run()
         if common.torch_device() == "cuda":
             result["device_peak_mb"] = torch.cuda.max_memory_allocated() / 2**20
-    result["rss_peak_mb"] = common.peak_rss_mb()
+    result["rss_peak_mb"] = host.peak_rss_mb()
     return result
 
 
@@ -147,7 +148,7 @@ def measure_memory(impl: str, variant: str, config: StyleConfig, args) -> dict:
             "content": args.content, "style": args.style, "threads": args.threads}
     env = dict(os.environ, XLA_PYTHON_CLIENT_PREALLOCATE="false")
     proc = subprocess.run([sys.executable, "-m", MODULE, "--child", json.dumps(spec)],
-                          capture_output=True, text=True, env=env, cwd=common.ROOT, check=False)
+                          capture_output=True, text=True, env=env, cwd=script.ROOT, check=False)
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
@@ -164,7 +165,7 @@ def time_size(config: StyleConfig, args, vgg) -> tuple[list[common.Case], common
     """Cases (JAX per dtype, PyTorch per layout) at config.size and the matmul, timed
     interleaved."""
     cases = []
-    problems = {dtype: common.problem(config.replace(dtype=dtype), args.content, args.style, vgg)
+    problems = {dtype: experiment.problem(config.replace(dtype=dtype), args.content, args.style, vgg)
                 for dtype in args.dtypes}
     for dtype, problem in problems.items():
         compiled, arguments, seconds = jax_evaluator(problem, config)
@@ -182,7 +183,7 @@ def time_size(config: StyleConfig, args, vgg) -> tuple[list[common.Case], common
             f"PyTorch {layout}", "loss + gradient", run, time.perf_counter() - start,
             extra={"impl": "torch", "variant": layout, "loss": float(loss.detach())}))
     height, width = problem.shape
-    flops = plan.evaluation_flops(problem.objective, height, width)
+    flops = costs.evaluation_flops(problem.objective, height, width)
     for case in cases:
         case.extra.update(size=config.size, height=height, width=width, flops=flops,
                           config=config)
@@ -300,7 +301,7 @@ def run_jax(content, style, config: StyleConfig, evaluations: int) -> dict:
 def full_run(args, config: StyleConfig, vgg, layout: str) -> dict:
     """torch L-BFGS, then the project's L-BFGS per dtype, from the same x_0."""
     n = args.full_evaluations
-    problem = common.problem(config, args.content, args.style, vgg)
+    problem = experiment.problem(config, args.content, args.style, vgg)
     x0 = problem.x0(config)
     objective = common.torch_objective(vgg, problem, config, layout)
     runs = {"torch": common.run_torch("lbfgs", objective, x0, n, history=config.history)}
@@ -440,7 +441,7 @@ def goals(ratios: list[dict], full_rows_: list[dict] | None, size: int) -> list[
 
 
 def parse_args(argv=None):
-    p = common.parser(__doc__, DEFAULTS, SKIP)
+    p = script.parser(__doc__, DEFAULTS, SKIP)
     p.add_argument("--sizes", default="256,512,1024",
                    help="long sides for one evaluation (default 256,512,1024)")
     p.add_argument("--repeats", type=int, default=5,
@@ -458,9 +459,9 @@ def parse_args(argv=None):
                    help="memory processes run at a time, after all timing (default 2)")
     p.add_argument("--out", default=str(common.RESULTS / "vs_torch"),
                    help="output folder (default results/vs_torch)")
-    common.add_docs_arguments(p, common.ROOT / "docs" / "benchmarks.md")
+    script.add_docs_arguments(p, script.ROOT / "docs" / "benchmarks.md")
     p.add_argument("--child", help=argparse.SUPPRESS)
-    args, config = common.parse(p, argv, DEFAULTS)
+    args, config = script.parse(p, argv, DEFAULTS)
     if args.child:
         return args, config
     try:
@@ -497,16 +498,16 @@ def main(argv=None) -> int:
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        vgg = weights_io.load(config.weights)
+        vgg = h5.load(config.weights)
     except (GatysError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     ref.set_threads(args.threads)
     gpu = jax.default_backend() != "cpu"
     loss_rtol = common.loss_rtol()
-    command = common.command_line(MODULE, argv)
+    command = script.command_line(MODULE, argv)
     print(f"vs_torch: sizes {args.sizes}, {args.repeats} rounds, JAX {args.dtypes}, "
-          f"PyTorch on {common.torch_device()}\n{common.machine()}", flush=True)
+          f"PyTorch on {common.torch_device()}\n{host.machine()}", flush=True)
 
     timed = []
     for size in args.sizes:
@@ -578,7 +579,7 @@ def main(argv=None) -> int:
     sections += ["", "## Goals (reported, not asserted)", "",
                  *goals(ratios, f_rows, config.size)]
     body = "\n".join(sections)
-    header = (f"{common.machine()}; lambda {config.content_weight:g}, {config.pooling} pooling, "
+    header = (f"{host.machine()}; lambda {config.content_weight:g}, {config.pooling} pooling, "
               f"{Path(config.weights).name}, {args.content} + {args.style}, noise seed "
               f"{config.seed}.\n\n`{command}`")
     report = f"# vs_torch\n\n{header}\n\n{body}\n"
@@ -592,7 +593,7 @@ def main(argv=None) -> int:
     plot(out / "chart.png", rows, full)
     written = [out / "table.md", out / "evals.csv", out / "chart.png"] + \
         ([out / "full_run.csv"] if full else [])
-    docs = common.write_docs(args, "Benchmarks: gatys_jax against PyTorch", MODULE,
+    docs = script.write_docs(args, "Benchmarks: gatys_jax against PyTorch", MODULE,
                              header + "\n\n" + body)
     written += [docs] if docs else []
     print()

@@ -27,12 +27,12 @@ from typing import Callable, NamedTuple, Sequence
 import jax
 import numpy as np
 
-from . import driver
-from .batch import to_host
-from .config import StyleConfig
-from .errors import GatysError
-from .files import write_atomic
-from .weights import DIGEST, VGGWeights
+from gatys_jax.config import StyleConfig
+from gatys_jax.engine import driver
+from gatys_jax.engine.batch import to_host
+from gatys_jax.errors import GatysError
+from gatys_jax.io.files import write_atomic
+from gatys_jax.weights.h5 import DIGEST, VGGWeights
 
 FORMAT = 2  # of the file; another is refused
 EVERY_SECONDS = 300.0  # between saves: a lost machine costs at most this much optimization

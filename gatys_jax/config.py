@@ -14,11 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from . import paths
-from .errors import ConfigError, GatysError
-from .images import MAX_MEGAPIXELS
-from .solvers import optax_alias
-from .vgg import LAYERS, MIN_SIDE, POOLINGS
+from gatys_jax.errors import ConfigError, GatysError
+from gatys_jax.io import paths
+from gatys_jax.io.images import MAX_MEGAPIXELS
+from gatys_jax.model.layers import LAYERS, MIN_SIDE, POOLINGS
 
 DEFAULT_CONTENT_LAYER = "conv4_2"
 DEFAULT_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
@@ -261,6 +260,8 @@ class StyleConfig:
         optimizer = self.optimizer
         if isinstance(optimizer, str):
             if optimizer.startswith(OPTAX_PREFIX):
+                # optax is imported only for a setting that names it
+                from gatys_jax.optim.solvers import optax_alias
                 optax_alias(optimizer[len(OPTAX_PREFIX):])  # raises ConfigError if unknown
             elif optimizer not in OPTIMIZERS:
                 raise ConfigError("optimizer", f"{optimizer!r} is unknown; choose lbfgs, lbfgsb, "

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import images, samples
-from .config import StyleConfig
+from gatys_jax.config import StyleConfig
+from gatys_jax.io import images, samples
 
 CONTENT, STYLE = "chelsea", "starry_night"
 # coarse to fine over 96, 192 and 384 px with 50 iterations each: the demo is meant to be

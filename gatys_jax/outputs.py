@@ -15,11 +15,12 @@ from typing import Sequence
 
 import numpy as np
 
-from . import driver, images, inputs, paths
-from .batch import Job
-from .config import StyleConfig
-from .errors import GatysError
-from .files import Labelled, check_outputs, same_file, write_atomic
+from gatys_jax.config import StyleConfig
+from gatys_jax.engine import driver
+from gatys_jax.errors import GatysError
+from gatys_jax.io import images, inputs, paths
+from gatys_jax.io.files import Labelled, check_outputs, same_file, write_atomic
+from gatys_jax.jobs import Job
 
 
 @dataclasses.dataclass

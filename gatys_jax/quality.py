@@ -27,10 +27,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .convention import to_network
-from .images import resize
-from .vgg import LAYERS, VGG19, variables
-from .weights import VGGWeights
+from gatys_jax.io.images import resize
+from gatys_jax.model.convention import to_network
+from gatys_jax.model.layers import LAYERS
+from gatys_jax.model.vgg import VGG19, variables
+from gatys_jax.weights.h5 import VGGWeights
 
 LUMA = np.asarray([0.299, 0.587, 0.114], np.float32)  # ITU-R BT.601
 # the yardstick's own layers, fixed whatever layers a run optimizes

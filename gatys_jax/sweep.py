@@ -29,10 +29,13 @@ from typing import Callable
 
 import jax
 
-from . import batch, files, inputs, interrupts, outputs
-from .config import StyleConfig
-from .errors import GatysError
-from .stylize import plan_jobs, run_jobs
+from gatys_jax import outputs
+from gatys_jax.config import StyleConfig
+from gatys_jax.errors import GatysError
+from gatys_jax.io import files, inputs, interrupts
+from gatys_jax.jobs import Job
+from gatys_jax.plan import plan_jobs
+from gatys_jax.transfer import run_jobs
 
 RESULTS = "results.jsonl"
 RUNTIME_FIELDS = ("content_weight", "seed", "style_weights", "tv_weight", "init",
@@ -337,7 +340,7 @@ def run(jobs: list[SweepJob], out_dir: str | Path,
         first = group[0]
         styles = list(first.styles) if first.fixed_styles else list(dict.fromkeys(
             job.styles[0] for job in group))
-        planned_jobs = [batch.Job(0 if first.fixed_styles else styles.index(job.styles[0]),
+        planned_jobs = [Job(0 if first.fixed_styles else styles.index(job.styles[0]),
                                   job.config) for job in group]
         images = [out_dir / job.output for job in group]
         planned = plan_jobs(first.content, first.config, planned_jobs)

@@ -37,13 +37,20 @@ from typing import NoReturn, Sequence
 import jax
 import numpy as np
 
-import benchmarks.common
-from gatys_jax import batch, checkpoints, cli, images, inputs, paths, quality, weights
+from gatys_jax import build, checkpoints, quality
+from gatys_jax.cli import flags
+from gatys_jax.cli.progress_bar import Progress
 from gatys_jax.config import DEFAULT_STYLE_LAYERS, StyleConfig
-from gatys_jax.convention import to_uint8
-from gatys_jax.objective import Objective, build_problem, loss_weights
+from gatys_jax.io import images, inputs, paths
+from gatys_jax.io.images import to_uint8
+from gatys_jax.jobs import job_product
+from gatys_jax.model.objective import loss_weights
 from gatys_jax.outputs import Result
-from gatys_jax.stylize import plan_batch, stylize_batch
+from gatys_jax.plan import plan_batch
+from gatys_jax.problem import build_problem, read_inputs
+from gatys_jax.transfer import stylize_batch
+from gatys_jax.weights import h5
+from lab import host, script
 
 from . import saved_runs
 
@@ -89,7 +96,7 @@ def parse(p: argparse.ArgumentParser, argv, defaults: StyleConfig
           ) -> tuple[argparse.Namespace, StyleConfig]:
     """Flags -> (args, StyleConfig), with the benchmarks' one-line errors for bad settings and
     inputs; --quick sets QUICK_SIZE unless --size is given."""
-    args, config = benchmarks.common.parse(p, argv, defaults)
+    args, config = script.parse(p, argv, defaults)
     if args.quick and not hasattr(args, "size"):
         config = config.replace(size=QUICK_SIZE)
     return args, config
@@ -111,7 +118,7 @@ def parser(description: str, defaults: StyleConfig, skip: Sequence[str] = (),
     """--content, --style (unless not `style`), --out, --quick and the StyleConfig flags a
     paper script takes; `defaults` holds the script's own (common.defaults), `skip` the
     settings its experiment fixes."""
-    p = cli.Parser(description=description)
+    p = flags.Parser(description=description)
     p.add_argument("--content", default=CONTENT,
                    help=f"content photo: a file or a sample name (default {CONTENT})")
     if style:
@@ -130,7 +137,7 @@ def parser(description: str, defaults: StyleConfig, skip: Sequence[str] = (),
                         "converges; 'off' one at a time, each to its own convergence and with "
                         "its own checkpoint; 'auto' (default) is off on a CPU, where a batch "
                         "costs what its images cost one after another, else on")
-    cli.add_config_arguments(p, defaults, SKIP + tuple(skip))
+    flags.add_config_arguments(p, defaults, SKIP + tuple(skip))
     return p
 
 
@@ -144,7 +151,7 @@ class Experiment:
         self.start = time.perf_counter()
         self.folder = Path(args.out) / name
         (self.folder / "images").mkdir(parents=True, exist_ok=True)
-        self.vgg = weights.resolve(config.weights)
+        self.vgg = h5.resolve(config.weights)
         self.runs: list[dict] = []
         # per image: its run, evaluations and convergence (None: run without the rule)
         self.images: list[dict] = []
@@ -156,13 +163,13 @@ class Experiment:
 
     def prepare(self, styles: Sequence) -> tuple[np.ndarray, list[np.ndarray]]:
         """(content, styles) as RGB float arrays exactly as stylize_batch prepares them."""
-        return inputs.prepare(self.args.content, list(styles), self.config.size,
+        return read_inputs(self.args.content, list(styles), self.config.size,
                               self.config.max_megapixels)
 
     def evaluator(self, style, config: StyleConfig) -> Evaluator:
         """The Evaluator of `style` (a file or sample name) under `config`'s objective and w_l,
         made once per experiment."""
-        key = (style, Objective.from_config(config), config.layer_weights)
+        key = (style, build.objective_of(config), config.layer_weights)
         if key not in self.evaluators:
             content, (style_rgb,) = self.prepare([style])
             self.evaluators[key] = Evaluator(self.vgg, content, style_rgb, config)
@@ -192,7 +199,7 @@ class Experiment:
         config = self.config.replace(weights=self.vgg, **changes)
         # a blend's styles make one target together
         targets = [list(styles)] if config.blend is not None else [[style] for style in styles]
-        jobs = batch.product(config, len(targets), content_weights or (config.content_weight,),
+        jobs = job_product(config, len(targets), content_weights or (config.content_weight,),
                              seeds or (config.seed,))
         parts = []  # (label, styles, config) of each image as a run of its own
         for job in jobs if len(jobs) > 1 else ():
@@ -285,9 +292,9 @@ class Experiment:
 
     @contextlib.contextmanager
     def progress(self, iterations: int):
-        """The CLI's progress bar for one run of `iterations` (cli.Progress: give it the
+        """The CLI's progress bar for one run of `iterations` (Progress: give it the
         run's events); closed when the run ends."""
-        bar = cli.Progress(iterations, enabled=True)
+        bar = Progress(iterations, enabled=True)
         try:
             yield bar
         finally:
@@ -343,7 +350,7 @@ class Experiment:
             "grid": str(Path(grid).relative_to(self.folder)), "runs": self.runs,
             "wall_seconds": time.perf_counter() - self.start,
             "backend": jax.default_backend(), "device": str(jax.devices()[0].device_kind),
-            "machine": benchmarks.common.hardware(), "date": datetime.date.today().isoformat(),
+            "machine": host.hardware(), "date": datetime.date.today().isoformat(),
             **extra}
         metrics = jsonable(metrics)
         (self.folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
@@ -473,7 +480,7 @@ class Evaluator:
 
     def __init__(self, vgg, content_rgb: np.ndarray, style_rgb: np.ndarray, config: StyleConfig):
         self.params = jax.device_put(vgg.params)
-        self.problem = build_problem(Objective.from_config(config), vgg, content_rgb,
+        self.problem = build_problem(build.objective_of(config), vgg, content_rgb,
                                      [style_rgb], self.params)
         self.weights = loss_weights(1.0, config.layer_weights)
 

@@ -24,9 +24,11 @@ import time
 import jax.numpy as jnp
 import numpy as np
 
-from benchmarks.common import device_arguments
-from gatys_jax import checkpoints, driver, solvers
-from gatys_jax.convention import from_network, to_uint8
+from gatys_jax import build, checkpoints
+from gatys_jax.engine import driver
+from gatys_jax.io.images import to_uint8
+from gatys_jax.model.convention import from_network
+from lab.experiment import device_arguments
 
 from . import common, saved_runs
 
@@ -85,7 +87,7 @@ def optimize(exp: common.Experiment, evaluate: common.Evaluator, snapshot_every:
     config, problem = exp.config, evaluate.problem  # the objective the terms are measured with
     lam = config.content_weight
     arguments = device_arguments(problem, config)
-    solver = solvers.from_config(config)
+    solver = build.solver_of(config)
     x0 = jnp.asarray(problem.x0(config))
     compiled = driver.compile(solver, problem.objective, x0, *arguments)
     resumed = keeper.load()

@@ -12,8 +12,8 @@ puts more emphasis on style (lower style loss, higher content loss).
 
 from __future__ import annotations
 
-from gatys_jax import inputs
-from gatys_jax.samples import PAINTINGS
+from gatys_jax.io import inputs
+from gatys_jax.io.samples import PAINTINGS
 
 from . import common
 

@@ -2,7 +2,7 @@
 does lambda = 1e-3 weigh content so much more on it than on the plain network?
 
 The paper scales the weights "such that the mean activation of each convolutional filter over
-images and positions is equal to one". gatys_jax.normalize does that over its calibration
+images and positions is equal to one". gatys_jax.weights.normalize does that over its calibration
 photographs at 256 px. Measured here, per layer, from the normalized network: the mean
 activation of every live filter over (a) the calibration photographs at 256 px, where it must
 be one; (b) the same photographs at 512 px; (c) the bundled paintings; (d) uniform white
@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from gatys_jax import images, normalize, paths, samples, weights
-from gatys_jax.objective import initial_image
-from gatys_jax.vgg import LAYERS
+from gatys_jax.io import images, paths, samples
+from gatys_jax.model.layers import LAYERS
+from gatys_jax.problem import initial_image
+from gatys_jax.weights import h5, normalize
 
 from . import common
 
@@ -74,11 +75,11 @@ def plot(path, sets: dict) -> None:
 def main(argv=None) -> dict:
     p = common.parser(__doc__.splitlines()[0], DEFAULTS)
     args, config = common.parse(p, argv, DEFAULTS)
-    if weights.resolve(config.weights).normalization is None:
+    if h5.resolve(config.weights).normalization is None:
         p.error("--weights: give the normalized network (gatys-jax weights normalize)")
     exp = common.Experiment(NAME, "the normalized network's mean activations and the loss "
                             "balance it gives lambda", args, config, style=args.style)
-    normalized, plain = exp.vgg, weights.load(paths.plain_weights())
+    normalized, plain = exp.vgg, h5.load(paths.plain_weights())
     # the scales are the plain network's means; a dead filter keeps scale 1 and is left out
     live = {layer: normalized.normalization[layer] != 1.0 for layer in LAYERS}
     content, (style,) = exp.prepare([args.style])

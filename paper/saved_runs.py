@@ -30,7 +30,7 @@ import numpy as np
 
 from gatys_jax import checkpoints
 from gatys_jax.config import StyleConfig
-from gatys_jax.files import write_atomic
+from gatys_jax.io.files import write_atomic
 from gatys_jax.outputs import ImageResult, Result
 
 FORMAT = 2  # bumped when what a saved run holds changes; older files are then ignored

@@ -23,11 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import save_jpeg
-from gatys_jax import images
 from gatys_jax.config import noise_sd
-from gatys_jax.convention import to_uint8
 from gatys_jax.errors import GatysError
+from gatys_jax.io import images
+from gatys_jax.io.images import to_uint8
+from lab.figures import save_jpeg
 
 from . import common
 

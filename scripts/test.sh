@@ -12,4 +12,4 @@ cd "$(dirname "$0")/.."
 export JAX_COMPILATION_CACHE_DIR="$PWD/.cache/xla"
 # Two workers, each taking whole test files: one compiles (single-threaded) while the other
 # computes. PYTEST_WORKERS=0 runs everything in this process.
-exec .venv/bin/python -m pytest -q -n "${PYTEST_WORKERS:-2}" --dist loadfile "$@"
+exec .venv/bin/python -m pytest -q -n "${PYTEST_WORKERS:-2}" --dist loadfile --durations=25 "$@"

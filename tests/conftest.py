@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gatys_jax import paths
-from gatys_jax.convention import CAFFE
-from gatys_jax.vgg import LAYERS, kernel_shape
-from gatys_jax.weights import VGGWeights
+from gatys_jax.io import paths
+from gatys_jax.model.convention import CAFFE
+from gatys_jax.model.layers import LAYERS, kernel_shape
+from gatys_jax.weights.h5 import VGGWeights
 
 IN_CI = os.environ.get("CI") == "true"
 CLI = [sys.executable, "-m", "gatys_jax.cli"]

@@ -10,11 +10,13 @@ import textwrap
 import numpy as np
 import pytest
 
-from gatys_jax import batch, driver, plan, solvers
+from gatys_jax import build
 from gatys_jax.config import StyleConfig
+from gatys_jax.engine import costs, driver
 from gatys_jax.errors import GatysError
-from gatys_jax.objective import Objective
-from gatys_jax.stylize import stylize, stylize_batch
+from gatys_jax.jobs import job_product
+from gatys_jax.optim import solvers
+from gatys_jax.transfer import stylize, stylize_batch
 
 from conftest import CONTENT, OTHER_STYLE, STYLE
 
@@ -22,23 +24,23 @@ SIZE, ITERATIONS = 32, 8
 
 
 def test_product_is_style_major_and_refuses_repeats():
-    jobs = batch.product(StyleConfig(), 2, [1e-3, 1e-2], [0, 1])
+    jobs = job_product(StyleConfig(), 2, [1e-3, 1e-2], [0, 1])
     assert len(jobs) == 8
     assert (jobs[0].style, jobs[0].config.content_weight, jobs[0].config.seed) == (0, 1e-3, 0)
     assert (jobs[-1].style, jobs[-1].config.content_weight, jobs[-1].config.seed) == (1, 1e-2, 1)
     with pytest.raises(GatysError):
-        batch.product(StyleConfig(), 1, [], [0])
+        job_product(StyleConfig(), 1, [], [0])
     for weights, seeds in (([1e-3, 0.001], [0]), ([1e-3], [2, 2])):
         with pytest.raises(GatysError, match="repeat"):
-            batch.product(StyleConfig(), 1, weights, seeds)
+            job_product(StyleConfig(), 1, weights, seeds)
 
 
-def memory(total: int) -> plan.Memory:
-    return plan.Memory(total, 0, 0)
+def memory(total: int) -> costs.Memory:
+    return costs.Memory(total, 0, 0)
 
 
 def test_batch_size_fits_splits_and_refuses():
-    fit = lambda jobs, per, devices, max_batch, free: plan.batch_size(
+    fit = lambda jobs, per, devices, max_batch, free: costs.batch_size(
         jobs, memory(per), devices, max_batch, free, 64, 64)
     assert fit(8, 10, 1, None, 1000) == 8
     assert fit(8, 100, 1, None, 500) == 3
@@ -47,15 +49,15 @@ def test_batch_size_fits_splits_and_refuses():
     with pytest.raises(GatysError, match="a much smaller size"):
         fit(8, 10**12, 1, None, 10**9)
     with pytest.raises(GatysError, match="a size of at most 32 px"):  # a quarter of the pixels
-        fit(8, 4 * 10**9, 1, None, int(1.01e9 / plan.MEMORY_FRACTION))
+        fit(8, 4 * 10**9, 1, None, int(1.01e9 / costs.MEMORY_FRACTION))
 
 
 def test_memory_per_image_grows_with_size_and_history():
-    objective = Objective.from_config(StyleConfig())
+    objective = build.objective_of(StyleConfig())
     lbfgs = solvers.lbfgs_solver(100)
-    small = plan.memory_per_image(objective, lbfgs, 64, 64).total
-    large = plan.memory_per_image(objective, lbfgs, 128, 128)
-    adam = plan.memory_per_image(objective, solvers.resolve("adam"), 128, 128).total
+    small = costs.memory_per_image(objective, lbfgs, 64, 64).total
+    large = costs.memory_per_image(objective, lbfgs, 128, 128)
+    adam = costs.memory_per_image(objective, solvers.resolve("adam"), 128, 128).total
     assert 3.5 < large.total / small < 4.5 and adam < large.total
     # the L-BFGS history alone: 2 x 100 image-sized float32 vectors
     assert large.solver > 2 * 100 * 128 * 128 * 3 * 4
@@ -122,7 +124,7 @@ def test_sharded_batch_equals_unsharded(inputs, normalized_weights_path, tmp_pat
         import json, sys
         import numpy as np
         import jax
-        from gatys_jax.stylize import stylize_batch
+        from gatys_jax.transfer import stylize_batch
         result = stylize_batch({content!r}, {styles[0]!r}, seeds=range(6), size={SIZE},
                                iterations={ITERATIONS})
         np.save({str(tmp_path / "sharded.npy")!r}, np.stack([e.image for e in result.images]))

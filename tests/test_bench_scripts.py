@@ -14,10 +14,12 @@ import numpy as np
 import pytest
 
 from benchmarks import common
-from conftest import CONTENT, STYLE, require
-from gatys_jax import driver, plan
 from gatys_jax.config import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS
-from gatys_jax.objective import Objective
+from gatys_jax.engine import costs, driver
+from gatys_jax.model.objective import Objective
+from lab import experiment
+
+from conftest import CONTENT, STYLE, require
 
 BENCHMARKS = Path(common.__file__).parent
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -55,11 +57,11 @@ def assert_png(path: Path):
 
 def test_flop_model_and_curve_lookups():
     # conv FLOPs at 512x384 through conv5_1, forward + input gradient
-    assert 2 * plan.forward_flops(384, 512) / 1e9 == pytest.approx(284.1, abs=0.1)
+    assert 2 * costs.forward_flops(384, 512) / 1e9 == pytest.approx(284.1, abs=0.1)
     grams = sum(4 * (384 >> b) * (512 >> b) * n * n
                 for b, n in zip(range(5), (64, 128, 256, 512, 512)))
     objective = Objective(DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS)
-    assert plan.evaluation_flops(objective, 384, 512) == 2 * plan.forward_flops(384, 512) + grams
+    assert costs.evaluation_flops(objective, 384, 512) == 2 * costs.forward_flops(384, 512) + grams
     history = [{"evaluations": 1, "seconds": 0.5, "total_loss": 9.0},
                {"evaluations": 4, "seconds": 1.0, "total_loss": 5.0},
                {"evaluations": 5, "seconds": 2.0, "total_loss": 6.0}]
@@ -84,21 +86,15 @@ def test_loss_agreement_is_judged_by_the_backends_precision_and_reported():
 
 
 def test_benchmarks_share_one_implementation_of_each_helper():
-    """One PyTorch VGG (torch_reference), one CPU count, one FLOP model (gatys_jax.plan), one
-    timing loop: the other modules import them."""
+    """One CPU count (lab.host), one FLOP model (gatys_jax.engine.costs), one timing loop: the
+    other modules import them."""
     from benchmarks import features
-    assert features.forward_flops is plan.forward_flops
+    assert features.forward_flops is costs.forward_flops
     assert features.time_round_robin is common.time_round_robin
     assert features.matmul_case is common.matmul_case
-    sources = {path.name: path.read_text() for path in BENCHMARKS.glob("*.py")}
-    for name, text in sources.items():
-        assert "sys.path" not in text, name
-        assert "def forward_flops" not in text and "def objective_flops" not in text, name
-        if name != "torch_reference.py":
-            assert "torch.nn.Conv2d" not in text, name  # the one PyTorch VGG
-        if name != "common.py":
-            assert "sched_getaffinity" not in text, name  # the one CPU count
-    assert "cores()" in sources["torch_reference.py"]
+    from benchmarks import torch_reference
+    from lab import host
+    assert torch_reference.cores is host.cores
 
 
 def test_bad_arguments_give_one_line_errors(capsys):
@@ -149,13 +145,12 @@ def test_line_search_steps_count_every_evaluation(plain_weights_path):
     """The evaluation count a line-search solver reports to the driver equals the number of
     times the objective really ran (a host callback in the objective), trials included."""
     from benchmarks import optimizers
-
-    from gatys_jax import weights as weights_io
+    from gatys_jax.weights import h5
 
     config = optimizers.DEFAULTS.replace(size=32)
-    problem = common.problem(config, CONTENT, STYLE, weights_io.load(plain_weights_path))
+    problem = experiment.problem(config, CONTENT, STYLE, h5.load(plain_weights_path))
     objective = CountedObjective(**dataclasses.asdict(problem.objective))
-    arguments = common.device_arguments(problem, config)
+    arguments = experiment.device_arguments(problem, config)
     x0 = problem.x0(config)
     for family in optimizers.LINE_SEARCH:
         solver = optimizers.solver(optimizers.Method(family, family, family), 100)
@@ -436,6 +431,7 @@ def test_a_signal_ends_the_bounds_panel_without_a_report(tmp_path, monkeypatch,
     128 + the signal, and no report is written from the runs it has."""
     import signal
     import types
+
     from benchmarks import bounds
     monkeypatch.setattr(bounds.gatys_jax, "stylize", lambda *args, **kwargs: types.SimpleNamespace(
         interrupted=int(signal.SIGTERM)))
@@ -452,6 +448,7 @@ def test_a_cut_short_quality_run_is_never_kept(tmp_path, monkeypatch):
     benchmark (128 + the signal) and leaves no record to be reused."""
     import signal
     import types
+
     from benchmarks import quality
     from gatys_jax.config import StyleConfig
     monkeypatch.setattr(quality.gatys_jax, "stylize", lambda *args, **kwargs: types.SimpleNamespace(

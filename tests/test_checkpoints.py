@@ -14,10 +14,13 @@ import jax
 import numpy as np
 import pytest
 
-from gatys_jax import checkpoints, driver, images, solvers
+from gatys_jax import checkpoints
 from gatys_jax.cli import main
+from gatys_jax.engine import driver
 from gatys_jax.errors import GatysError
-from gatys_jax.stylize import stylize, stylize_batch
+from gatys_jax.io import images
+from gatys_jax.optim import solvers
+from gatys_jax.transfer import stylize, stylize_batch
 
 from conftest import CLI, random_weights, signalled
 from test_driver import arrays, problem  # noqa: F401  (the module's random-network problem)

@@ -18,7 +18,9 @@ import pytest
 from PIL import Image
 
 import gatys_jax
-from gatys_jax import cli, images, samples
+from gatys_jax import cli
+from gatys_jax.cli.progress_bar import Progress
+from gatys_jax.io import images, samples
 
 from conftest import CLI, CONTENT, STYLE, signalled
 
@@ -138,7 +140,7 @@ def test_bad_input_is_one_line_exit_2_and_no_output(results, name):
 def test_non_finite_loss_stops_the_run(tmp_path, capsys, monkeypatch):
     """The limits on the settings keep the loss finite; past them, the run still stops at
     once with one line and writes nothing."""
-    from gatys_jax import cli, config
+    from gatys_jax import config
     monkeypatch.setattr(config, "MAX_LEARNING_RATE", 1e31)
     code = cli.main(["stylize", "chelsea", "starry_night", "-o", str(tmp_path / "out.png"),
                      "--size", "32", "--iterations", "5", "--optimizer", "adam",
@@ -211,7 +213,7 @@ def test_ctrl_c_keeps_the_latest_image(results):
 
 
 def test_the_progress_bar_counts_evaluations_in_whole_numbers(capsys):
-    progress = cli.Progress(64000, enabled=True)
+    progress = Progress(64000, enabled=True)
     progress({"phase": "compile", "images": 1, "shape": (170, 256), "chunks": 1,
               "batch_size": 1, "scales": [(170, 256)], "memory_per_image": 2 ** 28,
               "notes": []})

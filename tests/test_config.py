@@ -9,9 +9,10 @@ import optax
 import pytest
 
 from gatys_jax import cli
+from gatys_jax.cli import flags
 from gatys_jax.config import DEFAULT_STYLE_LAYERS, MAX_SEED, StyleConfig
 from gatys_jax.errors import ConfigError, GatysError
-from gatys_jax.vgg import MIN_SIDE
+from gatys_jax.model.layers import MIN_SIDE
 
 
 def test_defaults():
@@ -20,7 +21,7 @@ def test_defaults():
     assert config.content_weight == 9e-4 and config.content_layer == "conv4_2"
     assert (config.start_size, config.noise_scale, config.tv_weight) == (128, 0.004, 0.0)
     assert config.scales((300, 451)) == [128, 256, 512]
-    assert config.weights is None  # the plain Caffe VGG19: weights.resolve(None)
+    assert config.weights is None  # the plain Caffe VGG19: h5.resolve(None)
     assert config.style_layers == DEFAULT_STYLE_LAYERS and config.style_weights is None
     assert config.layer_weights == (0.2,) * 5
     assert (config.init, config.seed, config.pooling, config.dtype) == ("noise", 0, "avg", "float32")
@@ -111,17 +112,17 @@ def test_to_json_is_plain():
 
 
 def parse(argv, defaults=StyleConfig()):
-    parser = cli.Parser(prog="test")
-    cli.add_config_arguments(parser, defaults)
-    return cli.config_from_args(parser.parse_args(argv), defaults)
+    parser = flags.Parser(prog="test")
+    flags.add_config_arguments(parser, defaults)
+    return flags.config_from_args(parser.parse_args(argv), defaults)
 
 
 def test_one_flag_per_field_and_defaults_come_from_the_config():
-    parser = cli.Parser(prog="test")
-    cli.add_config_arguments(parser, StyleConfig())
-    flags = {action.dest: action.option_strings for action in parser._actions}
+    parser = flags.Parser(prog="test")
+    flags.add_config_arguments(parser, StyleConfig())
+    options = {action.dest: action.option_strings for action in parser._actions}
     for field in dataclasses.fields(StyleConfig):
-        assert flags[field.name] == [cli.flag(field.name)]
+        assert options[field.name] == [flags.flag(field.name)]
     assert parse([]) == (StyleConfig(), None)
     demo = StyleConfig(size=256, iterations=200)
     assert parse([], demo) == (demo, None)
@@ -165,12 +166,12 @@ def test_cli_errors_name_the_flag(tmp_path, capsys):
 
 
 def test_parse_seeds():
-    assert cli.parse_seeds("0,1,2") == [0, 1, 2]
-    assert cli.parse_seeds("0-3") == [0, 1, 2, 3]
-    assert cli.parse_seeds("5, 0-1") == [5, 0, 1]
+    assert flags.parse_seeds("0,1,2") == [0, 1, 2]
+    assert flags.parse_seeds("0-3") == [0, 1, 2, 3]
+    assert flags.parse_seeds("5, 0-1") == [5, 0, 1]
     for bad in ["", "a", "3-1", "1,1", "1-", "-2", "0,,1", "0-99999999999"]:
         with pytest.raises(GatysError):
-            cli.parse_seeds(bad)
+            flags.parse_seeds(bad)
 
 
 def test_scales_double_from_the_start_size_to_the_size():
@@ -186,13 +187,13 @@ def test_scales_double_from_the_start_size_to_the_size():
 
 
 def test_the_paper_preset_is_exactly_the_paper():
-    from gatys_jax import paths
+    from gatys_jax.io import paths
     paper = StyleConfig.paper()
     assert paper.content_weight == 1e-3 and paper.content_layer == "conv4_2"
     assert paper.style_layers == DEFAULT_STYLE_LAYERS and paper.layer_weights == (0.2,) * 5
     assert (paper.init, paper.start_size) == ("noise", None)
     # the authors' start: white noise of 1 grey level standard deviation
-    from gatys_jax.objective import initial_image
+    from gatys_jax.problem import initial_image
     x0 = initial_image("noise", 0, np.zeros((64, 64, 3), np.float32), None, paper.noise_scale)
     assert abs(x0.std() - 1) < 0.02 and abs(x0.mean() - 127.5) < 0.05
     assert (paper.optimizer, paper.tv_weight, paper.pooling) == ("lbfgs", 0.0, "avg")

@@ -4,10 +4,12 @@ import numpy as np
 import pytest
 from skimage import color
 
-from gatys_jax import cli, colors, masks, samples
+from gatys_jax import cli
 from gatys_jax.config import StyleConfig
+from gatys_jax.controls import colors, masks
 from gatys_jax.errors import ConfigError, GatysError
-from gatys_jax.stylize import stylize, stylize_batch
+from gatys_jax.io import samples
+from gatys_jax.transfer import stylize, stylize_batch
 
 from conftest import CONTENT, OTHER_STYLE, STYLE
 
@@ -50,7 +52,7 @@ def runs():
 def test_luminance_mode_keeps_the_content_chroma(runs):
     result = runs("luminance")
     content = np.asarray(samples.load(CONTENT))
-    from gatys_jax import images
+    from gatys_jax.io import images
     content = images.resize(content, *result.image.shape[:2])
     iq = lambda rgb: color.rgb2yiq(np.asarray(rgb, np.float64) / 255)[..., 1:] * 255
     assert np.abs(iq(result.image) - iq(np.round(content))).max() <= 1.0
@@ -107,7 +109,7 @@ def test_two_regions_take_their_style_from_two_paintings(runs):
 
 
 def test_style_scale_resizes_the_style_before_its_grams():
-    from gatys_jax.controls import style_shape
+    from gatys_jax.problem import style_shape
     assert style_shape(StyleConfig(style_scale=2.0), (21, 32)) == (42, 64)
     assert style_shape(StyleConfig(), (21, 32)) == (21, 32)
     with pytest.raises(ConfigError, match="style_scale"):
@@ -142,7 +144,7 @@ def test_mask_labels_and_errors():
     (["--blend", "1,-1"], "--blend must be non-negative"),
 ])
 def test_bad_controls_are_one_line_errors(tmp_path, capsys, argv, words):
-    from gatys_jax import images
+    from gatys_jax.io import images
     images.save(np.zeros((10, 10, 3)), tmp_path / "small.png")
     content = np.zeros((300, 451, 3))
     content[:, 200:] = (255, 0, 0)

@@ -7,10 +7,13 @@ import numpy as np
 import optax
 import pytest
 
-from gatys_jax import batch, driver, solvers
+from gatys_jax import build
 from gatys_jax.config import StyleConfig
-from gatys_jax.convention import CAFFE, TORCHVISION, to_network
-from gatys_jax.objective import Objective, build_problem, loss_weights
+from gatys_jax.engine import batch, driver
+from gatys_jax.model.convention import CAFFE, TORCHVISION, to_network
+from gatys_jax.model.objective import Objective, loss_weights
+from gatys_jax.optim import solvers
+from gatys_jax.problem import build_problem
 
 from conftest import random_weights
 
@@ -52,7 +55,7 @@ QUASI_NEWTON_ATOL = 5e-2  # grey levels
     pytest.param(solvers.resolve("adam"), 1e-3, id="adam"),
     pytest.param(solvers.resolve("optax:adabelief", 2.0), 1e-3, id="adabelief"),
     pytest.param(solvers.from_optax(optax.sgd(1e-3)), 1e-3, id="sgd"),
-    pytest.param(solvers.lbfgsb_solver(solvers.pixel_box(CAFFE), 5), QUASI_NEWTON_ATOL,
+    pytest.param(solvers.lbfgsb_solver(build.pixel_box(CAFFE), 5), QUASI_NEWTON_ATOL,
                  id="lbfgsb")])
 def test_an_image_alone_equals_its_place_in_a_batch(problem, solver, x_atol):
     alone = run(problem, solver, [1])
@@ -72,7 +75,7 @@ def test_lbfgsb_keeps_every_pixel_in_range_where_lbfgs_leaves_it(problem):
     """From the same start, the unbounded L-BFGS moves pixels out of 0..255 while L-BFGS-B
     keeps every iterate in it; a start outside the range is clipped into it first. All
     lower the loss."""
-    box = solvers.pixel_box(CAFFE)
+    box = build.pixel_box(CAFFE)
     x0, targets, weights = arrays(problem, [0])
     outside_start = x0 + np.where(np.arange(x0.size).reshape(x0.shape) % 7 == 0, 300.0, 0.0)
     iterates = {}
@@ -95,7 +98,7 @@ def test_lbfgsb_keeps_every_pixel_in_range_where_lbfgs_leaves_it(problem):
 @pytest.mark.parametrize("convention", [CAFFE, TORCHVISION], ids=["caffe", "torchvision"])
 def test_the_pixel_box_clips_as_8_bit_pixels_clip(convention):
     rgb = np.random.default_rng(0).uniform(-100, 355, (4, 5, 3)).astype(np.float32)
-    box = solvers.pixel_box(convention)
+    box = build.pixel_box(convention)
     np.testing.assert_allclose(np.asarray(box.clip(to_network(rgb, convention))),
                                to_network(np.clip(rgb, 0, 255), convention), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(box.grey_level, (box.upper - box.lower) / 255)

@@ -19,9 +19,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gatys_jax import cli, convert, files, images, interrupts, torch_pickle, weights
+from gatys_jax import cli
 from gatys_jax.errors import GatysError
-from gatys_jax.files import sha256_file
+from gatys_jax.io import files, images, interrupts
+from gatys_jax.io.files import sha256_file
+from gatys_jax.jobs import job_product
+from gatys_jax.weights import convert, h5, torch_pickle
 
 from conftest import CLI, CONTENT, OTHER_STYLE, STYLE, random_weights, signalled
 
@@ -179,16 +182,16 @@ def test_deeply_nested_and_truncated_pickles_are_clean_errors():
 
 @pytest.fixture(scope="module")
 def weight_file(tmp_path_factory) -> Path:
-    return weights.save(random_weights(3), tmp_path_factory.mktemp("w") / "w.h5")
+    return h5.save(random_weights(3), tmp_path_factory.mktemp("w") / "w.h5")
 
 
 def resealed(path: Path, edit) -> Path:
     """Apply `edit(h5 file)` and recompute the digest, as a careful forger would."""
     with h5py.File(path, "r+") as f:
         edit(f)
-    datasets, attrs = weights._read(path)
+    datasets, attrs = h5._read(path)
     with h5py.File(path, "r+") as f:
-        f.attrs[weights.DIGEST] = weights._digest(datasets, attrs)
+        f.attrs[h5.DIGEST] = h5._digest(datasets, attrs)
     return path
 
 
@@ -203,7 +206,7 @@ def test_the_checksum_covers_the_input_convention(weight_file, tmp_path):
     with h5py.File(edited, "r+") as f:
         f.attrs["input_mean"] = [0.0, 0.0, 0.0]
     with pytest.raises(GatysError, match="fails its checksum"):
-        weights.load(edited)
+        h5.load(edited)
 
 
 @pytest.mark.parametrize("edit, words", [
@@ -223,7 +226,7 @@ def test_the_checksum_covers_the_input_convention(weight_file, tmp_path):
 def test_a_resealed_file_with_a_bad_layer_is_refused_by_name(weight_file, tmp_path, edit, words):
     bad = resealed(copy(weight_file, tmp_path, "bad.h5"), edit)
     with pytest.raises(GatysError, match=words.replace("(", r"\(").replace(")", r"\)")):
-        weights.load(bad)
+        h5.load(bad)
 
 
 def test_a_bad_weight_file_is_a_one_line_cli_error(weight_file, tmp_path, capsys):
@@ -355,9 +358,9 @@ def test_intermediate_images_never_overwrite_an_input(inputs_folder, capsys):
 
 
 def test_batch_names_stay_distinct_for_close_values():
-    from gatys_jax import batch, outputs
+    from gatys_jax import outputs
     from gatys_jax.config import StyleConfig
-    jobs = batch.product(StyleConfig(), 1, [0.1, 0.1000001, 1e-3], [0])
+    jobs = job_product(StyleConfig(), 1, [0.1, 0.1000001, 1e-3], [0])
     names = [p.name for p in outputs.output_paths(Path("o.png"), jobs, ["s"])]
     assert names == ["o_cw0.1.png", "o_cw0.1000001.png", "o_cw0.001.png"]
     assert len(set(names)) == 3
@@ -500,7 +503,7 @@ def test_ctrl_c_while_compiling_exits_130_without_a_traceback(tmp_path):
 
 def mask_pair(folder: Path, content_mask: np.ndarray) -> tuple[Path, Path]:
     """A content mask file (as given) and a one-colour style mask of the style's size."""
-    from gatys_jax import samples
+    from gatys_jax.io import samples
     style_shape = samples.load(STYLE).shape[:2]
     images.save(content_mask, folder / "content_mask.png")
     images.save(np.full((*style_shape, 3), (255.0, 0.0, 0.0)), folder / "style_mask.png")
@@ -508,7 +511,7 @@ def mask_pair(folder: Path, content_mask: np.ndarray) -> tuple[Path, Path]:
 
 
 def content_shape() -> tuple[int, int]:
-    from gatys_jax import samples
+    from gatys_jax.io import samples
     return samples.load(CONTENT).shape[:2]
 
 

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gatys_jax import images
-from gatys_jax.convention import CAFFE, TORCHVISION, from_network, to_network, to_uint8
 from gatys_jax.errors import GatysError
+from gatys_jax.io import images
+from gatys_jax.io.images import to_uint8
+from gatys_jax.model.convention import CAFFE, TORCHVISION, from_network, to_network
 
 H, W = 6, 10
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import scipy.optimize
 
-from gatys_jax import lbfgs
+from gatys_jax.optim import lbfgs
 
 
 def minimize(f, x0, history: int, max_iterations: int, gtol: float, dtype=jnp.float64):

@@ -5,8 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gatys_jax import losses
-from gatys_jax.objective import LossWeights, Objective, loss_weights
+from gatys_jax.model import losses
+from gatys_jax.model.objective import LossWeights, Objective, loss_weights
 
 from conftest import random_weights
 

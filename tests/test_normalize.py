@@ -7,10 +7,13 @@ import jax
 import numpy as np
 import pytest
 
-from gatys_jax import cli, images, normalize, samples, weights
-from gatys_jax.convention import CAFFE, to_network
+from gatys_jax import cli
 from gatys_jax.errors import GatysError
-from gatys_jax.vgg import LAYERS, VGG19, variables
+from gatys_jax.io import images, samples
+from gatys_jax.model.convention import CAFFE, to_network
+from gatys_jax.model.layers import LAYERS
+from gatys_jax.model.vgg import VGG19, variables
+from gatys_jax.weights import h5, normalize
 
 from conftest import CONTENT, random_weights
 
@@ -23,7 +26,7 @@ def calibration() -> list[np.ndarray]:
 @pytest.fixture(scope="module")
 def real(plain_weights_path, calibration):
     """(plain, plain means, normalized, dead filters): one calibration pass (about 6 s)."""
-    plain = weights.load(plain_weights_path)
+    plain = h5.load(plain_weights_path)
     means = normalize.mean_activations(plain, calibration)
     normalized, dead = normalize.rescale(plain, means)
     return plain, means, normalized, dead
@@ -84,7 +87,7 @@ def test_normalized_activations_are_plain_ones_divided_by_the_scales(real, pooli
 @pytest.mark.real_weights
 def test_project_normalized_file_is_what_normalize_makes(real, normalized_weights_path):
     _, means, normalized, _ = real
-    shipped = weights.load(normalized_weights_path)
+    shipped = h5.load(normalized_weights_path)
     assert shipped.convention == normalized.convention
     for layer in LAYERS:
         np.testing.assert_allclose(shipped.normalization[layer], normalized.normalization[layer],
@@ -104,7 +107,7 @@ def test_normalizing_twice_is_refused(real):
 DEAD = 17  # conv1_1 filter made dead
 
 
-def dead_filter_weights() -> weights.VGGWeights:
+def dead_filter_weights() -> h5.VGGWeights:
     w = random_weights(4)
     w.params["conv1_1"]["bias"][DEAD] = -1e6  # never positive on any 0..255 image
     return w
@@ -157,7 +160,7 @@ def test_dead_filter_is_reported_left_at_scale_one_and_nothing_divides_by_zero()
 
 def test_cli_normalize_warns_about_dead_filters(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(normalize, "calibration_images", small_calibration)
-    source = weights.save(dead_filter_weights(), tmp_path / "plain.h5")
+    source = h5.save(dead_filter_weights(), tmp_path / "plain.h5")
     out = tmp_path / "normalized.h5"
     assert cli.main(["weights", "normalize", str(source), "-o", str(out)]) == 0
     captured = capsys.readouterr()
@@ -166,7 +169,7 @@ def test_cli_normalize_warns_about_dead_filters(tmp_path, capsys, monkeypatch):
     assert warnings[0].startswith("warning: conv1_1 has 1 filter")
     assert warnings[0].endswith(f"[{DEAD}]")
     assert all(line.startswith("warning: conv") for line in warnings)  # one line per layer
-    loaded = weights.load(out)
+    loaded = h5.load(out)
     assert loaded.normalization["conv1_1"][DEAD] == 1.0
     reported = ast.literal_eval(loaded.metadata["dead_filters"])
     assert reported["conv1_1"] == [DEAD] and len(reported) == len(warnings)
@@ -177,7 +180,7 @@ def test_cli_normalize_refuses_a_folder_before_the_pass(tmp_path, capsys, monkey
     def calibrate():
         raise AssertionError("the calibration pass ran before the output path was checked")
     monkeypatch.setattr(normalize, "calibration_images", calibrate)
-    source = weights.save(dead_filter_weights(), tmp_path / "plain.h5")
+    source = h5.save(dead_filter_weights(), tmp_path / "plain.h5")
     assert cli.main(["weights", "normalize", str(source), "-o", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "is a folder" in err, err

@@ -18,14 +18,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import CONTENT, OTHER_STYLE, STYLE
-from gatys_jax import checkpoints, inputs, weights
+from gatys_jax import checkpoints
 from gatys_jax.config import StyleConfig
-from gatys_jax.stylize import stylize
-from gatys_jax.vgg import LAYERS
-from paper import common, fig1_content, fig1_style, fig2, fig3, fig4, fig5, normalization
+from gatys_jax.model.layers import LAYERS
+from gatys_jax.problem import read_inputs
+from gatys_jax.transfer import stylize
+from gatys_jax.weights import h5
+from paper import common, fig1_content, fig1_style, fig2, fig3, fig4, fig5
 from paper import init as init_script
-from paper import sample, saved_runs, summary
+from paper import normalization, sample, saved_runs, summary
+
+from conftest import CONTENT, OTHER_STYLE, STYLE
 
 TINY = ["--size", "32", "--iterations", "3"]
 SHAPE = (21, 32, 3)  # the cat photo (300x451) at long side 32
@@ -52,7 +55,7 @@ def small_calibration():
     """normalization's image sets at the tests' size: two photographs at 32 px, whatever the
     size asked (the real calibration compiles a forward pass per photograph and size)."""
     monkeypatch = pytest.MonkeyPatch()
-    photos = [inputs.prepare(name, [], 32)[0][:21, :32] for name in ("chelsea", "coffee")]
+    photos = [read_inputs(name, [], 32)[0][:21, :32] for name in ("chelsea", "coffee")]
     monkeypatch.setattr(normalization.normalize, "calibration_images", lambda size=256: photos)
     yield
     monkeypatch.undo()
@@ -149,8 +152,8 @@ def test_evaluator_matches_the_optimizers_losses(script, normalized_weights_path
     The content loss is 0 up to float32 rounding: the targets come from another compiled
     program than the losses, whose conv4_2 features of the photo round differently."""
     metrics = script("init")
-    content, (style,) = inputs.prepare(CONTENT, [STYLE], 32)
-    measured = common.Evaluator(weights.load(normalized_weights_path), content, style,
+    content, (style,) = read_inputs(CONTENT, [STYLE], 32)
+    measured = common.Evaluator(h5.load(normalized_weights_path), content, style,
                                 StyleConfig())(content)
     assert measured["content_loss"] <= 1e-9 * measured["style_loss"]
     start = next(r for r in metrics["results"] if r["run"] == "content")["initial_total_loss"]
@@ -261,7 +264,7 @@ def test_a_run_stopped_by_a_signal_goes_on_from_its_checkpoint(
 def test_a_saved_run_is_loaded_for_its_own_request_only(tmp_path, tiny_weights):
     config = StyleConfig(size=32, iterations=2, weights=tiny_weights)
     result = stylize(CONTENT, STYLE, config)
-    content, styles = inputs.prepare(CONTENT, [STYLE], 32)
+    content, styles = read_inputs(CONTENT, [STYLE], 32)
     asked = saved_runs.request("a run", config, "w.h5", checkpoints.pixels_digest(
         [content, *styles]), None, None)
     saved_runs.save(tmp_path, asked, result)
@@ -285,7 +288,7 @@ def test_a_run_that_converged_clear_of_its_cap_answers_the_caps_it_ends_the_same
                          weights=tiny_weights)
     result = stylize(CONTENT, STYLE, config)
     assert result.images[0].converged and result.iterations < 400
-    content, styles = inputs.prepare(CONTENT, [STYLE], 32)
+    content, styles = read_inputs(CONTENT, [STYLE], 32)
     under = lambda cap, label="a run": saved_runs.request(
         label, config.replace(iterations=cap), "w.h5",
         checkpoints.pixels_digest([content, *styles]), None, None)

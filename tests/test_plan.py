@@ -6,11 +6,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gatys_jax import plan
+from gatys_jax import build
 from gatys_jax.config import StyleConfig
+from gatys_jax.engine import costs
 from gatys_jax.errors import GatysError
-from gatys_jax.objective import Objective, loss_weights
-from gatys_jax.stylize import plan_batch
+from gatys_jax.model.objective import Objective, loss_weights
+from gatys_jax.plan import plan_batch
 
 from conftest import random_weights
 
@@ -18,11 +19,11 @@ GIB = 2**30
 
 
 def test_recomputed_blocks_need_less_memory():
-    objective = Objective.from_config(StyleConfig())
-    remat = Objective.from_config(StyleConfig(), remat=True)
+    objective = build.objective_of(StyleConfig())
+    remat = build.objective_of(StyleConfig(), remat=True)
     # the estimate for recomputed blocks keeps a margin (REMAT_ACTIVATION_FACTOR): it plans
     # about three quarters of the activations' memory
-    assert plan.activation_bytes(remat, 1024, 1024) < 0.8 * plan.activation_bytes(
+    assert costs.activation_bytes(remat, 1024, 1024) < 0.8 * costs.activation_bytes(
         objective, 1024, 1024)
 
 
@@ -42,7 +43,7 @@ def test_recomputed_blocks_give_the_same_loss_and_gradient():
 
 
 def fake_memory(monkeypatch, gib: float):
-    monkeypatch.setattr(plan, "available_bytes", lambda device=None: int(gib * GIB))
+    monkeypatch.setattr(costs, "available_bytes", lambda device=None: int(gib * GIB))
 
 
 def test_2048_px_fits_a_24_gb_machine(monkeypatch):
@@ -51,7 +52,7 @@ def test_2048_px_fits_a_24_gb_machine(monkeypatch):
     fake_memory(monkeypatch, 22)
     planned = plan_batch("chelsea", "starry_night", size=2048)
     assert planned.shape == (1362, 2048)
-    assert planned.objective.remat and planned.memory.total <= 22 * GIB * plan.MEMORY_FRACTION
+    assert planned.objective.remat and planned.memory.total <= 22 * GIB * costs.MEMORY_FRACTION
     assert planned.notes and "recomputed" in planned.notes[0]
     assert 90 <= planned.jobs[0].config.history <= 100
 
@@ -60,15 +61,15 @@ def test_a_shorter_history_is_the_next_lever(monkeypatch):
     fake_memory(monkeypatch, 14)
     planned = plan_batch("chelsea", "starry_night", size=2048)
     history = planned.jobs[0].config.history
-    assert plan.MIN_HISTORY <= history < 100 and planned.solver.name == "lbfgs"
-    assert planned.memory.total <= 14 * GIB * plan.MEMORY_FRACTION
+    assert costs.MIN_HISTORY <= history < 100 and planned.solver.name == "lbfgs"
+    assert planned.memory.total <= 14 * GIB * costs.MEMORY_FRACTION
     assert f"from 100 to {history} pairs" in planned.notes[1]
 
 
 def test_4096_px_fits_an_80_gb_gpu(monkeypatch):
     fake_memory(monkeypatch, 80)
     planned = plan_batch("chelsea", "starry_night", size=4096)
-    assert planned.memory.total <= 80 * GIB * plan.MEMORY_FRACTION
+    assert planned.memory.total <= 80 * GIB * costs.MEMORY_FRACTION
     assert planned.jobs[0].config.history >= 50
 
 

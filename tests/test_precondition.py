@@ -6,8 +6,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gatys_jax import lbfgs
-from gatys_jax.precondition import FLOOR, frequency_preconditioner, frequency_weights
+from gatys_jax.optim import lbfgs
+from gatys_jax.optim.precondition import FLOOR, frequency_preconditioner, frequency_weights
 
 SHAPE = (6, 5, 3)  # odd width: the real FFT's last axis is not symmetric in length
 

@@ -5,8 +5,10 @@ import math
 import numpy as np
 import pytest
 
-from gatys_jax import quality, samples, weights
-from gatys_jax.convention import CAFFE
+from gatys_jax import quality
+from gatys_jax.io import samples
+from gatys_jax.model.convention import CAFFE
+from gatys_jax.weights import h5
 
 from conftest import random_weights
 
@@ -63,7 +65,7 @@ def test_the_yardstick_is_the_same_on_the_plain_and_normalized_files(plain_weigh
                                                                       normalized_weights_path):
     photo = samples.load("chelsea")[::4, ::4]
     painting = samples.load("starry_night")
-    scores = [quality.Yardstick(weights.load(path), photo, [painting]).references()
+    scores = [quality.Yardstick(h5.load(path), photo, [painting]).references()
               for path in (plain_weights_path, normalized_weights_path)]
     for what in ("content_image", "style_image"):
         for key, value in scores[0][what].items():
@@ -75,7 +77,7 @@ def test_plain_params_undo_the_normalization():
     rng = np.random.default_rng(5)
     scales = {layer: rng.uniform(0.5, 2, params["bias"].shape).astype(np.float32)
               for layer, params in vgg.params.items()}
-    from gatys_jax import normalize
+    from gatys_jax.weights import normalize
     normalized, _ = normalize.rescale(vgg, scales)
     restored = quality.plain_params(normalized)
     for layer, params in vgg.params.items():

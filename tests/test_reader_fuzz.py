@@ -18,8 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gatys_jax import torch_pickle
 from gatys_jax.errors import GatysError
+from gatys_jax.weights import torch_pickle
 
 from conftest import CLI
 from test_hostile_inputs import _int, _tuple, _unicode, assert_one_line, tensor_pickle, zip_file

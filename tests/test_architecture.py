@@ -1,0 +1,36 @@
+"""The layering of the package, as the import contracts in pyproject.toml state it."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_import_contracts_hold():
+    """Families below the pipeline, siblings independent, the CLI on top (lint-imports)."""
+    lint = Path(sys.executable).with_name("lint-imports")
+    result = subprocess.run([str(lint), "--config", str(ROOT / "pyproject.toml")], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "0 broken" in result.stdout
+
+
+def test_the_settings_import_no_heavy_library():
+    """StyleConfig is plain settings: importing it pulls in neither optax, h5py nor flax."""
+    code = ("import sys, gatys_jax.config; "
+            "print(sorted(m for m in ('optax', 'h5py', 'flax') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_the_package_exports_the_functions_however_it_was_imported():
+    """gatys_jax.stylize stays the function after the module defining it is imported."""
+    code = ("import gatys_jax.transfer, gatys_jax.cli, gatys_jax; "
+            "print(callable(gatys_jax.stylize) and gatys_jax.stylize.__name__, "
+            "gatys_jax.StyleConfig.__name__)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.stdout.split() == ["stylize", "StyleConfig"], result.stderr

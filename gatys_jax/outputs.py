@@ -16,7 +16,6 @@ from typing import Sequence
 import numpy as np
 
 from gatys_jax.config import StyleConfig
-from gatys_jax.engine import driver
 from gatys_jax.errors import GatysError
 from gatys_jax.io import images, inputs, paths
 from gatys_jax.io.files import Labelled, check_outputs, same_file, write_atomic
@@ -79,21 +78,6 @@ class Result:
         """Whether an image reached the cap without meeting the convergence rule it was given:
         the run is unfinished, and a higher cap goes on from its checkpoint."""
         return any(entry.converged is False for entry in self.images)
-
-    @property
-    def same_from_cap(self) -> int | None:
-        """The lowest cap under which this run ends with the same images (and so under every
-        higher one), or None: it needs one scale (an earlier scale may have stopped at its
-        cap), every image converged, and each batch ended clear of the cap
-        (driver.same_from_cap; `iterations` counts the last batch's steps only, so several
-        batches must take one step per call)."""
-        one_scale = len(self.settings.get("scales", [self.size])) == 1
-        converged = bool(self.images) and all(entry.converged for entry in self.images)
-        steps_known = self.chunks == 1 or self.steps_per_call == 1
-        if not (one_scale and steps_known):
-            return None
-        return driver.same_from_cap(converged, self.iterations, self.steps_per_call,
-                                    self.config.iterations)
 
     def to_json(self) -> dict:
         """Plain JSON values: run facts, settings, and `images` (one entry per image); for a

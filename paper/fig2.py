@@ -194,7 +194,7 @@ def main(argv=None) -> dict:
         keeper.path.parent.mkdir(exist_ok=True)
         record, shown, frames = optimize(exp, evaluate, args.snapshot_every, keeper)
         saved_runs.save_record(
-            exp.folder, asked, record, same_from_cap=driver.same_from_cap(
+            exp.folder, asked, record, same_from_cap=saved_runs.same_from_cap(
                 record["converged"], record["final"], record["steps_per_call"],
                 config.iterations),
             ends_unconverged=record["converged"] is False, iterations=np.array(shown),

@@ -34,7 +34,7 @@ from gatys_jax.io.files import write_atomic
 from gatys_jax.outputs import ImageResult, Result
 
 FORMAT = 2  # bumped when what a saved run holds changes; older files are then ignored
-# the record's lowest cap under which the run ends the same (driver.same_from_cap), or null
+# the record's lowest cap under which the run ends the same (same_from_cap), or null
 SAME_FROM_CAP = "same_from_cap"
 
 
@@ -75,6 +75,30 @@ def drop_checkpoints(folder: Path, label: str, keep: Path | None = None) -> None
     for path in runs.iterdir() if runs.is_dir() else ():
         if re.fullmatch(pattern, path.name) and path != keep:
             path.unlink(missing_ok=True)
+
+
+def same_from_cap(converged: bool, steps: int, chunk: int, cap: int) -> int | None:
+    """The lowest cap under which a run that took `steps` steps, `chunk` per compiled call,
+    under a cap of `cap` steps, ends at the same step with the same state (it does so under
+    every cap from there up), or None. It does when it ended by its convergence rule and not
+    among the single steps `run` takes as the cap nears: its calls were then all chunks,
+    which every cap of at least `steps` leaves as they were."""
+    return steps if converged and (chunk == 1 or steps + chunk <= cap) else None
+
+
+def result_same_from_cap(result: Result) -> int | None:
+    """The lowest cap under which `result`'s run ends with the same images (and so under every
+    higher one), or None: it needs one scale (an earlier scale may have stopped at its cap),
+    every image converged, and each batch ended clear of the cap (same_from_cap;
+    `iterations` counts the last batch's steps only, so several batches must take one step
+    per call)."""
+    one_scale = len(result.settings.get("scales", [result.size])) == 1
+    converged = bool(result.images) and all(entry.converged for entry in result.images)
+    steps_known = result.chunks == 1 or result.steps_per_call == 1
+    if not (one_scale and steps_known):
+        return None
+    return same_from_cap(converged, result.iterations, result.steps_per_call,
+                         result.config.iterations)
 
 
 def save_record(folder: Path, asked: dict, record: dict, *, same_from_cap: int | None,
@@ -148,7 +172,7 @@ def save(folder: Path, asked: dict, result: Result) -> None:
     # the run's own settings (styles, lists, weights' source...) beside the config's
     record = {"result": run,
               "run_settings": {key: run["settings"][key] for key in result.settings}}
-    save_record(folder, asked, record, same_from_cap=result.same_from_cap,
+    save_record(folder, asked, record, same_from_cap=result_same_from_cap(result),
                 ends_unconverged=result.ends_unconverged,
                 images=np.stack([entry.image for entry in result.images]))
 

@@ -14,6 +14,7 @@ from gatys_jax.model.convention import CAFFE, TORCHVISION, to_network
 from gatys_jax.model.objective import Objective, loss_weights
 from gatys_jax.optim import solvers
 from gatys_jax.problem import build_problem
+from paper.saved_runs import same_from_cap
 
 from conftest import random_weights
 
@@ -190,7 +191,7 @@ def test_a_run_clear_of_its_cap_ends_the_same_from_its_steps_up(problem):
     def capped(cap):
         done = driver.run(compiled, x0, args, cap, tolerance=0.01, window=3)
         steps = int(done.state.iteration)
-        lowest = driver.same_from_cap(done.trace.converged(0.01, 3).all(), steps, 4, cap)
+        lowest = same_from_cap(done.trace.converged(0.01, 3).all(), steps, 4, cap)
         return steps, np.asarray(done.state.x), lowest
 
     free_steps, free_x, lowest = capped(1000)
@@ -200,8 +201,8 @@ def test_a_run_clear_of_its_cap_ends_the_same_from_its_steps_up(problem):
         assert (steps == free_steps and np.array_equal(x, free_x)) == (cap >= lowest)
         assert own_lowest in (None, lowest)
     assert capped(free_steps + 1)[2] is None  # its last steps single ones: not known to be alike
-    assert driver.same_from_cap(False, 8, 1, 100) is None
-    assert driver.same_from_cap(True, 100, 1, 100) == 100
+    assert same_from_cap(False, 8, 1, 100) is None
+    assert same_from_cap(True, 100, 1, 100) == 100
 
 
 def test_the_image_rule_on_synthetic_images():

@@ -282,7 +282,7 @@ def test_a_saved_run_is_loaded_for_its_own_request_only(tmp_path, tiny_weights):
 def test_a_run_that_converged_clear_of_its_cap_answers_the_caps_it_ends_the_same_under(
         tmp_path, tiny_weights):
     """Under a higher cap, or a lower one down to its steps, the converged run would end the
-    same (driver.same_from_cap), so it is loaded, here and from another experiment's folder;
+    same (saved_runs.same_from_cap), so it is loaded, here and from another experiment's folder;
     under a cap below its steps, or unconverged, it answers its own cap only."""
     config = StyleConfig(size=32, iterations=400, stop_tolerance=0.05, stop_window=10,
                          weights=tiny_weights)
@@ -294,7 +294,7 @@ def test_a_run_that_converged_clear_of_its_cap_answers_the_caps_it_ends_the_same
         checkpoints.pixels_digest([content, *styles]), None, None)
     folder = tmp_path / "fig" / "a"
     saved_runs.save(folder, under(400), result)
-    steps = result.same_from_cap
+    steps = saved_runs.result_same_from_cap(result)
     assert steps == result.iterations
     for cap in (steps, steps + 1, 399, 400, 401, 2000):
         np.testing.assert_array_equal(saved_runs.load(folder, under(cap), config).image,

@@ -318,12 +318,3 @@ def run(compiled: Compiled, x0, args: tuple, iterations: int,
             signum = agreed_signal(pending.signum)
         pending.consumed = True
     return Run(state, trace, signum or pending.signum)
-
-
-def same_from_cap(converged: bool, steps: int, chunk: int, cap: int) -> int | None:
-    """The lowest cap under which a run that took `steps` steps, `chunk` per compiled call,
-    under a cap of `cap` steps, ends at the same step with the same state (it does so under
-    every cap from there up), or None. It does when it ended by its convergence rule and not
-    among the single steps `run` takes as the cap nears: its calls were then all chunks,
-    which every cap of at least `steps` leaves as they were."""
-    return steps if converged and (chunk == 1 or steps + chunk <= cap) else None

@@ -75,6 +75,9 @@ NUMBER = ("a number", _is_number)
 
 @dataclasses.dataclass(frozen=True)
 class SweepJob:
+    """One line of a job file: the image it makes (OUT_DIR/<name>.png), from which images and
+    settings, and the key of that definition (a changed line reruns)."""
+
     line: int  # 1-based line number in the job file
     file: Path  # the job file
     name: str

@@ -29,6 +29,9 @@ from gatys_jax.optim.solvers import Point, Solver
 
 
 class State(NamedTuple):
+    """Where a run stands: the image with its loss and gradient, the solver's state and the
+    counters (one row per image when batched)."""
+
     x: jnp.ndarray  # (H, W, 3) the image being optimized, network input units
     value: jnp.ndarray  # total loss at x
     grad: jnp.ndarray  # its gradient
@@ -86,6 +89,9 @@ def steps_per_call(backend: str | None = None) -> int:
 
 
 class Compiled(NamedTuple):
+    """The compiled program of a run: `init(x, params, targets, weights)` evaluates x_0 into a
+    State, `step(state, params, targets, weights)` takes `chunk` steps (donating the state)."""
+
     init: Callable
     step: Callable  # one call = `chunk` steps
     chunk: int

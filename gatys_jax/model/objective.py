@@ -48,6 +48,8 @@ class LossFunction(NamedTuple):
 
 
 class Losses(NamedTuple):
+    """Every loss term of x: the total being minimized and its parts, unweighted but style."""
+
     total: jnp.ndarray  # lambda * content + style + tau * tv
     content: jnp.ndarray  # L_content, unweighted
     style: jnp.ndarray  # sum_l w_l E_l

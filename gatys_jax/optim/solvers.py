@@ -56,6 +56,9 @@ class Box(NamedTuple):
 
 
 class Solver(NamedTuple):
+    """An optimizer over an image, pure: `init(x)` makes its state (no evaluation);
+    `update(point, state, loss, step)` returns (the new Point, the new state, evaluations made)."""
+
     name: str
     init: Callable[[jnp.ndarray], Any]
     update: Callable[[Point, Any, Loss, jnp.ndarray], tuple[Point, Any, jnp.ndarray]]

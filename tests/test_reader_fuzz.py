@@ -180,6 +180,7 @@ def test_a_zip_directory_that_zipfile_cannot_follow_is_refused(field, value):
         torch_pickle.load(bytes(data))
 
 
+@pytest.mark.subprocess
 def test_a_crafted_record_does_not_crash_the_cli(tmp_path):
     source = tmp_path / "crafted.pth"
     source.write_bytes(crafted(ALTERATIONS[1]))
@@ -288,6 +289,7 @@ print(json.dumps(results))
 """
 
 
+@pytest.mark.subprocess
 def test_mutated_files_through_the_cli_are_one_line_errors(tmp_path):
     """A batch of crafted and mutated files in one real process: a crash would end it."""
     rng = random.Random(0)

@@ -287,6 +287,7 @@ def test_resume_skips_the_finished_jobs_and_reruns_a_changed_one(tmp_path):
     assert sweep.run(sweep.read_jobs(path), out)["run"] == 1
 
 
+@pytest.mark.subprocess
 def test_an_interrupted_sweep_loses_at_most_the_batch_in_flight(tmp_path):
     """Two batches: the first finishes, the second is stopped by SIGTERM mid-run and leaves
     no file; the rerun finishes it."""
@@ -314,6 +315,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.subprocess
 def test_two_processes_share_a_sweep_and_match_one(tmp_path):
     """2 processes x 2 forced host devices: the 4-device sweep's images and losses equal a
     1-process run's, and every job is written once."""

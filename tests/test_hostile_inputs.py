@@ -649,6 +649,14 @@ def test_process_ids_outside_the_cluster_are_one_line(tmp_path, capsys):
     assert_one_line(code, err, "--process-id must be in 0..1")
 
 
+@pytest.mark.parametrize("timeout", ["0", "-1", "nan", "inf"])
+def test_a_join_timeout_out_of_range_is_one_line(tmp_path, capsys, timeout):
+    code, _, err = run(capsys, "stylize", CONTENT, STYLE, "-o", tmp_path / "o.png",
+                       "--coordinator", "localhost:1234", "--num-processes", "1",
+                       "--process-id", "0", "--join-timeout", timeout)
+    assert_one_line(code, err, "--join-timeout must be a positive number")
+
+
 def free_port() -> int:
     import socket
     with socket.socket() as s:

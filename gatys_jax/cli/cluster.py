@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import threading
 
@@ -42,8 +43,9 @@ def join_cluster(args) -> None:
                          "--coordinator, --num-processes and --process-id without it")
     if not args.cluster:
         check_cluster(*given)
-    if not args.join_timeout > 0:
-        raise GatysError(f"--join-timeout must be positive, got {args.join_timeout:g}")
+    if not 0 < args.join_timeout < math.inf:
+        raise GatysError(f"--join-timeout must be a positive number of seconds, got "
+                         f"{args.join_timeout:g}")
     import jax
     failure: list[Exception] = []
 

@@ -5,11 +5,15 @@ of this module start together in a small process pool when the first test asks f
 each test then waits for its own.
 """
 
+import argparse
+import dataclasses
+import importlib.metadata
 import json
 import math
 import os
 import signal
 import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -20,6 +24,7 @@ from PIL import Image
 import gatys_jax
 from gatys_jax import cli
 from gatys_jax.cli.progress_bar import Progress
+from gatys_jax.config import StyleConfig
 from gatys_jax.io import images, samples
 
 from conftest import CLI, CONTENT, STYLE, signalled
@@ -228,3 +233,35 @@ def test_the_progress_bar_counts_evaluations_in_whole_numbers(capsys):
     err = capsys.readouterr().err
     assert "256x170 px in 1 batch(es) of 1, 256 MiB per image" in err
     assert "evals=20000," in err and "loss=0.0106" in err
+
+
+def test_version_from_the_console_script_and_python_m(capsys):
+    version = importlib.metadata.version("gatys-jax")
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["--version"])
+    assert exited.value.code == 0 and capsys.readouterr().out == f"gatys-jax {version}\n"
+
+
+@pytest.mark.subprocess
+def test_python_m_gatys_jax_is_the_command_line():
+    result = subprocess.run([sys.executable, "-m", "gatys_jax", "--version"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout.startswith("gatys-jax "), result.stderr
+
+
+@pytest.mark.parametrize("command", ["stylize", "sweep", "demo"])
+def test_every_setting_flag_states_its_default_once(command):
+    commands = next(action for action in cli.build_parser()._actions
+                    if isinstance(action, argparse._SubParsersAction))
+    parser = commands.choices[command]
+    for action in parser._actions:
+        if action.dest in {f.name for f in dataclasses.fields(StyleConfig)}:
+            assert action.help.count("(default") == 1, (action.dest, action.help)
+
+
+def test_the_licence_and_citation_match_the_package():
+    root = Path(__file__).resolve().parents[1]
+    assert (root / "LICENSE").read_text().startswith("MIT License")
+    citation = (root / "CITATION.cff").read_text()
+    assert f"version: {importlib.metadata.version('gatys-jax')}\n" in citation
+    assert "license: MIT\n" in citation

@@ -7,6 +7,7 @@ exit with 128 + the signal number, keeping the latest image when they arrive mid
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import os
 import sys
 
@@ -21,6 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="gatys-jax",
         description="Neural style transfer after Gatys, Ecker & Bethge (CVPR 2016), in JAX.")
+    parser.add_argument("--version", action="version",
+                        version=f"gatys-jax {importlib.metadata.version('gatys-jax')}")
     subcommands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for add in (commands.add_stylize, commands.add_sweep, commands.add_demo,
                 commands.add_score, commands.add_samples, commands.add_weights):

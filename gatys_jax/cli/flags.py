@@ -54,15 +54,18 @@ def config_field(name: str) -> dataclasses.Field:
 def add_config_arguments(parser: argparse.ArgumentParser, defaults: StyleConfig,
                          skip: tuple[str, ...] = ()) -> None:
     """One flag per StyleConfig field (--content-weight for content_weight, ...), help from
-    the field, the default shown from `defaults`. A flag not given leaves no attribute, so
-    that `config_from_args` keeps the default."""
+    the field, the default shown from `defaults` (once: a field whose help says what its
+    unset value means shows no "none"). A flag not given leaves no attribute, so that
+    `config_from_args` keeps the default."""
     for field in dataclasses.fields(StyleConfig):
         if field.name in skip:
             continue
+        value, text = getattr(defaults, field.name), field.metadata["help"]
+        if value is not None or "default" not in text:
+            text += f" (default: {display(value)})"
         parser.add_argument(flag(field.name), dest=field.name, type=flag_type(field),
                             metavar=field.metadata["metavar"], default=argparse.SUPPRESS,
-                            help=f"{field.metadata['help']} (default: "
-                                 f"{display(getattr(defaults, field.name))})")
+                            help=text)
 
 
 def config_from_args(args: argparse.Namespace, defaults: StyleConfig

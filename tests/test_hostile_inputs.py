@@ -26,7 +26,7 @@ from gatys_jax.io.files import sha256_file
 from gatys_jax.jobs import job_product
 from gatys_jax.weights import convert, h5, torch_pickle
 
-from conftest import CLI, CONTENT, OTHER_STYLE, STYLE, random_weights, signalled
+from conftest import CLI, CONTENT, OTHER_STYLE, STYLE, free_port, random_weights, signalled
 
 
 def run(capsys, *argv) -> tuple[int, str, str]:
@@ -655,13 +655,6 @@ def test_a_join_timeout_out_of_range_is_one_line(tmp_path, capsys, timeout):
                        "--coordinator", "localhost:1234", "--num-processes", "1",
                        "--process-id", "0", "--join-timeout", timeout)
     assert_one_line(code, err, "--join-timeout must be a positive number")
-
-
-def free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.subprocess

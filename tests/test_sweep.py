@@ -5,7 +5,6 @@ and two processes sharing a sweep through jax.distributed."""
 import json
 import os
 import signal
-import socket
 import subprocess
 from types import SimpleNamespace
 
@@ -19,7 +18,7 @@ from gatys_jax.errors import GatysError
 from gatys_jax.io import images
 from gatys_jax.outputs import ImageResult
 
-from conftest import CLI, CONTENT, OTHER_STYLE, STYLE, signalled
+from conftest import CLI, CONTENT, OTHER_STYLE, STYLE, free_port, signalled
 
 TINY = {"size": 32, "iterations": 2}
 
@@ -307,12 +306,6 @@ def test_an_interrupted_sweep_loses_at_most_the_batch_in_flight(tmp_path):
     write_jobs(path, jobs)
     assert sweep.run(sweep.read_jobs(path), out)["run"] == 1
     assert [r["name"] for r in lines(out)] == ["quick", "slow"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.subprocess

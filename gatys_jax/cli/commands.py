@@ -82,7 +82,8 @@ def _score(args) -> int:
         reads = [(path, "scored image") for path in map(inputs.path_of, args.images) if path]
         reads += [(path, what) for path, what in ((inputs.path_of(args.content), "content image"),
                                                   (inputs.path_of(args.style), "style image"),
-                                                  (args.weights, "weight file")) if path]
+                                                  (args.weights or paths.plain_weights(),
+                                                   "weight file")) if path]
         files.check_outputs([(args.json, "JSON file")], reads)
     StyleConfig(max_megapixels=args.max_megapixels)  # its checks, before any work
     vgg = h5.resolve(args.weights)

@@ -38,7 +38,7 @@ def main(argv=None) -> None:
     args, config = script.parse(parser, argv, DEFAULTS)
 
     print(f"backend {jax.default_backend()} ({jax.devices()[0].device_kind}), "
-          f"{len(jax.devices())} device(s), {config.optimizer_name}, {config.iterations} "
+          f"{len(jax.devices())} device(s), {config.optimizer}, {config.iterations} "
           f"iterations, median of {args.repeats}")
     print("| size | batch | batched s/image | sequential s/image | batched/sequential | "
           "images/s batched | compile s (batch, single) |")

@@ -79,7 +79,7 @@ def run(pair, seed: int, optimizer: str, config: StyleConfig, problem, out: Path
     settings = config.replace(optimizer=optimizer, seed=seed)
     name = f"{panel.pair_name(pair)}_seed{seed}_{optimizer}"
     result = experiment.completed(gatys_jax.stylize(
-        pair[0], pair[1], settings.replace(weights=problem.vgg), output=out / f"{name}.png"))
+        pair[0], pair[1], settings, vgg=problem.vgg, output=out / f"{name}.png"))
     image = result.images[0]
     optimized = image.losses["total_loss"]
     saved = saved_loss(problem, settings, image.image)

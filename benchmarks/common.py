@@ -1,7 +1,7 @@
-"""What the benchmarks share: their arguments (a StyleConfig on the plain weights, the content and
-style images), the machine, the problem as the library sets it up, interleaved timing,
-loss-curve look-ups, the report they copy into docs/, and one run of an optimizer in PyTorch
-(benchmarks.torch_reference).
+"""What the benchmarks share: their default settings (a StyleConfig on the plain weights), the
+loss tolerance of the backend, the CSV and Markdown tables they write, loss-curve look-ups and
+interleaved timing. PyTorch's side is benchmarks.torch_runs; a measurement in a fresh process
+benchmarks.fresh_process.
 
 The benchmarks use the plain (un-normalized) weights by default: that is the network PyTorch
 ports of the method use, so their losses compare with PyTorch's as they are.
@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import jax
@@ -21,8 +22,6 @@ import numpy as np
 
 from gatys_jax.config import StyleConfig
 from gatys_jax.io import paths
-from gatys_jax.optim.solvers import DEFAULT_LEARNING_RATE
-from gatys_jax.problem import Problem
 from lab.script import ROOT
 
 RESULTS = ROOT / "results"
@@ -33,12 +32,20 @@ MATMUL_N = 4096
 LOSS_RTOL = {"cpu": 1e-4, "gpu": 2e-3, "tpu": 2e-3}
 
 
-# ---------------------------------------------------------------- arguments
+# ---------------------------------------------------------------- settings
 
 
 def defaults(**changes) -> StyleConfig:
     """A benchmark's default settings: the plain weights and the benchmark's own `changes`."""
     return StyleConfig(weights=paths.plain_weights(), **changes)
+
+
+def loss_rtol() -> float:
+    """LOSS_RTOL of the backend JAX runs on (the loosest for one not listed)."""
+    return LOSS_RTOL.get(jax.default_backend(), max(LOSS_RTOL.values()))
+
+
+# ---------------------------------------------------------------- outputs
 
 
 def write_csv(path: Path, rows: list[dict], fields: list[str] | None = None,
@@ -53,20 +60,17 @@ def write_csv(path: Path, rows: list[dict], fields: list[str] | None = None,
             writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in fields})
 
 
-# ---------------------------------------------------------------- the machine
+def markdown_table(columns: Sequence[str], align: str, rows: Iterable[Sequence[str]]) -> str:
+    """A Markdown table: `columns` are the header cells, `align` one letter per column (l: left,
+    r: right), each row its cells as text."""
+    lines = [columns, ["---" if a == "l" else "---:" for a in align], *rows]
+    return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)
 
 
-# ---------------------------------------------------------------- the problem
-
-
-def config_json(config: StyleConfig) -> dict:
-    """The settings as JSON, to hand them to a fresh process (StyleConfig(**them))."""
-    return {k: v for k, v in config.to_json().items() if k != "layer_weights"}
-
-
-def loss_rtol() -> float:
-    """LOSS_RTOL of the backend JAX runs on (the loosest for one not listed)."""
-    return LOSS_RTOL.get(jax.default_backend(), max(LOSS_RTOL.values()))
+def fmt(value, spec: str, missing: str = "-") -> str:
+    """`value` formatted by `spec`; `missing` for None or NaN."""
+    return missing if value is None or (isinstance(value, float) and math.isnan(value)) \
+        else format(value, spec)
 
 
 # ---------------------------------------------------------------- loss curves
@@ -129,50 +133,3 @@ def matmul_case(n: int = MATMUL_N) -> Case:
     compiled = jax.jit(jnp.matmul).lower(a, b).compile()
     return Case("JAX", "matmul", lambda: compiled(a, b).block_until_ready(),
                 extra={"flops": 2 * n**3})
-
-
-# ---------------------------------------------------------------- PyTorch
-
-
-def torch_device() -> str:
-    """Where PyTorch runs: CUDA when available (eager PyTorch on the GPU), else the CPU."""
-    import torch
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def torch_objective(vgg, problem: Problem, config: StyleConfig,
-                    memory_format: str = "channels_last", device: str | None = None):
-    """torch_reference's objective of `config` with the problem's content and style images,
-    on `device` (default: torch_device())."""
-    from . import torch_reference as ref
-    model = ref.build_model(vgg, pooling=config.pooling, memory_format=memory_format,
-                            device=device or torch_device())
-    return ref.make_objective(model, problem.to_network(problem.content),
-                              problem.to_network(problem.styles[0]),
-                              content_weight=config.content_weight,
-                              content_layer=config.content_layer,
-                              style_layers=config.style_layers,
-                              style_weights=config.layer_weights)
-
-
-def run_torch(optimizer: str, objective, x0: np.ndarray, evaluations: int, *,
-              learning_rate: float | None = None, history: int = 100) -> dict:
-    """torch.optim.LBFGS (history, lr 1, no line search) or torch.optim.Adam (lr 10 unless
-    given), the project's defaults, on a torch_reference objective for exactly `evaluations`
-    evaluations, after one warm-up evaluation (oneDNN / cuDNN setup) timed apart."""
-    import torch
-
-    from . import torch_reference as ref
-    start = time.perf_counter()
-    ref.loss_and_grad(objective, x0)
-    warmup = time.perf_counter() - start
-    lr = DEFAULT_LEARNING_RATE[optimizer] if learning_rate is None else learning_rate
-    if optimizer == "lbfgs":
-        result = ref.run_lbfgs(objective, x0, evaluations, history_size=history, lr=lr)
-        name = f"PyTorch LBFGS (history {history}, lr {lr:g}, no line search)"
-    else:
-        result = ref.run_adam(objective, x0, evaluations, lr=lr)
-        name = f"PyTorch Adam (lr {lr:g})"
-    return {"name": name, "history": result.history, "evaluations": result.evaluations,
-            "wall_seconds": result.wall_seconds, "compile_seconds": warmup,
-            "compile_kind": "warm-up", "x": result.x, "torch_version": torch.__version__}

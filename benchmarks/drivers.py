@@ -2,7 +2,7 @@
 several steps per call in a `lax.scan`. Prints median ms per step for each choice, compile
 time apart; gatys_jax.engine.driver.steps_per_call encodes the result (docs/benchmarks.md).
 
-    python -m benchmarks.drivers --size 512 --chunks 1,5,10,25 --optimizer lbfgs
+    python -m benchmarks.drivers --size 512 --steps-per-call 1,5,10,25 --optimizer lbfgs
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ SKIP = ("iterations", "max_batch", "save_every", "max_megapixels")  # --steps ar
 
 def main(argv=None) -> None:
     parser = script.parser(__doc__, DEFAULTS, SKIP)
-    parser.add_argument("--chunks", default="1,5,10",
+    parser.add_argument("--steps-per-call", default="1,5,10",
                         help="steps per compiled call to time (default 1,5,10)")
     parser.add_argument("--steps", type=int, default=50, help="timed steps per choice")
     args, config = script.parse(parser, argv, DEFAULTS)
@@ -35,26 +35,26 @@ def main(argv=None) -> None:
                              h5.resolve(config.weights))
     arguments = experiment.device_arguments(problem, config)
     x0 = jnp.asarray(problem.x0(config))
-    solver = solvers.resolve(config.optimizer, config.learning_rate, config.history,
+    solver = solvers.named(config.optimizer, config.learning_rate, config.history,
                              config.precondition)
 
     height, width = problem.shape
     print(f"backend {jax.default_backend()} ({jax.devices()[0].device_kind}), "
-          f"{width}x{height} px, {config.optimizer_name}")
+          f"{width}x{height} px, {config.optimizer}")
     print("| steps per call | compile s | median ms/step | min ms/step |")
     print("| --- | --- | --- | --- |")
-    for chunk in (int(c) for c in args.chunks.split(",")):
-        compiled = driver.compile(solver, problem.objective, x0, *arguments, chunk=chunk)
+    for per_call in (int(n) for n in args.steps_per_call.split(",")):
+        compiled = driver.compile(solver, problem.objective, x0, *arguments, steps=per_call)
         state = compiled.init(x0, *arguments)
         state = compiled.step(state, *arguments)  # warm-up
         jax.block_until_ready(state)
         per_step = []
-        for _ in range(max(1, args.steps // chunk)):
+        for _ in range(max(1, args.steps // per_call)):
             start = time.perf_counter()
             state = compiled.step(state, *arguments)
             jax.block_until_ready(state.value)
-            per_step.append((time.perf_counter() - start) / chunk * 1e3)
-        print(f"| {chunk} | {compiled.seconds:.1f} | {statistics.median(per_step):.1f} | "
+            per_step.append((time.perf_counter() - start) / per_call * 1e3)
+        print(f"| {per_call} | {compiled.seconds:.1f} | {statistics.median(per_step):.1f} | "
               f"{min(per_step):.1f} |")
 
 

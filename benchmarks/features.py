@@ -26,6 +26,7 @@ The gradient pass differentiates 0.5 * sum(conv5_1^2) with respect to the input 
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import os
 import statistics
 import sys
@@ -43,7 +44,8 @@ from gatys_jax.weights import h5
 from lab.host import machine
 from lab.script import parse, parser
 
-from .common import MATMUL_N, Case, defaults, matmul_case, time_round_robin, torch_device
+from .common import MATMUL_N, Case, defaults, markdown_table, matmul_case, time_round_robin
+from .torch_runs import torch_device
 
 LAYER = "conv5_1"
 DEFAULTS = defaults()
@@ -129,7 +131,8 @@ def relative_difference(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-300))
 
 
-def main(argv=None) -> None:
+def parse_args(argv=None):
+    """(flags, settings, (height, width) of the input)."""
     p = parser(__doc__, DEFAULTS, SKIP, images=False)
     # dest "shape": an attribute named "size" would be read as StyleConfig's size
     p.add_argument("--size", dest="shape", default="512x384",
@@ -137,36 +140,70 @@ def main(argv=None) -> None:
     p.add_argument("--repeats", type=int, default=5, help="timed runs per pass (default 5)")
     p.add_argument("--no-torch", action="store_true", help="time JAX only")
     args, config = parse(p, argv, DEFAULTS)
-    height, width = parse_size(args.shape)
+    return args, config, parse_size(args.shape)
 
+
+def with_torch(no_torch: bool) -> bool:
+    """Whether to time PyTorch: unless --no-torch, when it is installed (else a note says so)."""
+    if no_torch:
+        return False
+    if importlib.util.find_spec("torch") is None:
+        print("torch is not installed: timing JAX only", file=sys.stderr)
+        return False
+    return True
+
+
+def median(case: Case) -> float:
+    """Median seconds of the case's timed calls."""
+    return statistics.median(case.times)
+
+
+def print_speeds(cases: list[Case], flops: dict, peak: float) -> None:
+    """Per case: times, GFLOP/s by the FLOP model and its share of the matmul peak."""
+    rows = []
+    for case in cases:
+        rate = flops[case.name] / median(case) / 1e9
+        rows.append([case.impl, case.name, f"{median(case) * 1e3:.0f}",
+                     f"{min(case.times) * 1e3:.0f}", f"{case.setup_s:.2f}", f"{rate:.0f}",
+                     f"{100 * rate / peak:.0f}%"])
+    print(markdown_table(["implementation", "pass", "median ms", "min ms",
+                          "compile / warm-up s", "GFLOP/s", "% of matmul peak"], "llrrrrr", rows))
+
+
+def print_agreement(jax_only: list[Case], torch_only: list[Case]) -> None:
+    """Per pass: PyTorch's time in each layout over JAX's, and how far their outputs differ."""
+    rows = []
+    for case in jax_only:
+        nchw, last = (next(c for c in torch_only if c.name == case.name and layout in c.impl)
+                      for layout in ("nchw", "channels_last"))
+        diff = max(relative_difference(case.out, nchw.out),
+                   relative_difference(case.out, last.out))
+        rows.append([case.name, f"{median(nchw) / median(case):.2f}",
+                     f"{median(last) / median(case):.2f}", f"{diff:.1e}"])
+    print("\n" + markdown_table(["pass", "PyTorch NCHW ms / JAX ms",
+                                 "PyTorch channels_last ms / JAX ms",
+                                 "rel. difference JAX vs PyTorch (2-norm)"], "lrrr", rows))
+    print("\n(ratio > 1: JAX is faster)")
+
+
+def main(argv=None) -> None:
+    args, config, (height, width) = parse_args(argv)
     vgg = h5.load(config.weights)
     params = jax.tree_util.tree_map(jnp.asarray, vgg.params)
     rng = np.random.default_rng(0)
     x_np = rng.uniform(-120, 130, (1, height, width, 3)).astype(np.float32)  # Caffe range
-    x = jnp.asarray(x_np)
-
-    torch = None
-    if not args.no_torch:
-        try:
-            import torch
-        except ImportError:
-            print("torch is not installed: timing JAX only", file=sys.stderr)
+    use_torch = with_torch(args.no_torch)
 
     peak_case = matmul_case()
-    jax_only = jax_cases(params, x, config.pooling)
-    torch_only = torch_cases(vgg, x_np, config.pooling) if torch else []
-    cases = [peak_case] + jax_only + torch_only
+    jax_only = jax_cases(params, jnp.asarray(x_np), config.pooling)
+    torch_only = torch_cases(vgg, x_np, config.pooling) if use_torch else []
     load_before = os.getloadavg()
-    time_round_robin(cases, args.repeats)
+    time_round_robin([peak_case] + jax_only + torch_only, args.repeats)
     load_after = os.getloadavg()
-
-    def median(case):
-        return statistics.median(case.times)
 
     peak = 2 * MATMUL_N**3 / median(peak_case) / 1e9
     flops = {"forward": forward_flops(height, width, LAYER)}
     flops["forward + input gradient"] = 2 * flops["forward"]
-
     print(f"# VGG19 through {LAYER}, {width}x{height}, float32, batch 1, {config.pooling} "
           "pooling\n")
     print(f"- machine: {machine()}")
@@ -177,27 +214,9 @@ def main(argv=None) -> None:
     print(f"- {args.repeats} rounds, every case timed once per round (interleaved), after one "
           f"warm-up each; load average {load_before[0]:.1f} before, {load_after[0]:.1f} after "
           f"(above ~0.5, other processes skew absolute times)\n")
-    print("| implementation | pass | median ms | min ms | compile / warm-up s | GFLOP/s "
-          "| % of matmul peak |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
-    for case in jax_only + torch_only:
-        rate = flops[case.name] / median(case) / 1e9
-        print(f"| {case.impl} | {case.name} | {median(case) * 1e3:.0f} "
-              f"| {min(case.times) * 1e3:.0f} | {case.setup_s:.2f} | {rate:.0f} "
-              f"| {100 * rate / peak:.0f}% |")
-
+    print_speeds(jax_only + torch_only, flops, peak)
     if torch_only:
-        print("\n| pass | PyTorch NCHW ms / JAX ms | PyTorch channels_last ms / JAX ms "
-              "| rel. difference JAX vs PyTorch (2-norm) |")
-        print("| --- | ---: | ---: | ---: |")
-        for case in jax_only:
-            nchw, last = (next(c for c in torch_only if c.name == case.name and layout in c.impl)
-                          for layout in ("nchw", "channels_last"))
-            diff = max(relative_difference(case.out, nchw.out),
-                       relative_difference(case.out, last.out))
-            print(f"| {case.name} | {median(nchw) / median(case):.2f} "
-                  f"| {median(last) / median(case):.2f} | {diff:.1e} |")
-        print("\n(ratio > 1: JAX is faster)")
+        print_agreement(jax_only, torch_only)
 
 
 if __name__ == "__main__":

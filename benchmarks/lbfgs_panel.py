@@ -39,14 +39,14 @@ from gatys_jax.errors import GatysError
 from gatys_jax.weights import h5
 from lab import experiment, host, script
 
-from . import common, optimizers, panel
+from . import common, optimizer_runs, panel
 
 MODULE = "benchmarks.lbfgs_panel"
 DEFAULTS = common.defaults(size=256, content_weight=1e-3, start_size=None)
 SKIP = ("iterations", "optimizer", "learning_rate", "seed", "dtype", "max_batch", "save_every",
         "max_megapixels", "start_size", "stop_tolerance", "stop_window")
 CHECKPOINTS = (50, 100)  # and --evaluations
-TORCH = optimizers.Method("torch_lbfgs", "torch_lbfgs", "torch.optim.LBFGS")
+TORCH = optimizer_runs.Method("torch_lbfgs", "torch_lbfgs", "torch.optim.LBFGS")
 CURVE_FIELDS = ["pair", "seed", "run", "evaluations", "seconds", "total_loss"]
 
 
@@ -82,23 +82,23 @@ def run_pair(pair, config, args, vgg) -> tuple[list[dict], list[dict]]:
     """(one row per seed, the loss curves) of one pair."""
     problem = experiment.problem(config, pair[0], pair[1], vgg)
     arguments = experiment.device_arguments(problem, config)
-    ours = optimizers.Method("jax_lbfgs", "jax_lbfgs", "gatys_jax L-BFGS",
-                             precondition=config.precondition)
+    ours = optimizer_runs.Method("jax_lbfgs", "jax_lbfgs", "gatys_jax L-BFGS",
+                                 precondition=config.precondition)
     compiled, rows, curves = {}, [], []
     n = args.evaluations
 
     def budget(evaluations):
-        """The arguments optimizers.run_method reads, with this many evaluations."""
+        """The arguments optimizer_runs.run_method reads, with this many evaluations."""
         return types.SimpleNamespace(evaluations=evaluations, threads=args.threads,
                                      memory_format=args.memory_format)
 
     for seed in args.seeds:
-        reference = optimizers.run_method(TORCH, seed, budget(n), config, vgg, problem,
-                                          arguments, compiled)
+        reference = optimizer_runs.run_method(TORCH, seed, budget(n), config, vgg, problem,
+                                              arguments, compiled)
         target = reference["history"][-1]["total_loss"]
-        run = optimizers.run_method(ours, seed, budget(int(args.cap * n)), config, vgg,
-                                    problem, arguments, compiled,
-                                    until=lambda row: row[0][0] >= n and row[1][0] <= target)
+        run = optimizer_runs.run_method(ours, seed, budget(int(args.cap * n)), config, vgg,
+                                        problem, arguments, compiled,
+                                        until=lambda row: row.evaluations[0] >= n and row.totals[0] <= target)
         reached, seconds = common.first_reaching(run["history"], target)
         row = {"pair": panel.pair_name(pair), "seed": seed, "target": target,
                "torch_seconds": reference["wall_seconds"],

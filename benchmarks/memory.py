@@ -18,11 +18,7 @@ Writes --out (default results/memory)/memory.csv and, unless --no-docs, docs/mem
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import re
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -34,7 +30,7 @@ from gatys_jax.config import StyleConfig
 from gatys_jax.engine import costs
 from lab import host, script
 
-from . import common
+from . import common, fresh_process
 
 MODULE = "benchmarks.memory"
 DEFAULTS = common.defaults(iterations=2)
@@ -52,7 +48,7 @@ def parse_args(argv=None):
                         f"{','.join(map(str, SIZES['accelerator']))} on an accelerator)")
     p.add_argument("--out", default=str(common.RESULTS / "memory"),
                    help="output folder (default results/memory)")
-    p.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    fresh_process.add_argument(p)
     script.add_docs_arguments(p, script.ROOT / "docs" / "memory.md")
     args, config = script.parse(p, argv, DEFAULTS)
     try:
@@ -72,7 +68,7 @@ def child(spec: dict) -> dict:
     available = costs.available_bytes()
     start = time.perf_counter()
     result = gatys_jax.stylize(spec["content"], spec["style"], config)
-    planned = result.settings["memory_plan"]
+    planned = result.facts["memory_plan"]
     height, width = result.size
     out = {"size": config.size, "height": height, "width": width,
            "planned_mb": sum(planned["per_image"].values()) / 2**20,
@@ -93,15 +89,12 @@ def child(spec: dict) -> dict:
 
 def measure(size: int, config: StyleConfig, args) -> dict:
     """`child` at `size` in a fresh interpreter; {"size", "error"} if it fails."""
-    spec = {"config": common.config_json(config.replace(size=size, start_size=size)),
+    spec = {"config": fresh_process.config_json(config.replace(size=size, start_size=size)),
             "content": args.content, "style": args.style}
-    env = dict(os.environ, XLA_PYTHON_CLIENT_PREALLOCATE="false")
-    proc = subprocess.run([sys.executable, "-m", MODULE, "--child", json.dumps(spec)],
-                          capture_output=True, text=True, env=env, cwd=script.ROOT, check=False)
-    lines = proc.stdout.strip().splitlines()
-    if proc.returncode != 0 or not lines:
-        return {"size": size, "error": (proc.stderr.strip().splitlines() or ["no output"])[-1]}
-    return {**json.loads(lines[-1]), "xla_warnings": xla_warnings(proc.stderr)}
+    answer = fresh_process.run(MODULE, spec)
+    if answer.result is None:
+        return {"size": size, "error": answer.error}
+    return {**answer.result, "xla_warnings": xla_warnings(answer.stderr)}
 
 
 def xla_warnings(stderr: str) -> list[str]:
@@ -156,8 +149,7 @@ def mib(megabytes: float) -> str:
 def main(argv=None) -> int:
     args, config = parse_args(argv)
     if args.child:
-        print(json.dumps(child(json.loads(args.child))))
-        return 0
+        return fresh_process.answer(args.child, child)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     gpu = jax.default_backend() != "cpu"

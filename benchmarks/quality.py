@@ -61,12 +61,16 @@ def parse_args(argv=None):
     return args, config
 
 
+def speckle_limit(references: dict) -> float:
+    """The speckle target: SPECKLE_SLACK x the larger of the content's and the style's own."""
+    return SPECKLE_SLACK * max(references["content_image"]["speckle"],
+                               references["style_image"]["speckle"])
+
+
 def targets_met(ours: dict, classic: dict, references: dict) -> dict:
-    speckle_limit = SPECKLE_SLACK * max(references["content_image"]["speckle"],
-                                        references["style_image"]["speckle"])
     return {"style": ours["style_distance"] <= STYLE_SLACK * classic["style_distance"],
             "content": ours["content_distance"] <= CONTENT_SLACK * classic["content_distance"],
-            "speckle": ours["speckle"] <= speckle_limit}
+            "speckle": ours["speckle"] <= speckle_limit(references)}
 
 
 def ours_run(pair, config: StyleConfig, out: Path, reuse: bool) -> dict:
@@ -104,20 +108,19 @@ def run_pair(pair, config: StyleConfig, args) -> dict:
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| pair | style distance: classic / ours | content distance: classic / ours | "
-             "speckle: classic / ours (limit) | targets met | seconds: classic / ours (ratio) |",
-             "| --- | --- | --- | --- | --- | --- |"]
+    columns = ["pair", "style distance: classic / ours", "content distance: classic / ours",
+               "speckle: classic / ours (limit)", "targets met", "seconds: classic / ours (ratio)"]
+    cells = []
     for r in rows:
-        c, o, refs = r["classic"], r["ours"], r["references"]
-        limit = SPECKLE_SLACK * max(refs["content_image"]["speckle"], refs["style_image"]["speckle"])
-        met = ", ".join(name for name, ok in r["met"].items() if ok) or "none"
-        lines.append(
-            f"| {r['pair']} | {c['style_distance']:.3f} / {o['style_distance']:.3f} | "
-            f"{c['content_distance']:.3f} / {o['content_distance']:.3f} | "
-            f"{c['speckle']:.0f} / {o['speckle']:.0f} ({limit:.0f}) | {met} | "
+        c, o = r["classic"], r["ours"]
+        cells.append([
+            r["pair"], f"{c['style_distance']:.3f} / {o['style_distance']:.3f}",
+            f"{c['content_distance']:.3f} / {o['content_distance']:.3f}",
+            f"{c['speckle']:.0f} / {o['speckle']:.0f} ({speckle_limit(r['references']):.0f})",
+            ", ".join(name for name, ok in r["met"].items() if ok) or "none",
             f"{r['classic_seconds']:.0f} / {r['ours_seconds']:.0f} "
-            f"({r['ours_seconds'] / r['classic_seconds']:.2f}) |")
-    return "\n".join(lines)
+            f"({r['ours_seconds'] / r['classic_seconds']:.2f})"])
+    return common.markdown_table(columns, "llllll", cells)
 
 
 def summary(rows: list[dict]) -> list[str]:

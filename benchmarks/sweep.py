@@ -24,9 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from lab import host
-
-from . import common
+from lab import host, script
 
 CLI = [sys.executable, "-m", "gatys_jax.cli"]
 
@@ -51,7 +49,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def write_jobs(path: Path, args) -> None:
-    lines = [json.dumps({"content": common.CONTENT, "style": common.STYLE, "seed": seed,
+    lines = [json.dumps({"content": script.CONTENT, "style": script.STYLE, "seed": seed,
                          "size": args.size, "iterations": args.iterations})
              for seed in range(args.jobs)]
     path.write_text("\n".join(lines) + "\n")

@@ -12,6 +12,8 @@ import importlib
 
 _EXPORTS = {"ConfigError": "gatys_jax.errors", "GatysError": "gatys_jax.errors",
             "ImageResult": "gatys_jax.outputs", "Result": "gatys_jax.outputs",
+            "Masks": "gatys_jax.problem", "PlanEvent": "gatys_jax.events",
+            "ProgressEvent": "gatys_jax.events",
             "StyleConfig": "gatys_jax.config", "stylize": "gatys_jax.transfer",
             "stylize_batch": "gatys_jax.transfer"}
 __all__ = sorted(_EXPORTS)

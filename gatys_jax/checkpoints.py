@@ -64,10 +64,12 @@ def path_settings(settings: dict) -> dict:
 def run_key(config: StyleConfig, weights: str, images: Sequence[np.ndarray],
             jobs: Sequence = (), **more) -> str:
     """The digest of what decides a run's path: `config`'s settings but NOT_IN_KEY, the
-    weights' source, the content and style `images` (RGB arrays as read), each job's (style,
-    content weight, seed) and any `more` (JSON values) the caller's run depends on."""
+    weights' source, the content and style `images` (RGB arrays as read), each job's
+    (content, style, content weight, seed) and any `more` (JSON values) the caller's run
+    depends on."""
     settings = path_settings(config.to_json())
-    jobs = [(job.style, job.config.content_weight, job.config.seed) for job in jobs]
+    jobs = [(job.content, job.style, job.config.content_weight, job.config.seed)
+            for job in jobs]
     text = json.dumps([settings, weights, pixels_digest(images), jobs, more], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 

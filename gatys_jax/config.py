@@ -12,19 +12,17 @@ import math
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from gatys_jax.errors import ConfigError, GatysError
-from gatys_jax.io import paths
+from gatys_jax.io import images, paths
 from gatys_jax.io.images import MAX_MEGAPIXELS
-from gatys_jax.model.layers import LAYERS, MIN_SIDE, POOLINGS
+from gatys_jax.model.layers import LAYERS, MIN_SIDE, POOLINGS, check_size
 
 DEFAULT_CONTENT_LAYER = "conv4_2"
 DEFAULT_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
 INITS = ("noise", "content", "style")
 COLOR_MODES = ("luminance", "histogram")
 DTYPES = ("float32", "bfloat16")
-OPTIMIZERS = ("lbfgs", "lbfgsb", "adam")  # and "optax:<alias>", or any optax.GradientTransformation
+OPTIMIZERS = ("lbfgs", "lbfgsb", "adam")  # and "optax:<alias>"
 OPTAX_PREFIX = "optax:"
 MAX_SEED = 2**32 - 1
 # Far above any useful value, and low enough that float32 losses, gradients and steps stay
@@ -88,7 +86,7 @@ class StyleConfig:
         "relative stop_tolerance never ends; none: not used", _number, "G")
     stop_window: int = _option(100, "evaluations over which stop_tolerance and stop_pixels "
                                "are judged", _integer, "N")
-    optimizer: Any = _option(
+    optimizer: str = _option(
         "lbfgs", "lbfgs (one evaluation per step), lbfgsb (lbfgs with every pixel kept in "
         "0..255, so the image saved is the one optimized), adam (optax), or any optax "
         "optimizer by name, e.g. optax:adabelief (it needs a learning rate)", str, "NAME")
@@ -129,11 +127,11 @@ class StyleConfig:
         None, "keep the content's colours: luminance (transfer on luminance, the content's "
         "chroma put back) or histogram (the style's colours matched to the content's first)",
         lambda text: text.strip() or None, "|".join(COLOR_MODES))
-    content_mask: Any = _option(
+    content_mask: str | Path | None = _option(
         None, "regions of the content image, one flat colour each; region r of the output "
         "takes its style from the same colour in the style masks; black: no style there",
         str, "IMAGE")
-    style_mask: tuple | None = _option(
+    style_mask: tuple[str | Path, ...] | None = _option(
         None, "masks of the style images, one per style (comma-separated), in the content "
         "mask's colours", _text_list, "IMAGE,...")
     init: str = _option(
@@ -150,7 +148,7 @@ class StyleConfig:
     dtype: str = _option(
         "float32", "VGG compute precision; Gram matrices and losses stay float32", str,
         "|".join(DTYPES))
-    weights: Any = _option(
+    weights: str | Path | None = _option(
         None, "weight file (default: weights/vgg19.h5, the Caffe VGG19 fetched by `gatys-jax "
         "weights fetch`); preprocessing follows the input convention it records", Path, "FILE")
     max_batch: int | None = _option(
@@ -167,7 +165,7 @@ class StyleConfig:
             set_("content_layer", None)
         for name in LIST_FIELDS:
             value = getattr(self, name)
-            if name == "style_mask" and isinstance(value, (str, Path, np.ndarray)):
+            if name == "style_mask" and isinstance(value, (str, Path)):
                 set_(name, (value,))  # the mask of a single style
             elif name == "style_layers" and isinstance(value, str):
                 set_(name, _text_list(value))
@@ -186,8 +184,15 @@ class StyleConfig:
                 raise ConfigError("blend", f"must be non-negative with a positive sum, got "
                                            f"{list(blend)}")
             set_("blend", tuple(w / sum(blend) for w in blend))
+        for name in ("weights", "content_mask"):
+            _path_or_none(self, name)
         if self.style_mask is not None:
             set_("style_mask", tuple(self.style_mask))
+            for index, mask in enumerate(self.style_mask):
+                if not isinstance(mask, (str, Path)):
+                    raise ConfigError("style_mask", f"{index + 1} must be a path or sample "
+                                      f"name, got {type(mask).__name__} (pass arrays as "
+                                      "stylize's masks argument)")
         for name in ("learning_rate", "precondition", "max_megapixels", "tv_weight",
                      "noise_scale", "style_scale", "stop_tolerance", "stop_pixels"):
             if getattr(self, name) is not None:
@@ -258,21 +263,21 @@ class StyleConfig:
 
     def _check_optimizer(self) -> None:
         optimizer = self.optimizer
-        if isinstance(optimizer, str):
-            if optimizer.startswith(OPTAX_PREFIX):
-                # optax is imported only for a setting that names it
-                from gatys_jax.optim.solvers import optax_alias
-                optax_alias(optimizer[len(OPTAX_PREFIX):])  # raises ConfigError if unknown
-            elif optimizer not in OPTIMIZERS:
-                raise ConfigError("optimizer", f"{optimizer!r} is unknown; choose lbfgs, lbfgsb, "
-                                               "adam or optax:<name>")
-            if optimizer == "lbfgsb" and self.precondition:
-                raise ConfigError("precondition", "applies to lbfgs only; lbfgsb takes none "
-                                                  "(give precondition 0)")
-        elif not (callable(getattr(optimizer, "init", None))
-                  and callable(getattr(optimizer, "update", None))):
-            raise ConfigError("optimizer", "must be lbfgs, lbfgsb, adam, optax:<name> or an "
-                                           "optax.GradientTransformation")
+        if not isinstance(optimizer, str):
+            raise ConfigError("optimizer", f"must be a name (lbfgs, lbfgsb, adam or "
+                                           f"optax:<name>), got {type(optimizer).__name__}; "
+                                           "pass an optax transform as stylize's transform "
+                                           "argument")
+        if optimizer.startswith(OPTAX_PREFIX):
+            # optax is imported only for a setting that names it
+            from gatys_jax.optim.solvers import optax_alias
+            optax_alias(optimizer[len(OPTAX_PREFIX):])  # raises ConfigError if unknown
+        elif optimizer not in OPTIMIZERS:
+            raise ConfigError("optimizer", f"{optimizer!r} is unknown; choose lbfgs, lbfgsb, "
+                                           "adam or optax:<name>")
+        if optimizer == "lbfgsb" and self.precondition:
+            raise ConfigError("precondition", "applies to lbfgs only; lbfgsb takes none "
+                                              "(give precondition 0)")
 
     @property
     def layer_weights(self) -> tuple[float, ...]:
@@ -296,10 +301,6 @@ class StyleConfig:
             side *= 2
         return sizes + [final]
 
-    @property
-    def optimizer_name(self) -> str:
-        return self.optimizer if isinstance(self.optimizer, str) else "optax transform"
-
     @classmethod
     def paper(cls, **changes) -> "StyleConfig":
         """Exactly the paper's settings: the normalized VGG19, content at conv4_2, style at
@@ -316,23 +317,25 @@ class StyleConfig:
         return dataclasses.replace(self, **changes)
 
     def to_json(self) -> dict:
-        """The settings as plain JSON values (the weights as a path or their recorded source)."""
+        """The settings as plain JSON values, paths as text; `StyleConfig(**to_json())` is
+        this config again."""
         out = {}
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
-            if field.name == "optimizer":
-                value = self.optimizer_name
-            elif field.name == "weights" and value is not None:
-                value = (str(value) if isinstance(value, (str, Path))
-                         else value.metadata.get("source", "VGGWeights"))
-            elif field.name in ("content_mask", "style_mask") and value is not None:
-                value = ([_source_name(v) for v in value] if field.name == "style_mask"
-                         else _source_name(value))
+            if isinstance(value, Path):
+                value = str(value)
             elif isinstance(value, tuple):
-                value = list(value)
+                value = [str(v) if isinstance(v, Path) else v for v in value]
             out[field.name] = value
-        out["layer_weights"] = list(self.layer_weights)
         return out
+
+
+def output_shape(content_shape: tuple[int, int], size: int | None) -> tuple[int, int]:
+    """(height, width) of the optimized image for a content image of `content_shape`, long
+    side `size` (None keeps it); GatysError when VGG19 cannot take it."""
+    shape = images.size_for_long_side(*content_shape, size)
+    check_size(*shape)
+    return shape
 
 
 def noise_sd(noise_scale: float) -> float:
@@ -354,9 +357,11 @@ PAPER = {"content_weight": 1e-3, "content_layer": DEFAULT_CONTENT_LAYER,
          "optimizer": "lbfgs", "learning_rate": None, "precondition": 0.0, "tv_weight": 0.0}
 
 
-def _source_name(source) -> str:
-    """An image given as a path or name as text; an array as its shape."""
-    return str(source) if isinstance(source, (str, Path)) else f"array {np.shape(source)}"
+def _path_or_none(config: StyleConfig, name: str) -> None:
+    value = getattr(config, name)
+    if value is not None and not isinstance(value, (str, Path)):
+        raise ConfigError(name, f"must be a path (or sample name), got {type(value).__name__}; "
+                                "pass loaded weights or mask arrays as stylize's arguments")
 
 
 def _finite(value, name: str) -> float:

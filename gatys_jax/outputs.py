@@ -35,9 +35,11 @@ class ImageResult:
     quality: dict  # quality.Yardstick: style_distance, content_distance, speckle
     output: Path | None = None
     converged: bool | None = None  # by stop_tolerance or stop_pixels (None: not asked)
+    content: str | None = None  # name of its content image
 
     def to_json(self) -> dict:
-        return {"style": self.style, "content_weight": self.config.content_weight,
+        return {"content": self.content, "style": self.style,
+                "content_weight": self.config.content_weight,
                 "seed": self.config.seed, **self.losses, "quality": self.quality,
                 "evaluations": self.evaluations, "converged": self.converged,
                 "history": self.history, "output": str(self.output) if self.output else None}
@@ -50,17 +52,18 @@ class Result:
 
     images: list[ImageResult]
     config: StyleConfig  # the run's settings (the first image's content weight and seed)
-    settings: dict  # what the config leaves open: styles, lists, effective learning rate...
+    facts: dict  # what the config leaves open: styles, lists, scales, the solver, memory plan
     size: tuple[int, int]  # (height, width) of the images
     iterations: int  # steps taken
     wall_seconds: float  # optimization, compile apart
     compile_seconds: float
     batch_size: int  # images per compiled batch
-    chunks: int  # compiled batches run one after another
+    batches: int  # compiled batches run one after another
     steps_per_call: int
     references: dict  # {style name: the yardstick of the content and of that style image}
     interrupted: int = 0  # the signal that stopped the run, 0 for none
     devices: dict = dataclasses.field(default_factory=dict)  # backend, device, devices, ...
+    record: dict = dataclasses.field(default_factory=dict)  # record.run_record: for replay
 
     @property
     def image(self) -> np.ndarray:
@@ -80,17 +83,20 @@ class Result:
         return any(entry.converged is False for entry in self.images)
 
     def to_json(self) -> dict:
-        """Plain JSON values: run facts, settings, and `images` (one entry per image); for a
-        one-image run that image's losses and history are also at the top level."""
+        """Plain JSON values: run facts, `settings` (StyleConfig(**settings) is the run's
+        config), `run` (what the settings leave open), `record` (inputs, weights, versions:
+        what a replay checks) and `images` (one entry per image); for a one-image run that
+        image's losses and history are also at the top level."""
         out = {
             "images": [entry.to_json() for entry in self.images],
             "evaluations": self.evaluations, "iterations": self.iterations,
             "wall_seconds": self.wall_seconds, "compile_seconds": self.compile_seconds,
             "size": list(self.size), "interrupted": bool(self.interrupted),
             "signal": signal.Signals(self.interrupted).name if self.interrupted else None,
-            "batch_size": self.batch_size, "chunks": self.chunks,
+            "batch_size": self.batch_size, "batches": self.batches,
             "steps_per_call": self.steps_per_call, "quality_references": self.references,
-            "settings": {**self.config.to_json(), **self.settings}, **self.devices,
+            "settings": self.config.to_json(), "run": self.facts, "record": self.record,
+            **self.devices,
         }
         if len(self.images) == 1:
             entry = out["images"][0]
@@ -125,11 +131,11 @@ def write_json(data: dict, path: str | Path) -> Path:
 # ---------------------------------------------------------------- names
 
 
-def style_names(styles: Sequence) -> list[str]:
-    """Short unique names for styles: sample names or file stems, else style<i>."""
+def style_names(styles: Sequence, role: str = "style") -> list[str]:
+    """Short unique names for images: sample names or file stems, else <role><i>."""
     names = [inputs.name_of(style) for style in styles]
     if None in names or len(set(names)) != len(names):
-        return [f"style{i}" for i in range(len(styles))]
+        return [f"{role}{i}" for i in range(len(styles))]
     return names
 
 
@@ -140,14 +146,17 @@ def _labels(values: Sequence[float], prefix: str) -> list[str]:
     return short if len(set(short)) == len(short) else [f"{prefix}{value!r}" for value in values]
 
 
-def output_paths(output: Path, jobs: list[Job], names: list[str]) -> list[Path]:
-    """OUT itself for one job; else OUT_<style>_cw<lambda>_seed<N>.png naming only what varies."""
+def output_paths(output: Path, jobs: list[Job], names: list[str],
+                 contents: Sequence[str] = ()) -> list[Path]:
+    """OUT itself for one job; else OUT_<content>_<style>_cw<lambda>_seed<N>.png naming only
+    what varies (`names`: the styles', `contents`: the content images')."""
     if len(jobs) == 1:
         return [output]
     weights = list(dict.fromkeys(job.config.content_weight for job in jobs))
     seeds = list(dict.fromkeys(job.config.seed for job in jobs))
     weight_label = dict(zip(weights, _labels(weights, "cw")))
-    parts = [[names[job.style]] if len(names) > 1 else [] for job in jobs]
+    parts = [([contents[job.content]] if len(contents) > 1 else [])
+             + ([names[job.style]] if len(names) > 1 else []) for job in jobs]
     for part, job in zip(parts, jobs):
         if len(weights) > 1:
             part.append(weight_label[job.config.content_weight])
@@ -169,10 +178,11 @@ def _is_intermediate(path: Path, output: Path, every: int, iterations: int) -> b
     return bool(match) and int(match[1]) % every == 0 and 0 < int(match[1]) <= iterations
 
 
-def run_reads(content, styles: Sequence, config: StyleConfig) -> list[Labelled]:
+def run_reads(contents: Sequence, styles: Sequence, config: StyleConfig) -> list[Labelled]:
     """Every file a run reads, labelled: its content and style images, masks and weight file
     (sample names and arrays are no files)."""
-    sources = [(content, "content image"), *((style, "style image") for style in styles)]
+    sources = [*((content, "content image") for content in contents),
+               *((style, "style image") for style in styles)]
     if config.content_mask is not None:
         sources.append((config.content_mask, "content mask"))
     sources.extend((mask, "style mask") for mask in config.style_mask or ())

@@ -7,12 +7,13 @@ content's chroma back.
 from __future__ import annotations
 
 import dataclasses
+from typing import NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gatys_jax.config import StyleConfig
+from gatys_jax.config import StyleConfig, output_shape
 from gatys_jax.controls import colors, masks
 from gatys_jax.errors import ConfigError
 from gatys_jax.io import images, inputs
@@ -20,7 +21,6 @@ from gatys_jax.io.images import to_uint8
 from gatys_jax.model.convention import from_network, to_network
 from gatys_jax.model.layers import layer_scale
 from gatys_jax.model.objective import Objective, Targets
-from gatys_jax.plan import output_shape
 from gatys_jax.weights.h5 import VGGWeights
 
 
@@ -143,15 +143,26 @@ class Images:
     style_regions: list[np.ndarray] | None = None  # (R, H_s, W_s) at each style's size
 
 
-def _regions(config: StyleConfig, content: np.ndarray, styles: list[np.ndarray]):
-    if config.content_mask is None:
+class Masks(NamedTuple):
+    """Region masks given as images (paths, sample names or (H, W, 3) arrays): the content's
+    and one per style image, in the same flat colours."""
+
+    content: object
+    styles: Sequence
+
+
+def _regions(config: StyleConfig, content: np.ndarray, styles: list[np.ndarray],
+             given: Masks | None):
+    if given is None and config.content_mask is not None:
+        given = Masks(config.content_mask, config.style_mask)
+    if given is None:
         return None, None
-    if len(config.style_mask) != len(styles):
-        raise ConfigError("style_mask", f"has {len(config.style_mask)} masks for "
+    if len(given.styles) != len(styles):
+        raise ConfigError("style_mask", f"has {len(given.styles)} masks for "
                                         f"{len(styles)} style images: give one per style")
-    content_mask = _mask(config.content_mask, content, "content_mask", "the content image")
+    content_mask = _mask(given.content, content, "content_mask", "the content image")
     style_masks = [_mask(source, style, "style_mask", f"style image {index + 1}")
-                   for index, (source, style) in enumerate(zip(config.style_mask, styles))]
+                   for index, (source, style) in enumerate(zip(given.styles, styles))]
     labels = masks.regions(content_mask, style_masks)
     if config.blend is None:  # one image per style: each style needs every region
         for index, mask in enumerate(style_masks):
@@ -171,12 +182,14 @@ def _mask(source, image: np.ndarray, field: str, what: str) -> np.ndarray:
     return mask
 
 
-def prepare_images(config: StyleConfig, content: np.ndarray, styles: list[np.ndarray]) -> Images:
-    """The images the optimization sees, from the images as read."""
+def prepare_images(config: StyleConfig, content: np.ndarray, styles: list[np.ndarray],
+                   region_masks: Masks | None = None) -> Images:
+    """The images the optimization sees, from the images as read; `region_masks` in place of
+    config's content_mask and style_mask."""
     if config.blend is not None and len(config.blend) != len(styles):
         raise ConfigError("blend", f"has {len(config.blend)} weights for {len(styles)} style "
                                    "images: give one per style")
-    content_regions, style_regions = _regions(config, content, styles)
+    content_regions, style_regions = _regions(config, content, styles, region_masks)
     optimized, styled = content, styles
     if config.preserve_colors == "histogram":
         styled = [colors.match_histogram(style, content) for style in styles]

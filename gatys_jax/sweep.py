@@ -19,6 +19,7 @@ flight.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -36,6 +37,7 @@ from gatys_jax.io import files, inputs, interrupts
 from gatys_jax.jobs import Job
 from gatys_jax.plan import plan_jobs
 from gatys_jax.transfer import run_jobs
+from gatys_jax.weights import h5
 
 RESULTS = "results.jsonl"
 RUNTIME_FIELDS = ("content_weight", "seed", "style_weights", "tv_weight", "init",
@@ -203,7 +205,7 @@ def read_jobs(path: str | Path, base: StyleConfig | None = None) -> list[SweepJo
 def _static(job: SweepJob) -> str:
     """What must be equal for jobs to share a compiled program."""
     settings = job.config.to_json()
-    for field in RUNTIME_FIELDS + ("layer_weights",):
+    for field in RUNTIME_FIELDS:
         settings.pop(field, None)
     styles = list(job.styles) if job.fixed_styles else None
     return json.dumps({"content": job.content, "styles": styles, **settings}, sort_keys=True)
@@ -300,7 +302,7 @@ def _check_outputs(jobs: list[SweepJob], todo: list[SweepJob], out_dir: Path,
     reads: dict[Path, str] = {}
     for job in jobs:
         reads.setdefault(job.file, "job file")
-        for path, what in outputs.run_reads(job.content, job.styles, job.config):
+        for path, what in outputs.run_reads([job.content], job.styles, job.config):
             reads.setdefault(Path(path), f"{what} of line {job.line}")
     labelled_results = [(path, "results file") for path in results]
     files.check_outputs(labelled_results, list(reads.items()))
@@ -338,6 +340,7 @@ def run(jobs: list[SweepJob], out_dir: str | Path,
     for warning in warnings:
         print(warning, file=sys.stderr)
     recorded: list[str] = []
+    vgg_of = functools.cache(h5.resolve)  # each weight file read once, whatever its groups
     interrupted = 0
     for group in groups(todo):
         first = group[0]
@@ -346,9 +349,10 @@ def run(jobs: list[SweepJob], out_dir: str | Path,
         planned_jobs = [Job(0 if first.fixed_styles else styles.index(job.styles[0]),
                                   job.config) for job in group]
         images = [out_dir / job.output for job in group]
-        planned = plan_jobs(first.content, first.config, planned_jobs)
+        planned = plan_jobs(first.content, first.config, planned_jobs,
+                            vgg_of(first.config.weights).convention)
 
-        def record_chunk(entries, group=group, images=images):
+        def record_batch(entries, group=group, images=images):
             for entry in entries:
                 job = group[images.index(entry.output)]
                 line = {"name": job.name, "line": job.line, "key": job.key,
@@ -360,8 +364,8 @@ def run(jobs: list[SweepJob], out_dir: str | Path,
                 if on_job:
                     on_job(line)
 
-        result = run_jobs(first.content, styles, first.config, planned, images,
-                          on_chunk=record_chunk, keep_interrupted=False)
+        result = run_jobs(first.content, styles, planned, vgg_of(first.config.weights), images,
+                          on_batch=record_batch, keep_interrupted=False)
         if result.interrupted:  # the batch in flight is dropped: its images are not written
             interrupted = result.interrupted
             break

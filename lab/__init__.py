@@ -1,2 +1,3 @@
 """What the benchmark and paper scripts share: their command line and report, the machine,
-figures, and the problem an experiment optimizes. It imports gatys_jax only."""
+figures, measures of pictures, and the problem an experiment optimizes. It imports gatys_jax
+only."""

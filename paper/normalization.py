@@ -25,10 +25,13 @@ from gatys_jax.model.layers import LAYERS
 from gatys_jax.problem import initial_image
 from gatys_jax.weights import h5, normalize
 
-from . import common
+from .claims import claim
+from .evaluator import Evaluator
+from .experiment import Experiment
+from .settings import defaults, parse, parser
 
 NAME = "normalization"
-DEFAULTS = common.defaults(iterations=0)
+DEFAULTS = defaults(iterations=0)
 UNIT_TOLERANCE = 1e-3  # |mean - 1| of every live filter on the calibration images
 BALANCE_FACTOR = 2.0  # "the same balance": equivalent lambdas within this factor
 
@@ -44,7 +47,7 @@ def layer_means(vgg, image_set: list[np.ndarray], live: dict) -> dict:
 def start_balance(vgg, content: np.ndarray, style: np.ndarray, config) -> dict:
     """The content and style losses (lambda 1) of the paper's white-noise start."""
     x0 = initial_image("noise", config.seed, content, style, config.noise_scale)
-    losses = common.Evaluator(vgg, content, style, config)(x0)
+    losses = Evaluator(vgg, content, style, config)(x0)
     return {"content_loss": losses["content_loss"], "style_loss": losses["style_loss"]}
 
 
@@ -72,20 +75,23 @@ def plot(path, sets: dict) -> None:
     plt.close(fig)
 
 
-def main(argv=None) -> dict:
-    p = common.parser(__doc__.splitlines()[0], DEFAULTS)
-    args, config = common.parse(p, argv, DEFAULTS)
+def setup(argv) -> Experiment:
+    """The experiment the command line `argv` asks for, on the normalized network."""
+    p = parser(__doc__.splitlines()[0], DEFAULTS)
+    args, config = parse(p, argv, DEFAULTS)
     if h5.resolve(config.weights).normalization is None:
         p.error("--weights: give the normalized network (gatys-jax weights normalize)")
-    exp = common.Experiment(NAME, "the normalized network's mean activations and the loss "
-                            "balance it gives lambda", args, config, style=args.style)
-    normalized, plain = exp.vgg, h5.load(paths.plain_weights())
-    # the scales are the plain network's means; a dead filter keeps scale 1 and is left out
-    live = {layer: normalized.normalization[layer] != 1.0 for layer in LAYERS}
-    content, (style,) = exp.prepare([args.style])
-    rng = np.random.default_rng(config.seed)
-    noise = [rng.uniform(0, 255, content.shape).astype(np.float32) for _ in range(4)]
-    sets = {
+    return Experiment(NAME, "the normalized network's mean activations and the loss balance "
+                      "it gives lambda", args, config, style=args.style)
+
+
+def image_sets(shape: tuple[int, ...], seed: int) -> dict[str, list[np.ndarray]]:
+    """{label: RGB images (H, W, 3) in 0..255}: the calibration photographs at the
+    normalization's size and at 512 px, the bundled paintings, and four of uniform noise of
+    `shape`."""
+    rng = np.random.default_rng(seed)
+    noise = [rng.uniform(0, 255, shape).astype(np.float32) for _ in range(4)]
+    return {
         f"calibration photographs, {normalize.CALIBRATION_SIZE} px": normalize.calibration_images(),
         "calibration photographs, 512 px": normalize.calibration_images(512),
         "bundled paintings": [images.resize_long_side(np.asarray(samples.load(name), np.float32),
@@ -93,23 +99,26 @@ def main(argv=None) -> dict:
                               for name in samples.PAINTINGS],
         "white noise 0..255": noise,
     }
-    measured = {label: layer_means(normalized, image_set, live)
-                for label, image_set in sets.items()}
-    calibration = measured[next(iter(sets))]
-    worst = max(max(abs(v["min"] - 1), abs(v["max"] - 1)) for v in calibration.values())
 
-    balance = {name: start_balance(vgg, content, style, config)
-               for name, vgg in (("plain", plain), ("normalized", normalized))}
+
+def equivalent_lambda(balance: dict, content_weight: float) -> tuple[dict, float]:
+    """({network: style / content loss at the start}, the plain network's lambda that gives
+    the normalized network's balance at `content_weight`)."""
     ratio = {name: b["style_loss"] / b["content_loss"] for name, b in balance.items()}
-    lambda_equivalent = config.content_weight * ratio["plain"] / ratio["normalized"]
-    grid = exp.folder / "grid.png"
-    plot(grid, measured)
-    results = [{"images": label, "layers": per_layer} for label, per_layer in measured.items()]
+    return ratio, content_weight * ratio["plain"] / ratio["normalized"]
+
+
+def claims_of(measured: dict, balance: dict, content_weight: float) -> list[dict]:
+    """Mean activation one on the calibration photographs; lambda balancing the terms on the
+    normalized network as on the plain one."""
+    calibration = next(iter(measured.values()))
+    worst = max(max(abs(v["min"] - 1), abs(v["max"] - 1)) for v in calibration.values())
+    ratio, lambda_equivalent = equivalent_lambda(balance, content_weight)
     shown = ("conv1_1", "conv3_1", "conv5_1")
     medians = {label: ", ".join(f"{measured[label][l]['median']:.2f}" for l in shown)
                for label in measured}
-    claims = [
-        common.claim(
+    return [
+        claim(
             "mean_activation_one", "Each filter's mean activation over images and positions is "
             "one (on the images the network was normalized with)",
             f"|mean - 1| <= {UNIT_TOLERANCE} for every live filter on the calibration "
@@ -119,22 +128,38 @@ def main(argv=None) -> dict:
             f"{medians['calibration photographs, 512 px']}, paintings "
             f"{medians['bundled paintings']}, white noise {medians['white noise 0..255']}",
             worst <= UNIT_TOLERANCE, needs_convergence=False),
-        common.claim(
-            "lambda_transfers", f"lambda = {config.content_weight:g} balances content and "
+        claim(
+            "lambda_transfers", f"lambda = {content_weight:g} balances content and "
             "style on the normalized network as it does on the plain one (the paper states "
             "lambda for the normalized network; most implementations use the plain one)",
             f"the plain network's lambda with the same ratio of the two terms at the "
-            f"white-noise start is within a factor {BALANCE_FACTOR} of {config.content_weight:g}",
+            f"white-noise start is within a factor {BALANCE_FACTOR} of {content_weight:g}",
             {"start_losses": balance, "style_over_content": ratio,
              "lambda_equivalent_on_plain": lambda_equivalent},
             f"style / content loss at the start: plain {ratio['plain']:.3g}, normalized "
-            f"{ratio['normalized']:.3g}: lambda {config.content_weight:g} on the normalized "
+            f"{ratio['normalized']:.3g}: lambda {content_weight:g} on the normalized "
             f"network weighs content like {lambda_equivalent:.2g} on the plain one",
-            1 / BALANCE_FACTOR <= lambda_equivalent / config.content_weight <= BALANCE_FACTOR,
+            1 / BALANCE_FACTOR <= lambda_equivalent / content_weight <= BALANCE_FACTOR,
             needs_convergence=False),
     ]
-    return exp.finish(claims, results, grid, balance=balance,
-                      lambda_equivalent_on_plain=lambda_equivalent)
+
+
+def main(argv=None) -> dict:
+    exp = setup(argv)
+    config, normalized, plain = exp.config, exp.vgg, h5.load(paths.plain_weights())
+    # the scales are the plain network's means; a dead filter keeps scale 1 and is left out
+    live = {layer: normalized.normalization[layer] != 1.0 for layer in LAYERS}
+    content, (style,) = exp.prepare([exp.args.style])
+    measured = {label: layer_means(normalized, image_set, live)
+                for label, image_set in image_sets(content.shape, config.seed).items()}
+    balance = {name: start_balance(vgg, content, style, config)
+               for name, vgg in (("plain", plain), ("normalized", normalized))}
+    grid = exp.folder / "grid.png"
+    plot(grid, measured)
+    results = [{"images": label, "layers": per_layer} for label, per_layer in measured.items()]
+    _, lambda_equivalent = equivalent_lambda(balance, config.content_weight)
+    return exp.finish(claims_of(measured, balance, config.content_weight), results, grid,
+                      balance=balance, lambda_equivalent_on_plain=lambda_equivalent)
 
 
 if __name__ == "__main__":

@@ -11,31 +11,35 @@ against the photo's own, and its pixel speckle against both images'.
 
 from __future__ import annotations
 
-from . import common
+from lab.figures import save_grid
+
+from .claims import claim
+from .experiment import Experiment
+from .settings import defaults, parse, parser
 
 NAME = "sample"
 CONTENT_WEIGHT = 2e-3
-DEFAULTS = common.defaults(content_weight=CONTENT_WEIGHT)
+DEFAULTS = defaults(content_weight=CONTENT_WEIGHT)
 
 
 def main(argv=None) -> dict:
-    p = common.parser(__doc__.splitlines()[0], DEFAULTS)
-    args, config = common.parse(p, argv, DEFAULTS)
-    exp = common.Experiment(NAME, f"the sample at lambda {config.content_weight:g}", args,
-                            config, style=args.style)
+    p = parser(__doc__.splitlines()[0], DEFAULTS)
+    args, config = parse(p, argv, DEFAULTS)
+    exp = Experiment(NAME, f"the sample at lambda {config.content_weight:g}", args, config,
+                     style=args.style)
     content, (style,) = exp.prepare([args.style])
     result = exp.stylize(f"lambda {config.content_weight:g}", [args.style])
     (entry,) = result.images
     score, references = entry.quality, result.references[entry.style]
     photo, painting = references["content_image"], references["style_image"]
-    grid = common.save_grid(
+    grid = save_grid(
         exp.folder / "grid.png", [[content, entry.image, style]], col_labels=[
             "photo", f"lambda {config.content_weight:g}\nstyle {score['style_distance']:.2f}, "
             f"content {score['content_distance']:.2f}", "painting"],
         title=exp.title("The sample"))
     results = [{"image": exp.save_image(entry.image, "sample"), **score,
                 "total_loss": entry.losses["total_loss"], "evaluations": entry.evaluations}]
-    claims = [common.claim(
+    claims = [claim(
         "content_and_style", f"At lambda {config.content_weight:g} the result keeps the photo's "
         "content and takes the painting's style",
         "content distance below the painting's and style distance below the photo's "

@@ -77,13 +77,13 @@ def drop_checkpoints(folder: Path, label: str, keep: Path | None = None) -> None
             path.unlink(missing_ok=True)
 
 
-def same_from_cap(converged: bool, steps: int, chunk: int, cap: int) -> int | None:
-    """The lowest cap under which a run that took `steps` steps, `chunk` per compiled call,
+def same_from_cap(converged: bool, steps: int, per_call: int, cap: int) -> int | None:
+    """The lowest cap under which a run that took `steps` steps, `per_call` per compiled call,
     under a cap of `cap` steps, ends at the same step with the same state (it does so under
     every cap from there up), or None. It does when it ended by its convergence rule and not
-    among the single steps `run` takes as the cap nears: its calls were then all chunks,
-    which every cap of at least `steps` leaves as they were."""
-    return steps if converged and (chunk == 1 or steps + chunk <= cap) else None
+    among the single steps `run` takes as the cap nears: its calls were then all whole calls
+    of `per_call` steps, which every cap of at least `steps` leaves as they were."""
+    return steps if converged and (per_call == 1 or steps + per_call <= cap) else None
 
 
 def result_same_from_cap(result: Result) -> int | None:
@@ -92,9 +92,9 @@ def result_same_from_cap(result: Result) -> int | None:
     every image converged, and each batch ended clear of the cap (same_from_cap;
     `iterations` counts the last batch's steps only, so several batches must take one step
     per call)."""
-    one_scale = len(result.settings.get("scales", [result.size])) == 1
+    one_scale = len(result.facts.get("scales", [result.size])) == 1
     converged = bool(result.images) and all(entry.converged for entry in result.images)
-    steps_known = result.chunks == 1 or result.steps_per_call == 1
+    steps_known = result.batches == 1 or result.steps_per_call == 1
     if not (one_scale and steps_known):
         return None
     return same_from_cap(converged, result.iterations, result.steps_per_call,
@@ -169,9 +169,7 @@ def load_record(folder: Path, asked: dict) -> tuple[dict, dict[str, np.ndarray]]
 def save(folder: Path, asked: dict, result: Result) -> None:
     """Keep a finished stylize run: its uint8 images and its Result as JSON."""
     run = result.to_json()
-    # the run's own settings (styles, lists, weights' source...) beside the config's
-    record = {"result": run,
-              "run_settings": {key: run["settings"][key] for key in result.settings}}
+    record = {"result": run}
     save_record(folder, asked, record, same_from_cap=result_same_from_cap(result),
                 ends_unconverged=result.ends_unconverged,
                 images=np.stack([entry.image for entry in result.images]))
@@ -214,11 +212,11 @@ def _result(record: dict, pixels: np.ndarray, config: StyleConfig) -> Result | N
         config.replace(content_weight=entry["content_weight"], seed=entry["seed"]),
         {key: entry[key] for key in ("content_loss", "style_loss", "tv_loss", "total_loss",
                                      "style_layer_losses")},
-        entry["evaluations"], entry["history"], entry["quality"], None, entry["converged"])
-        for image, entry in zip(pixels, run["images"])]
-    return Result(entries, entries[0].config, record["run_settings"], tuple(run["size"]),
+        entry["evaluations"], entry["history"], entry["quality"], None, entry["converged"],
+        entry["content"]) for image, entry in zip(pixels, run["images"])]
+    return Result(entries, entries[0].config, run["run"], tuple(run["size"]),
                   run["iterations"], run["wall_seconds"], run["compile_seconds"],
-                  run["batch_size"], run["chunks"], run["steps_per_call"],
+                  run["batch_size"], run["batches"], run["steps_per_call"],
                   run["quality_references"], 0,
                   {key: run[key] for key in ("backend", "device", "devices", "state_devices")
-                   if key in run})
+                   if key in run}, run["record"])

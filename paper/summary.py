@@ -15,7 +15,6 @@ Reads results/<experiment>/metrics.json as written by the other modules of this 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import re
 import statistics
@@ -29,12 +28,16 @@ from gatys_jax.io import images
 from gatys_jax.io.images import to_uint8
 from lab.figures import save_jpeg
 
-from . import common
+from . import fig1_content, fig1_style, fig2, fig3, fig4, fig5, normalization, sample, start
+from .claims import MIN_TREND_POINTS
+from .settings import FULL_SIZE, QUICK_SIZE, RESULTS, ROOT, STOP_PIXELS, STOP_TOLERANCE, STOP_WINDOW
 
-ORDER = ("fig1_content", "fig1_style", "fig2", "fig3", "fig4", "fig5", "init", "sample",
-         "normalization")
+# the experiments' scripts, in the order of the table and the gallery
+SCRIPTS = (fig1_content, fig1_style, fig2, fig3, fig4, fig5, start, sample, normalization)
+ORDER = tuple(script.NAME for script in SCRIPTS)  # their experiments: results/<name>/
+SCRIPT_OF = dict(zip(ORDER, SCRIPTS))
 FIGURE_BYTES = 200_000
-DOCS = common.ROOT / "docs"
+DOCS = ROOT / "docs"
 VERDICTS = {True: "yes", False: "**no**", None: "not judged (unconverged)"}
 BEGIN = "<!-- written by python -m paper.summary --docs: edit around it, not inside -->"
 END = "<!-- end of the part written by python -m paper.summary --docs -->"
@@ -50,7 +53,7 @@ def experiments(out: Path) -> list[dict]:
 
 def run_line(metrics: dict) -> str:
     """How one experiment ran: size, start, convergence of its images, evaluations, their
-    grain (common.grain), time, machine and date."""
+    grain (lab.measures.grain), time, machine and date."""
     s = metrics["settings"]
     taken = [i for i in metrics.get("images", []) if i["converged"] is not None]
     start = (f"noise, sd {noise_sd(s['noise_scale']):.2g} grey levels"
@@ -112,15 +115,15 @@ def measured_section(metrics: dict, out: Path, docs: Path) -> str:
     """One experiment's section: what it shows, its figure (written under docs/paper/), its
     claims and how it ran."""
     name = metrics["experiment"]
-    module = importlib.import_module(f"paper.{name}")
     figure = gallery_figure(out / name / metrics["grid"], docs / "paper" / f"{name}.jpg")
-    shows = module.__doc__.split("\n\n")[0].replace("\n", " ")
+    shows = SCRIPT_OF[name].__doc__.split("\n\n")[0].replace("\n", " ")
     return section(name, f"{shows}\n\n![{name}](paper/{figure.name})\n\n{table([metrics])}")
 
 
 def pending_section(name: str) -> str:
-    return section(name, f"Not yet run to convergence: `python -m paper.{name} --quick`, then "
-                         "`python -m paper.summary --docs`.")
+    """Experiment `name`'s section before it has run: how to run it."""
+    return section(name, f"Not yet run to convergence: `python -m {SCRIPT_OF[name].__name__} "
+                         "--quick`, then `python -m paper.summary --docs`.")
 
 
 def generated_part(metrics_list: list[dict], out: Path, docs: Path, old: str = "") -> str:
@@ -132,12 +135,12 @@ def generated_part(metrics_list: list[dict], out: Path, docs: Path, old: str = "
     lines = [BEGIN, "",
              "Written by `python -m paper.summary --docs` from the runs of "
              "`bash scripts/reproduce_paper.sh` (every experiment, each image to convergence: "
-             f"its total loss changes by less than {common.STOP_TOLERANCE:.1%}, or its "
-             f"picture by less than {common.STOP_PIXELS:g} grey levels (RMS), over "
-             f"{common.STOP_WINDOW} evaluations, or the experiment's cap; add `--quick` for "
-             f"{common.QUICK_SIZE} px instead of the paper's {common.FULL_SIZE}). A trend across "
+             f"its total loss changes by less than {STOP_TOLERANCE:.1%}, or its "
+             f"picture by less than {STOP_PIXELS:g} grey levels (RMS), over "
+             f"{STOP_WINDOW} evaluations, or the experiment's cap; add `--quick` for "
+             f"{QUICK_SIZE} px instead of the paper's {FULL_SIZE}). A trend across "
              "images rests on those that converged when at least "
-             f"{common.MIN_TREND_POINTS} did; any other claim that rests on an image that "
+             f"{MIN_TREND_POINTS} did; any other claim that rests on an image that "
              "reached the cap unconverged is not judged. Each section says when, where and "
              "how long its experiment ran.", "",
              "## Claims and figures", ""]
@@ -157,7 +160,7 @@ def docs_page(old: str | None, generated: str) -> str:
 
 def main(argv=None) -> str:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--out", type=Path, default=common.RESULTS, help="results root")
+    p.add_argument("--out", type=Path, default=RESULTS, help="results root")
     p.add_argument("--docs", type=Path, nargs="?", const=DOCS, default=None, metavar="DIR",
                    help="also write DIR/paper.md and the figures under DIR/paper/ (DIR: "
                         "docs/ when not given)")

@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # Regenerate the paper's figures and measure their claims: bash scripts/reproduce_paper.sh [--quick] [...]
-# Runs python -m paper.{fig1_content,fig1_style,fig2,fig3,fig4,fig5,init,sample,normalization}
+# Runs python -m paper.{fig1_content,fig1_style,fig2,fig3,fig4,fig5,start,sample,normalization}
 # in turn, each writing a grid.png, its single images and a metrics.json into
-# results/<name>/, every image run to convergence (its loss changes by less than 0.1% over
-# 100 evaluations) or to the module's cap; then writes results/claims.md (the table of
-# measured claims; python -m paper.summary). Every argument goes to every module: --quick
-# (256 px, for a CPU; default the paper's 512 px), --size N, --iterations CAP, --out DIR
-# (default results), --content IMAGE (a file or a sample name, default chelsea), --weights
-# FILE, --batching on|off (several images in one program; default off on a CPU), and any
-# other setting (python -m paper.fig3 --help lists them).
-# ONLY="fig3 fig4" runs a subset. A module that fails is reported and the others still run;
-# the exit status is then 1. Every finished run (a layer, a painting, a row) is kept under
-# results/<name>/runs/, and the run in progress keeps its optimizer state there every 5
-# minutes and on Ctrl-C: the same command later loads the finished runs and goes on from that
-# checkpoint (--fresh optimizes everything again). Then
+# results/<experiment>/ (paper.start's experiment is named init, for the setting it varies),
+# every image run to convergence (its loss changes by less than 0.1% over 100 evaluations) or
+# to the module's cap; then writes results/claims.md (the table of measured claims; python -m
+# paper.summary). Every argument goes to every module: --quick (256 px, for a CPU; default the
+# paper's 512 px), --size N, --iterations CAP, --out DIR (default results), --content IMAGE (a
+# file or a sample name, default chelsea), --weights FILE, --batching on|off (several images
+# in one program; default off on a CPU), and any other setting (python -m paper.fig3 --help
+# lists them).
+# ONLY="fig3 fig4" runs a subset of the modules. A module that fails is reported and the
+# others still run; the exit status is then 1. Every finished run (a layer, a painting, a row)
+# is kept under results/<experiment>/runs/, and the run in progress keeps its optimizer state
+# there every 5 minutes and on Ctrl-C: the same command later loads the finished runs and goes
+# on from that checkpoint (--fresh optimizes everything again). Then
 # `python -m paper.summary --docs` writes docs/paper.md and the gallery under docs/paper/.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +22,7 @@ PYTHON=${PYTHON:-.venv/bin/python}
 [ -x "$PYTHON" ] || PYTHON=python3
 start=$SECONDS
 failed=()
-for name in ${ONLY:-fig1_content fig1_style fig2 fig3 fig4 fig5 init sample normalization}; do
+for name in ${ONLY:-fig1_content fig1_style fig2 fig3 fig4 fig5 start sample normalization}; do
     echo "== $name" >&2
     t=$SECONDS
     "$PYTHON" -m "paper.$name" "$@"

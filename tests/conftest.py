@@ -170,3 +170,14 @@ def signalled(argv: list[str], cwd: Path, signum: int | list[int], after: str,
             process.kill()
     reader.join(timeout=10)
     return {"returncode": returncode, "stdout": stdout, "stderr": "".join(stderr)}
+
+
+# ---------------------------------------------------------------- the paper scripts' tiny runs
+
+@pytest.fixture(scope="session")
+def paper_runs(tmp_path_factory, normalized_weights_path):
+    """paper_runs(name) -> the metrics of experiment `name`'s tiny run, each run once per
+    session under paper_runs.out (paper_checks.TinyRuns)."""
+    # imported here: only the sessions that run the paper scripts import them
+    from paper_checks import TinyRuns
+    return TinyRuns(tmp_path_factory.mktemp("paper"), normalized_weights_path)

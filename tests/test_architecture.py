@@ -39,3 +39,21 @@ def test_the_package_exports_the_functions_however_it_was_imported():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                             text=True, timeout=120)
     assert result.stdout.split() == ["stylize", "StyleConfig"], result.stderr
+
+
+def test_functions_and_modules_stay_short():
+    """Every function of the package and its scripts fits on a screen (60 lines) and every
+    module holds one idea (400 lines): a longer one is split into named steps."""
+    import ast
+    long = []
+    for folder in ("gatys_jax", "lab", "benchmarks", "paper"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            text = path.read_text()
+            if text.count("\n") > 400:
+                long.append(f"{path.relative_to(ROOT)}: {text.count(chr(10))} lines")
+            long += [f"{path.relative_to(ROOT)}:{node.lineno} {node.name}: "
+                     f"{node.end_lineno - node.lineno + 1} lines"
+                     for node in ast.walk(ast.parse(text))
+                     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                     and node.end_lineno - node.lineno + 1 > 60]
+    assert not long, "\n".join(long)

@@ -1,5 +1,5 @@
 """Batches of seeds, styles and lambdas: equal to single runs, one compilation, sharding,
-memory chunks, bad input."""
+batches that fit in memory, bad input."""
 
 import json
 import os
@@ -57,7 +57,7 @@ def test_memory_per_image_grows_with_size_and_history():
     lbfgs = solvers.lbfgs_solver(100)
     small = costs.memory_per_image(objective, lbfgs, 64, 64).total
     large = costs.memory_per_image(objective, lbfgs, 128, 128)
-    adam = costs.memory_per_image(objective, solvers.resolve("adam"), 128, 128).total
+    adam = costs.memory_per_image(objective, solvers.named("adam"), 128, 128).total
     assert 3.5 < large.total / small < 4.5 and adam < large.total
     # the L-BFGS history alone: 2 x 100 image-sized float32 vectors
     assert large.solver > 2 * 100 * 128 * 128 * 3 * 4
@@ -97,7 +97,7 @@ def test_each_batch_image_equals_its_single_run(inputs, normalized_weights_path,
             assert np.abs(entry.image.astype(int) - single.image.astype(int)).max() <= 1
 
 
-def test_one_compilation_for_all_chunks(inputs, normalized_weights_path, monkeypatch):
+def test_one_compilation_for_all_batches(inputs, normalized_weights_path, monkeypatch):
     traces = []
     original = driver.step_function
 
@@ -113,8 +113,8 @@ def test_one_compilation_for_all_chunks(inputs, normalized_weights_path, monkeyp
     content, styles = inputs
     result = stylize_batch(content, styles[0], seeds=range(5), size=SIZE, iterations=3,
                            max_batch=2)
-    assert len(result.images) == 5 and result.chunks == 3 and result.batch_size == 2
-    assert len(traces) == 1  # one trace of the step for three chunks (the last one padded)
+    assert len(result.images) == 5 and result.batches == 3 and result.batch_size == 2
+    assert len(traces) == 1  # one trace of the step for three batches (the last one padded)
 
 
 @pytest.mark.subprocess

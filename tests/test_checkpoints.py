@@ -14,10 +14,11 @@ import jax
 import numpy as np
 import pytest
 
-from gatys_jax import checkpoints
+from gatys_jax import checkpoints, resumable
 from gatys_jax.cli import main
 from gatys_jax.engine import driver
 from gatys_jax.errors import GatysError
+from gatys_jax.events import ProgressEvent
 from gatys_jax.io import images
 from gatys_jax.optim import solvers
 from gatys_jax.transfer import stylize, stylize_batch
@@ -33,13 +34,14 @@ def test_the_driver_goes_on_from_a_restored_state_and_trace(problem):  # noqa: F
     args = (problem.vgg.params, targets, weights)
     compiled = driver.compile(solvers.lbfgs_solver(5), problem.objective, x0, *args,
                               batched=True)
-    rules = dict(tolerance=1e-9, window=2, pixels=1e-6, to_pixels=lambda x: x * 100)
-    whole = driver.run(compiled, x0, args, 8, **rules)
-    half = driver.run(compiled, x0, args, 4, **rules)
+    rule = driver.StopRule(8, tolerance=1e-9, window=2, pixels=1e-6)
+    to_pixels = lambda x: x * 100
+    whole = driver.run(compiled, x0, args, rule, to_pixels=to_pixels)
+    half = driver.run(compiled, x0, args, rule._replace(iterations=4), to_pixels=to_pixels)
     leaves = [np.asarray(leaf) for leaf in jax.tree.leaves(half.state)]
     trace = driver.Trace.restore(half.trace.arrays())
-    rest = driver.run(compiled, None, args, 8, trace=trace,
-                      state=driver.restore(compiled, leaves), **rules)
+    rest = driver.run(compiled, None, args, rule, to_pixels=to_pixels, trace=trace,
+                      state=driver.restore(compiled, leaves))
     assert int(rest.state.iteration) == 8
     np.testing.assert_array_equal(np.asarray(rest.state.x), np.asarray(whole.state.x))
     np.testing.assert_array_equal(np.asarray(rest.state.evaluations),
@@ -53,11 +55,46 @@ def test_the_driver_goes_on_from_a_restored_state_and_trace(problem):  # noqa: F
         driver.restore(compiled, leaves[:-1])
 
 
+
+def test_a_resumable_run_stopped_by_a_signal_goes_on_to_the_unbroken_end(problem,  # noqa: F811
+                                                                         tmp_path):
+    """resumable.run keeps the state, the trace and the caller's notes and arrays when a signal
+    stops it; the run that loads them ends where one that never stopped ends, pixel for pixel,
+    and keeps nothing at its end when keep_at_end says not to."""
+    x0, targets, weights = arrays(problem, [0])
+    args = (problem.vgg.params, targets, weights)
+    compiled = driver.compile(solvers.lbfgs_solver(5), problem.objective, x0, *args, steps=1)
+    stop = driver.StopRule(8)
+    whole = resumable.run(compiled, x0, args, stop)
+    keeper = checkpoints.Checkpoint(tmp_path / "run.npz", "key")
+    seen: list[int] = []
+
+    def stop_at_3(state, row):
+        seen.append(int(state.iteration))
+        if int(state.iteration) == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    stopped = resumable.run(compiled, x0, args, stop, keeper=keeper, on_update=stop_at_3,
+                            notes=lambda: {"seen": seen},
+                            arrays=lambda: {"seen": np.array(seen)})
+    assert stopped.interrupted == signal.SIGTERM and int(stopped.state.iteration) == 3
+    saved = keeper.load()
+    assert saved.notes == {"seen": [0, 1, 2, 3]}
+    np.testing.assert_array_equal(saved.arrays["seen"], [0, 1, 2, 3])
+    keeper.path.unlink()
+    rest = resumable.run(compiled, None, args, stop, keeper=keeper, saved=saved,
+                         keep_at_end=lambda run: False)
+    assert int(rest.state.iteration) == 8 and not keeper.path.exists()
+    np.testing.assert_array_equal(np.asarray(rest.state.x), np.asarray(whole.state.x))
+    assert rest.trace.history() == [
+        {**row, "seconds": mine["seconds"]}
+        for row, mine in zip(whole.trace.history(), rest.trace.history())]
+
 def interrupt_at(iteration: int, scale: int = 0, signum=signal.SIGTERM):
     """An on_update that signals this process once the run passes `iteration` of `scale`."""
     def on_update(event):
-        if (event["phase"] == "run" and event["scale"] == scale
-                and event["iteration"] == iteration):
+        if (isinstance(event, ProgressEvent) and event.scale == scale
+                and event.iteration == iteration):
             os.kill(os.getpid(), signum)
     return on_update
 
@@ -70,7 +107,7 @@ def history(result):
 @pytest.mark.parametrize("stop_scale", [0, 1], ids=["coarse scale", "fine scale"])
 def test_a_stopped_run_resumes_to_the_unbroken_result(tmp_path, stop_scale):
     content, style = (np.random.default_rng(seed).uniform(0, 255, (32, 32, 3)) for seed in (1, 2))
-    settings = dict(SETTINGS, weights=random_weights(), start_size=16, save_every=3)
+    settings = dict(SETTINGS, vgg=random_weights(), start_size=16, save_every=3)
     for folder in ("unbroken", "resumed"):
         (tmp_path / folder).mkdir()
     unbroken = stylize(content, style, output=tmp_path / "unbroken" / "out.png", **settings)
@@ -90,7 +127,7 @@ def test_a_stopped_run_resumes_to_the_unbroken_result(tmp_path, stop_scale):
     assert not resumed.interrupted and resumed.ends_unconverged and saved.exists()
     # its optimizing seconds go on from the stopped run's
     assert resumed.wall_seconds >= stopped.wall_seconds >= 0.1
-    assert resumed.to_json()["settings"]["scales"] == [[16, 16], [32, 32]]
+    assert resumed.to_json()["run"]["scales"] == [[16, 16], [32, 32]]
     np.testing.assert_array_equal(resumed.image, unbroken.image)
     assert history(resumed) == history(unbroken)
     assert resumed.images[0].evaluations == unbroken.images[0].evaluations
@@ -102,12 +139,12 @@ def test_a_stopped_run_resumes_to_the_unbroken_result(tmp_path, stop_scale):
 def test_a_crashed_run_resumes_from_its_last_periodic_save(tmp_path, monkeypatch):
     monkeypatch.setattr(checkpoints, "EVERY_SECONDS", 0.0)  # save after every step
     content, style = (np.random.default_rng(seed).uniform(0, 255, (24, 32, 3)) for seed in (3, 4))
-    settings = dict(SETTINGS, weights=random_weights(), seeds=[0, 1])
+    settings = dict(SETTINGS, vgg=random_weights(), seeds=[0, 1])
     unbroken = stylize_batch(content, [style], **settings)
     saved = tmp_path / "run.npz"
 
     def crash(event):
-        if event["phase"] == "run" and event["iteration"] == 6:
+        if isinstance(event, ProgressEvent) and event.iteration == 6:
             raise RuntimeError("machine lost")
 
     with pytest.raises(RuntimeError):
@@ -124,7 +161,7 @@ def test_a_run_unconverged_at_its_cap_keeps_its_checkpoint_for_a_higher_cap(tmp_
     """The same call with a higher cap goes on from it to that cap's unbroken result; a run
     that converged, or had no rule to meet, removes its checkpoint."""
     content, style = (np.random.default_rng(seed).uniform(0, 255, (24, 32, 3)) for seed in (7, 8))
-    settings = dict(SETTINGS, weights=random_weights())
+    settings = dict(SETTINGS, vgg=random_weights())
     saved = tmp_path / "run.npz"
     capped = stylize(content, style, checkpoint=saved, on_update=lambda _: time.sleep(0.1),
                      **settings)
@@ -146,7 +183,7 @@ def test_a_run_unconverged_at_its_cap_keeps_its_checkpoint_for_a_higher_cap(tmp_
 
 def test_a_checkpoint_resumes_only_its_own_run(tmp_path):
     content, style = (np.random.default_rng(seed).uniform(0, 255, (24, 32, 3)) for seed in (5, 6))
-    settings = dict(SETTINGS, weights=random_weights())
+    settings = dict(SETTINGS, vgg=random_weights())
     saved = tmp_path / "run.npz"
     stylize(content, style, checkpoint=saved, on_update=interrupt_at(3), seed=0, **settings)
     kept = saved.read_bytes()
@@ -170,8 +207,8 @@ def test_cli_checkpoint_errors(tmp_path, capsys):
             "32", "--iterations", "2", "--quiet"]
     assert main(base + ["--checkpoint", str(content)]) == 2
     assert "is the content image" in capsys.readouterr().err
-    assert main(base + ["--checkpoint", str(tmp_path / "missing" / "run.npz")]) == 2
-    assert "does not exist" in capsys.readouterr().err
+    assert main(base + ["--checkpoint", str(content / "run.npz")]) == 2
+    assert "exists and is not a folder" in capsys.readouterr().err
     assert main(base + ["--checkpoint", str(tmp_path / "run.npz"), "--seeds", "0,1",
                         "--max-batch", "1"]) == 2
     assert "needs every image in one batch" in capsys.readouterr().err
@@ -261,7 +298,7 @@ def stopped(tmp_path_factory):
     """(content, style, settings, checkpoint) of a tiny run stopped at its third step."""
     content, style = (np.random.default_rng(seed).uniform(0, 255, (32, 32, 3))
                       for seed in (9, 10))
-    settings = dict(SETTINGS, weights=random_weights(), start_size=16)  # two scales
+    settings = dict(SETTINGS, vgg=random_weights(), start_size=16)  # two scales
     saved = tmp_path_factory.mktemp("stopped") / "run.npz"
     stylize(content, style, checkpoint=saved, on_update=interrupt_at(3), **settings)
     assert saved.exists()

@@ -8,9 +8,11 @@ each test then waits for its own.
 import argparse
 import dataclasses
 import importlib.metadata
+import io
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -23,9 +25,10 @@ from PIL import Image
 
 import gatys_jax
 from gatys_jax import cli
-from gatys_jax.cli.progress_bar import Progress
 from gatys_jax.config import StyleConfig
+from gatys_jax.events import PlanEvent, ProgressEvent
 from gatys_jax.io import images, samples
+from gatys_jax.progress_bar import Progress
 
 from conftest import CLI, CONTENT, STYLE, signalled
 
@@ -44,8 +47,8 @@ BAD_INPUTS = {
     "negative_content_weight": ("{content} {style} -o {tmp}/out.png --content-weight -1", {},
                                 "--content-weight must be non-negative"),
     "size_too_small": ("{content} {style} -o {tmp}/out.png --size 8", {}, "too small"),
-    "output_folder_missing": ("{content} {style} -o {tmp}/no/such/folder/out.png", {},
-                              "does not exist"),
+    "output_parent_is_a_file": ("{content} {style} -o {text}/out.png", {},
+                                "exists and is not a folder"),
     "output_extension": ("{content} {style} -o {tmp}/out.gif", {}, ".png"),
     "default_weights_missing": ("{content} {style} -o {tmp}/out.png",
                                 {"GATYS_JAX_WEIGHTS_DIR": "{tmp}/empty_weights"},
@@ -107,6 +110,17 @@ def results(workspace, normalized_weights_path):
     futures["success"] = pool.submit(run_cli, [
         "stylize", str(names["content"]), str(names["style"]), "-o", str(tmp / "out.png"),
         "--size", "40", "--iterations", "5", "--metrics", str(tmp / "metrics.json")], tmp)
+    tmp = folder("new_folders")
+    futures["new_folders"] = pool.submit(run_cli, [
+        "stylize", str(names["content"]), str(names["style"]), "-o",
+        str(tmp / "no/such/folder/out.png"), "--metrics", str(tmp / "other/metrics.json"),
+        "--size", "32", "--iterations", "2", "-q"], tmp)
+    tmp = folder("sweep_new_folder")
+    (tmp / "jobs.jsonl").write_text(json.dumps({"name": "cat", "content": str(names["content"]),
+                                                "style": str(names["style"])}) + "\n")
+    futures["sweep_new_folder"] = pool.submit(run_cli, [
+        "sweep", str(tmp / "jobs.jsonl"), "-o", str(tmp / "new/sweep"), "--size", "32",
+        "--iterations", "2", "-q"], tmp)
     tmp = folder("bounded")
     futures["bounded"] = pool.submit(run_cli, [
         "stylize", str(names["content"]), str(names["style"]), "-o", str(tmp / "out.png"),
@@ -159,9 +173,7 @@ def test_non_finite_loss_stops_the_run(tmp_path, capsys, monkeypatch):
 
 @pytest.mark.subprocess
 def test_success_writes_image_and_metrics(results):
-    future, folder = results["success"]
-    result = future.result()
-    assert result.returncode == 0, result.stderr
+    folder, result = succeeded(results, "success")
     assert "Traceback" not in result.stderr
     assert files_in(folder) == ["metrics.json", "out.png"]
     with Image.open(folder / "out.png") as image:
@@ -183,11 +195,63 @@ def test_success_writes_image_and_metrics(results):
     assert all(math.isfinite(metrics[k]) for k in ("content_loss", "style_loss", "total_loss"))
 
 
-@pytest.mark.subprocess
-def test_lbfgsb_from_the_command_line(results):
-    future, folder = results["bounded"]
+
+def succeeded(results, name: str):
+    """(folder, finished process) of the CLI run `name`, which must have exited 0."""
+    future, folder = results[name]
     result = future.result()
     assert result.returncode == 0, result.stderr
+    return folder, result
+
+@pytest.mark.subprocess
+def test_output_folders_are_made(results):
+    folder, result = succeeded(results, "new_folders")
+    assert files_in(folder) == ["no/such/folder/out.png", "other/metrics.json"]
+    with Image.open(folder / "no/such/folder/out.png") as image:
+        assert image.size == (32, 21)
+
+
+@pytest.mark.subprocess
+def test_a_sweep_makes_its_output_folder(results):
+    folder, result = succeeded(results, "sweep_new_folder")
+    assert files_in(folder) == ["jobs.jsonl", "new/sweep/cat.png", "new/sweep/results.jsonl"]
+
+
+@pytest.mark.parametrize("output", ["new/deep/out.gif", "new/deep/out.png"])
+def test_bad_input_leaves_no_folder_behind(tmp_path, capsys, output):
+    """The folders are made after the flags' checks; when the library's checks then refuse
+    the run (an unknown sample, an output format), the folders made for it are gone."""
+    content = CONTENT if output.endswith(".gif") else "nosuchsample"
+    code = cli.main(["stylize", content, STYLE, "-o", str(tmp_path / output), "--metrics",
+                     str(tmp_path / "other/metrics.json"), "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["sweep", "samples"])
+def test_an_output_folder_under_a_file_is_one_line(tmp_path, capsys, command):
+    existing = tmp_path / "file.txt"
+    existing.write_text("keep me")
+    jobs = tmp_path / "jobs.jsonl"
+    jobs.write_text(json.dumps({"content": CONTENT, "style": STYLE}) + "\n")
+    for output in (existing, existing / "out"):
+        code = cli.main(["sweep", str(jobs), "-o", str(output), "-q"] if command == "sweep"
+                        else ["samples", "-o", str(output)])
+        err = capsys.readouterr().err
+        assert code == 2 and err.count("\n") == 1, err
+        assert f"cannot make folder {output}: {existing} exists and is not a folder" in err
+    assert existing.read_text() == "keep me" and sorted(tmp_path.iterdir()) == [existing, jobs]
+
+
+def test_samples_makes_its_output_folder(tmp_path, capsys):
+    assert cli.main(["samples", "-o", str(tmp_path / "new/samples")]) == 0
+    assert f"{samples.NAMES[0]}.png" in files_in(tmp_path / "new/samples")
+
+
+@pytest.mark.subprocess
+def test_lbfgsb_from_the_command_line(results):
+    folder, result = succeeded(results, "bounded")
     assert files_in(folder) == ["metrics.json", "out.png"]
     metrics = json.loads((folder / "metrics.json").read_text())
     assert metrics["settings"]["optimizer"] == "lbfgsb" and metrics["evaluations"] == 21
@@ -196,9 +260,7 @@ def test_lbfgsb_from_the_command_line(results):
 
 @pytest.mark.subprocess
 def test_demo(results):
-    future, folder = results["demo"]
-    result = future.result()
-    assert result.returncode == 0, result.stderr
+    folder, result = succeeded(results, "demo")
     assert files_in(folder / "demo") == ["content.png", "metrics.json", "style.png",
                                          "stylized.png"]
     with Image.open(folder / "demo" / "stylized.png") as image:
@@ -224,15 +286,71 @@ def test_ctrl_c_keeps_the_latest_image(results):
 
 def test_the_progress_bar_counts_evaluations_in_whole_numbers(capsys):
     progress = Progress(64000, enabled=True)
-    progress({"phase": "compile", "images": 1, "shape": (170, 256), "chunks": 1,
-              "batch_size": 1, "scales": [(170, 256)], "memory_per_image": 2 ** 28,
-              "notes": []})
-    progress({"phase": "run", "chunk": 0, "chunks": 1, "scale": 0, "scales": 1,
-              "iteration": 19999, "evaluations": 20000, "total_loss": 0.0106, "seconds": 1.0})
+    progress(PlanEvent(images=1, shape=(170, 256), batch_size=1, batches=1,
+                       scales=[(170, 256)], memory_per_image=2 ** 28, notes=[]))
+    progress(ProgressEvent(batch=0, batches=1, scale=0, scales=1, iteration=19999,
+                           evaluations=20000, total_loss=0.0106, seconds=1.0))
     progress.close()
     err = capsys.readouterr().err
     assert "256x170 px in 1 batch(es) of 1, 256 MiB per image" in err
     assert "evals=20000," in err and "loss=0.0106" in err
+
+
+def run_scales(progress: Progress, sizes: list, iterations=(1, 5, 10)) -> list[float]:
+    """Feed `progress` a plan of `sizes` and events through every scale; the bar's count
+    after each event."""
+    progress(PlanEvent(images=1, shape=sizes[-1], batch_size=1, batches=1, scales=sizes,
+                       memory_per_image=2 ** 28, notes=[]))
+    counts = []
+    for scale in range(len(sizes)):
+        for iteration in iterations:
+            progress(ProgressEvent(batch=0, batches=1, scale=scale, scales=len(sizes),
+                                   iteration=iteration, evaluations=iteration + 1,
+                                   total_loss=1.0, seconds=0.1))
+            counts.append(progress.bar.n)
+    progress.close()
+    return counts
+
+
+def test_the_progress_bar_shows_the_scale_and_weighs_its_eta_by_cost(capsys):
+    sizes = [(85, 128), (170, 256), (341, 512)]
+    progress = Progress(10, enabled=True)
+    counts = run_scales(progress, sizes)
+    costs = [height * width / (341 * 512) for height, width in sizes]  # 1/16, 1/4, 1
+    assert progress.bar.total == pytest.approx(10 * sum(costs))
+    assert counts[2] == pytest.approx(10 * costs[0])  # the coarsest scale: 5% of the work
+    assert counts[5] == pytest.approx(10 * (costs[0] + costs[1]))
+    assert counts[-1] == pytest.approx(progress.bar.total)
+    err = capsys.readouterr().err
+    for label in ("128px 1/3", "256px 2/3", "512px 3/3"):
+        assert f"{label}: " in err, err
+    assert "it=5/10, evals=6, loss=1" in err and "100%" in err
+    several = ProgressEvent(batch=1, batches=2, scale=0, scales=3, iteration=1, evaluations=2,
+                            total_loss=1.0, seconds=0.1)
+    assert progress.label(several) == "batch 2/2, 128px 1/3"
+
+
+class ZeroSizeTerminal(io.StringIO):
+    """stderr on a terminal that reports 0 x 0, as some detached and CI terminals do."""
+
+    def fileno(self) -> int:
+        return 2
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_progress_bar_on_a_terminal_of_no_width_prints_no_empty_line(monkeypatch):
+    stream = ZeroSizeTerminal()
+    monkeypatch.setattr(sys, "stderr", stream)
+    monkeypatch.setattr(os, "get_terminal_size", lambda fd=None: os.terminal_size((0, 0)))
+    monkeypatch.setenv("COLUMNS", "0")
+    run_scales(Progress(10, enabled=True), [(85, 128), (170, 256)])
+    lines = stream.getvalue().split("\n")
+    assert lines[-1] == "" and len(lines) > 1, lines
+    for line in lines[:-1]:  # what a terminal shows of a line: its text after the last \r
+        assert line.split("\r")[-1].strip(), lines
+    assert re.search(r"\r256px 2/2: 100%\|[^|]+\| \[", stream.getvalue()), lines
 
 
 def test_version_from_the_console_script_and_python_m(capsys):

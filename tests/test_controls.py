@@ -9,6 +9,7 @@ from gatys_jax.config import StyleConfig
 from gatys_jax.controls import colors, masks
 from gatys_jax.errors import ConfigError, GatysError
 from gatys_jax.io import samples
+from gatys_jax.problem import Masks
 from gatys_jax.transfer import stylize, stylize_batch
 
 from conftest import CONTENT, OTHER_STYLE, STYLE
@@ -30,11 +31,10 @@ def runs():
         "plain": (STYLE, {}),
         "blend_1_0": ([STYLE, OTHER_STYLE], {"blend": (1.0, 0.0)}),
         "luminance": (STYLE, {"preserve_colors": "luminance"}),
-        "one_region": (STYLE, {"content_mask": np.full((300, 451, 3), 200.0),
-                               "style_mask": (np.full((320, 512, 3), 200.0),)}),
+        "one_region": (STYLE, {"masks": Masks(np.full((300, 451, 3), 200.0),
+                                              [np.full((320, 512, 3), 200.0)])}),
         "two_paintings": ([STYLE, OTHER_STYLE], {"blend": (0.5, 0.5),
-                                                  "content_mask": content_mask,
-                                                  "style_mask": (red, blue),
+                                                  "masks": Masks(content_mask, [red, blue]),
                                                   "iterations": 40}),
     }
     cache = {}

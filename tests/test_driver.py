@@ -37,12 +37,13 @@ def arrays(problem, seeds):
     return per_seed[0] if len(seeds) == 1 else batch.stack(per_seed)
 
 
-def run(problem, solver, seeds, iterations=6, **options):
+def run(problem, solver, seeds, iterations=6, to_pixels=None, **rule):
     x0, targets, weights = arrays(problem, seeds)
     params = problem.vgg.params
     compiled = driver.compile(solver, problem.objective, x0, params, targets, weights,
                               batched=len(seeds) > 1)
-    return driver.run(compiled, x0, (params, targets, weights), iterations, **options)
+    return driver.run(compiled, x0, (params, targets, weights),
+                      driver.StopRule(iterations, **rule), to_pixels=to_pixels)
 
 
 # Batched and unbatched convolutions differ in rounding, which L-BFGS's curvature pairs
@@ -53,8 +54,8 @@ QUASI_NEWTON_ATOL = 5e-2  # grey levels
 
 @pytest.mark.parametrize("solver, x_atol", [
     pytest.param(solvers.lbfgs_solver(5), QUASI_NEWTON_ATOL, id="lbfgs"),
-    pytest.param(solvers.resolve("adam"), 1e-3, id="adam"),
-    pytest.param(solvers.resolve("optax:adabelief", 2.0), 1e-3, id="adabelief"),
+    pytest.param(solvers.named("adam"), 1e-3, id="adam"),
+    pytest.param(solvers.named("optax:adabelief", 2.0), 1e-3, id="adabelief"),
     pytest.param(solvers.from_optax(optax.sgd(1e-3)), 1e-3, id="sgd"),
     pytest.param(solvers.lbfgsb_solver(build.pixel_box(CAFFE), 5), QUASI_NEWTON_ATOL,
                  id="lbfgsb")])
@@ -87,7 +88,8 @@ def test_lbfgsb_keeps_every_pixel_in_range_where_lbfgs_leaves_it(problem):
         compiled = driver.compile(solver, problem.objective, start, problem.vgg.params,
                                   targets, weights)
         seen = iterates.setdefault(name, [])
-        done = driver.run(compiled, start, (problem.vgg.params, targets, weights), 40,
+        done = driver.run(compiled, start, (problem.vgg.params, targets, weights),
+                          driver.StopRule(40),
                           on_update=lambda state, row: seen.append(np.asarray(state.x)))
         history = done.trace.history()
         assert history[-1]["total_loss"] < history[0]["total_loss"], name
@@ -124,7 +126,7 @@ def test_several_steps_per_call_hold_the_memory_of_one(problem):
     x0, targets, weights = arrays(problem, [0])
     one, many = (driver.program_bytes(driver.compile(
         solvers.lbfgs_solver(5), problem.objective, x0, problem.vgg.params, targets, weights,
-        chunk=chunk)) for chunk in (1, 25))
+        steps=steps)) for steps in (1, 25))
     history = 2 * 5 * SHAPE[0] * SHAPE[1] * 3 * 4
     assert one["arguments"] > history and one["aliased"] >= history
     assert many["arguments"] == one["arguments"]
@@ -140,7 +142,7 @@ def test_runs_stop_once_the_callers_goal_is_met(problem):
 
 
 def test_line_search_evaluations_are_counted_and_budgets_stop_the_run(problem):
-    result = run(problem, solvers.resolve("optax:lbfgs", history=5), [0], iterations=50,
+    result = run(problem, solvers.named("optax:lbfgs", history=5), [0], iterations=50,
                  max_evaluations=12)
     evaluations = [row["evaluations"] for row in result.trace.history()]
     assert evaluations[0] == 1 and evaluations == sorted(evaluations)
@@ -161,8 +163,9 @@ def test_the_convergence_rule_on_a_synthetic_curve():
     stopped = None
     for evaluations in range(1, 400):
         loss = 100 + 1000 * 0.5 ** (evaluations / 10)
-        trace.rows.append((np.array([evaluations, evaluations]), np.array([loss, 5.0]), 0.0))
-        done = trace.converged(1e-3, 50)
+        trace.rows.append(driver.TraceRow(np.array([evaluations, evaluations]),
+                                          np.array([loss, 5.0]), 0.0))
+        done = trace.converged(driver.StopRule(0, tolerance=1e-3, window=50))
         if stopped is None and done.all():
             stopped = evaluations
         assert done[1] == (evaluations > 50)  # a flat loss converges once 50 evaluations back
@@ -173,10 +176,11 @@ def test_the_convergence_rule_on_a_synthetic_curve():
 
 
 def test_runs_stop_when_every_image_has_converged(problem):
-    result = run(problem, solvers.resolve("adam", 1.0), [0, 1], iterations=1000,
+    result = run(problem, solvers.named("adam", 1.0), [0, 1], iterations=1000,
                  tolerance=0.5, window=3)
     steps = int(result.state.iteration)
-    assert 3 <= steps < 1000 and result.trace.converged(0.5, 3).all()
+    assert 3 <= steps < 1000
+    assert result.trace.converged(driver.StopRule(1000, tolerance=0.5, window=3)).all()
 
 
 def test_a_run_clear_of_its_cap_ends_the_same_from_its_steps_up(problem):
@@ -186,12 +190,13 @@ def test_a_run_clear_of_its_cap_ends_the_same_from_its_steps_up(problem):
     names none."""
     x0, targets, weights = arrays(problem, [0])
     args = (problem.vgg.params, targets, weights)
-    compiled = driver.compile(solvers.lbfgs_solver(5), problem.objective, x0, *args, chunk=4)
+    compiled = driver.compile(solvers.lbfgs_solver(5), problem.objective, x0, *args, steps=4)
 
     def capped(cap):
-        done = driver.run(compiled, x0, args, cap, tolerance=0.01, window=3)
+        stop = driver.StopRule(cap, tolerance=0.01, window=3)
+        done = driver.run(compiled, x0, args, stop)
         steps = int(done.state.iteration)
-        lowest = same_from_cap(done.trace.converged(0.01, 3).all(), steps, 4, cap)
+        lowest = same_from_cap(done.trace.converged(stop).all(), steps, 4, cap)
         return steps, np.asarray(done.state.x), lowest
 
     free_steps, free_x, lowest = capped(1000)
@@ -215,9 +220,10 @@ def test_the_image_rule_on_synthetic_images():
     for evaluations in range(0, 401):
         decaying = np.full(12, 100 * 0.97 ** evaluations)
         drifting = np.full(12, 0.01 * evaluations)
-        trace.rows.append((np.array([evaluations, evaluations]), np.array([1.0, 1.0]), 0.0))
+        trace.rows.append(driver.TraceRow(np.array([evaluations, evaluations]),
+                                          np.array([1.0, 1.0]), 0.0))
         trace.watch(np.stack([decaying, drifting]), lambda x: x, 100)
-        rows.append(trace.converged(None, 100, 0.5))
+        rows.append(trace.converged(driver.StopRule(0, pixels=0.5)))
     assert [bool(r[0]) for r in rows].index(True) == 300
     assert not any(r[1] for r in rows)
     np.testing.assert_allclose(trace.moved, [100 * (0.97 ** 300 - 0.97 ** 400), 1.0], rtol=1e-6)
@@ -225,16 +231,16 @@ def test_the_image_rule_on_synthetic_images():
     assert moved == [(100, pytest.approx(1.0)), (200, pytest.approx(1.0)),
                      (300, pytest.approx(1.0)), (400, pytest.approx(1.0))]
     # with neither rule there is nothing to judge
-    assert trace.converged(None, 100) is None
+    assert trace.converged(driver.StopRule(0)) is None
 
 
 def test_runs_stop_when_every_image_has_stopped_moving(problem):
     """Adam's steps shrink as it settles: a tolerance of 10 grey levels per 3 evaluations
     ends the run early, one of 1e-9 never does."""
-    loose = run(problem, solvers.resolve("adam", 1.0), [0, 1], iterations=300, window=3,
+    loose = run(problem, solvers.named("adam", 1.0), [0, 1], iterations=300, window=3,
                 pixels=10.0, to_pixels=lambda x: x)
     assert int(loose.state.iteration) < 300 and (loose.trace.moved < 10).all()
-    strict = run(problem, solvers.resolve("adam", 1.0), [0], iterations=30, window=3,
+    strict = run(problem, solvers.named("adam", 1.0), [0], iterations=30, window=3,
                  pixels=1e-9, to_pixels=lambda x: x)
     assert int(strict.state.iteration) == 30
-    assert not strict.trace.converged(None, 3, 1e-9).any()
+    assert not strict.trace.converged(driver.StopRule(30, window=3, pixels=1e-9)).any()

@@ -97,7 +97,7 @@ def test_metrics(runs):
     assert m["evaluations"] == 50 and m["iterations"] == 49
     assert isinstance(m["evaluations"], int) and isinstance(m["iterations"], int)
     assert m["wall_seconds"] > 0 and m["compile_seconds"] > 0
-    assert m["settings"]["normalized"] is True
+    assert m["run"]["normalized"] is True
     # Paper definitions: lambda (1e-3 by default) enters only the total.
     assert m["total_loss"] == pytest.approx(1e-3 * m["content_loss"] + m["style_loss"], rel=1e-5)
     assert m["content_loss"] > 0 and m["style_loss"] > 0
@@ -116,7 +116,7 @@ def test_metrics(runs):
 def test_plain_and_normalized_weights_differ(runs):
     _, plain = runs("lbfgs_plain")
     _, normalized = runs("lbfgs_normalized")
-    assert plain["settings"]["normalized"] is False
+    assert plain["run"]["normalized"] is False
     # The normalized network's activations are much smaller (mean 1 per filter).
     assert plain["history"][0]["total_loss"] > 100 * normalized["history"][0]["total_loss"]
 
@@ -271,7 +271,7 @@ def test_coarse_to_fine_runs_every_scale_from_the_last_one(inputs, tmp_path):
     result = stylize(content, style, size=128, start_size=32, iterations=3,
                      output=tmp_path / "out.png", save_every=2)
     metrics = result.to_json()
-    assert metrics["settings"]["scales"] == [[21, 32], [43, 64], [85, 128]]
+    assert metrics["run"]["scales"] == [[21, 32], [43, 64], [85, 128]]
     sizes = [tuple(row["size"]) for row in metrics["history"]]
     assert sizes == [(21, 32)] * 4 + [(43, 64)] * 4 + [(85, 128)] * 4  # init + 3 steps each
     assert [row["evaluations"] for row in metrics["history"]] == list(range(1, 13))

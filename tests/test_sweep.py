@@ -107,18 +107,19 @@ def fake_runs(monkeypatch):
     the real one does. Returns the output files of every batch run."""
     runs = []
 
-    def run_jobs(content, styles, config, planned, files, on_chunk, keep_interrupted):
+    def run_jobs(content, styles, planned, vgg, files, on_batch, keep_interrupted):
         runs.append(list(files))
         grey = np.full((8, 8, 3), 128, np.uint8)
         for path in files:
             images.save(grey, path)
-        on_chunk([ImageResult(grey, "style", job.config, {"total_loss": 1.0}, 1, [], {}, path)
+        on_batch([ImageResult(grey, "style", job.config, {"total_loss": 1.0}, 1, [], {}, path)
                   for job, path in zip(planned.jobs, files)])
         return SimpleNamespace(interrupted=0)
 
-    monkeypatch.setattr(sweep, "plan_jobs", lambda content, config, jobs: SimpleNamespace(
-        jobs=jobs))
+    monkeypatch.setattr(sweep, "plan_jobs", lambda content, config, jobs, convention:
+                        SimpleNamespace(jobs=jobs))
     monkeypatch.setattr(sweep, "run_jobs", run_jobs)
+    monkeypatch.setattr(sweep.h5, "resolve", lambda weights: SimpleNamespace(convention=None))
     return runs
 
 

@@ -11,7 +11,7 @@ import importlib.metadata
 import os
 import sys
 
-from gatys_jax.cli import commands
+from gatys_jax.cli import commands, frames, info, replay
 from gatys_jax.cli.cluster import JOINS
 from gatys_jax.cli.flags import Parser, flag
 from gatys_jax.errors import ConfigError, GatysError
@@ -26,7 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
                         version=f"gatys-jax {importlib.metadata.version('gatys-jax')}")
     subcommands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for add in (commands.add_stylize, commands.add_sweep, commands.add_demo,
-                commands.add_score, commands.add_samples, commands.add_weights):
+                replay.add_replay, frames.add_frames, commands.add_score, commands.add_samples,
+                commands.add_weights, info.add_info):
         add(subcommands)
     return parser
 
@@ -52,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
         return error(f"{flag(e.field)} {e.problem}")
     except GatysError as e:
         return error(str(e))
+    except (RuntimeError, AssertionError) as e:
+        failure = info.backend_failure(e)
+        if failure is None:
+            raise
+        return error(str(failure))
     except interrupts.Interrupted as e:
         print(f"gatys-jax: interrupted ({e})", file=sys.stderr)
         return 128 + e.signum

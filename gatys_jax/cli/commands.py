@@ -10,16 +10,17 @@ from gatys_jax.cli.cluster import join_cluster
 from gatys_jax.cli.flags import (CONFIRM_IMAGES, Parser, add_cluster_arguments,
                                  add_config_arguments, add_run_arguments, config_field,
                                  config_from_args, display, flag_type, parse_seeds)
-from gatys_jax.cli.progress_bar import Progress
 from gatys_jax.config import StyleConfig
 from gatys_jax.errors import GatysError
 from gatys_jax.io import paths
+from gatys_jax.io.folders import made_folders, parents_of
+from gatys_jax.progress_bar import Progress, bar_size
 
 
 def _confirm(args, content, styles, config, content_weights, seeds) -> None:
     """A run of more than CONFIRM_IMAGES images states its plan and goes ahead only with --yes."""
     count = ((1 if config.blend else len(styles)) * len(content_weights or [0])
-             * len(seeds or [0]))
+             * len(seeds or [0]) * (len(content) if isinstance(content, list) else 1))
     if count <= CONFIRM_IMAGES or args.yes:
         return
     from gatys_jax.engine import costs
@@ -44,10 +45,14 @@ def _run_stylize(args, content, styles: list, output: Path, metrics: Path | None
     seeds = parse_seeds(args.seeds) if args.seeds is not None else None
     _confirm(args, content, styles, config, content_weights, seeds)
     progress = Progress(config.iterations, not args.quiet)
+    # made only now, after the flags' checks; when the library refuses the run, they go again
+    log_dir = getattr(args, "log_dir", None)
     try:
-        result = stylize_batch(content, styles, config, content_weights=content_weights,
-                               seeds=seeds, output=output, metrics=metrics,
-                               checkpoint=checkpoint, on_update=progress)
+        with made_folders(parents_of(output, metrics, checkpoint)):
+            result = stylize_batch(content, styles, config, content_weights=content_weights,
+                                   seeds=seeds, output=output, metrics=metrics,
+                                   checkpoint=checkpoint, on_update=progress, log_dir=log_dir,
+                                   log_every=getattr(args, "log_every", 25))
     finally:
         progress.close()
     losses = [entry.losses["total_loss"] for entry in result.images]
@@ -112,11 +117,10 @@ def _sweep(args) -> int:
         raise GatysError("--content-weight takes one value as the sweep's default; give lists "
                          "as one job per value")
     jobs = sweep.read_jobs(args.jobs, base)
-    if not args.output.is_dir():
-        raise GatysError(f"output folder {args.output} does not exist: make it first")
-    remaining = len(sweep.pending(jobs, args.output))
-    with tqdm(total=remaining, unit="job", disable=args.quiet, dynamic_ncols=True) as bar:
-        summary = sweep.run(jobs, args.output, on_job=lambda line: bar.update(1))
+    with made_folders([args.output]):
+        remaining = len(sweep.pending(jobs, args.output))
+        with tqdm(total=remaining, unit="job", disable=args.quiet, **bar_size()) as bar:
+            summary = sweep.run(jobs, args.output, on_job=lambda line: bar.update(1))
     print(f"{summary['run']} job(s) run, {summary['skipped']} already done, of "
           f"{summary['jobs']}; results in {Path(args.output) / sweep.RESULTS}")
     if summary["interrupted"]:
@@ -127,12 +131,15 @@ def _sweep(args) -> int:
 
 
 def _stylize(args) -> int:
+    from gatys_jax.io import inputs
     join_cluster(args)
     styles = ([args.style] if args.style else []) + (args.extra_styles or [])
     if not styles:
         raise GatysError("no style image: give STYLE or --style FILE")
-    return _run_stylize(args, args.content, styles, args.output, args.metrics, StyleConfig(),
-                        args.checkpoint)
+    contents = (inputs.images_in(args.content) if Path(args.content).is_dir()
+                else [args.content]) + (args.extra_contents or [])
+    return _run_stylize(args, contents if len(contents) > 1 else contents[0], styles,
+                        args.output, args.metrics, StyleConfig(), args.checkpoint)
 
 
 def _demo(args) -> int:
@@ -156,10 +163,9 @@ def _samples(args) -> int:
         print(f"{name:16} {kind:11} {text}")
     if args.output:
         folder = Path(args.output)
-        if not folder.is_dir():
-            raise GatysError(f"folder {folder} does not exist")
-        for name in samples.NAMES:
-            images.save(samples.load(name), folder / f"{name}.png")
+        with made_folders([folder]):
+            for name in samples.NAMES:
+                images.save(samples.load(name), folder / f"{name}.png")
         print(f"wrote {len(samples.NAMES)} images to {folder}")
     return 0
 
@@ -207,8 +213,13 @@ def add_stylize(commands) -> None:
         description="Optimize an image whose VGG19 content features match CONTENT and whose "
                     "style (Gram matrices) match STYLE. Images are files or sample names "
                     "(gatys-jax samples).")
-    stylize_parser.add_argument("content", help="content image: a file Pillow reads, or a "
-                                                "sample name")
+    stylize_parser.add_argument("content", help="content image: a file Pillow reads, a "
+                                                "sample name, or a folder of photographs "
+                                                "of one size (each gets its own images)")
+    stylize_parser.add_argument("--content", action="append", dest="extra_contents",
+                                metavar="IMAGE",
+                                help="another photograph (repeatable), of the first one's "
+                                     "output size: all optimized in one batch")
     stylize_parser.add_argument("style", nargs="?",
                                 help="style image (file or sample name); resized to the "
                                      "content's size")
@@ -217,7 +228,8 @@ def add_stylize(commands) -> None:
                                 help="another style image (repeatable); each style gets its own "
                                      "image, all optimized in one batch")
     stylize_parser.add_argument("-o", "--output", type=Path, required=True,
-                                help="output image, .png or .jpg (written atomically)")
+                                help="output image, .png or .jpg (written atomically; its "
+                                     "folder is made if missing)")
     stylize_parser.add_argument("--metrics", type=Path,
                                 help="write losses, evaluations, timings and the loss history as JSON")
     stylize_parser.add_argument("--checkpoint", type=Path, metavar="FILE",
@@ -226,6 +238,15 @@ def add_stylize(commands) -> None:
                                      "on from it, and with a higher --iterations past the "
                                      "cap; removed once the run finishes, kept when an image "
                                      "reached the cap unconverged (all images in one batch)")
+    stylize_parser.add_argument("--log-dir", type=Path, metavar="DIR",
+                                help="write TensorBoard event files there, one run per image: "
+                                     "the total loss at every evaluation, the loss terms, "
+                                     "per-layer style losses and a snapshot every --log-every "
+                                     "iterations, the yardstick and the settings (needs "
+                                     "tensorboardX: pip install 'gatys-jax[tensorboard]')")
+    stylize_parser.add_argument("--log-every", type=int, default=25, metavar="N",
+                                help="iterations between the logged terms and snapshots "
+                                     "(default 25)")
     add_run_arguments(stylize_parser, StyleConfig())
     add_cluster_arguments(stylize_parser)
     stylize_parser.set_defaults(run=_stylize)
@@ -244,7 +265,7 @@ def add_sweep(commands) -> None:
                     "rerunning skips finished jobs and reruns changed ones.")
     sweep_parser.add_argument("jobs", type=Path, help="job file, one JSON object per line")
     sweep_parser.add_argument("-o", "--output", type=Path, required=True,
-                              help="output folder (must exist)")
+                              help="output folder (made if missing)")
     sweep_parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_config_arguments(sweep_parser, StyleConfig())
     add_cluster_arguments(sweep_parser)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import re
+from pathlib import Path
 
 from gatys_jax.config import StyleConfig
 from gatys_jax.errors import GatysError
@@ -56,7 +57,11 @@ def add_config_arguments(parser: argparse.ArgumentParser, defaults: StyleConfig,
     """One flag per StyleConfig field (--content-weight for content_weight, ...), help from
     the field, the default shown from `defaults` (once: a field whose help says what its
     unset value means shows no "none"). A flag not given leaves no attribute, so that
-    `config_from_args` keeps the default."""
+    `config_from_args` keeps the default; --config FILE gives other defaults."""
+    parser.add_argument("--config", type=Path, metavar="FILE",
+                        help="start from the settings in FILE (.json or .toml, as "
+                             "gatys_jax.settings_file writes them, or a run's --metrics file); "
+                             "the flags given override them")
     for field in dataclasses.fields(StyleConfig):
         if field.name in skip:
             continue
@@ -70,7 +75,14 @@ def add_config_arguments(parser: argparse.ArgumentParser, defaults: StyleConfig,
 
 def config_from_args(args: argparse.Namespace, defaults: StyleConfig
                      ) -> tuple[StyleConfig, tuple[float, ...] | None]:
-    """(config, the content weights of a batch or None) from the flags given."""
+    """(config, the content weights of a batch or None) from the flags given, over the
+    settings of --config FILE if given, else over `defaults`."""
+    if getattr(args, "config", None) is not None:
+        if getattr(args, "paper", False):
+            raise GatysError("--paper and --config both give the settings to start from: "
+                             "give one")
+        from gatys_jax import settings_file
+        defaults = settings_file.read(args.config)
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(StyleConfig)
              if hasattr(args, f.name)}
     content_weights = given.pop("content_weight", None)

@@ -90,26 +90,28 @@ def steps_per_call(backend: str | None = None) -> int:
 
 class Compiled(NamedTuple):
     """The compiled program of a run: `init(x, params, targets, weights)` evaluates x_0 into a
-    State, `step(state, params, targets, weights)` takes `chunk` steps (donating the state)."""
+    State, `step(state, params, targets, weights)` takes `steps_per_call` steps (donating the
+    state)."""
 
     init: Callable
-    step: Callable  # one call = `chunk` steps
-    chunk: int
-    tail: Callable | None  # one step, for iteration counts not divisible by chunk
+    step: Callable  # one call = `steps_per_call` steps
+    steps_per_call: int
+    tail: Callable | None  # one step, for iteration counts not divisible by steps_per_call
     batched: bool
     seconds: float  # compile time
     state: Any  # the State's shapes, dtypes and shardings (jax.ShapeDtypeStruct leaves)
 
 
 def compile(solver: Solver, objective: Objective, x, params, targets, weights, *,
-            batched: bool = False, sharding=None, chunk: int | None = None) -> Compiled:
+            batched: bool = False, sharding=None, steps: int | None = None) -> Compiled:
     """Lower and compile init and step for these argument shapes; time it.
 
     batched: x, targets and weights carry a leading batch axis and init and step are vmapped
     over it (params shared); `sharding` lays every state array out (e.g. the batch axis split
-    over devices). Unbatched, x is one image and nothing is vmapped.
+    over devices). Unbatched, x is one image and nothing is vmapped. `steps`: steps per call
+    (default: `steps_per_call()` for this backend).
     """
-    chunk = chunk or steps_per_call()
+    steps = steps or steps_per_call()
     init, step = init_function(solver, objective), step_function(solver, objective)
     if batched:
         init = jax.vmap(init, in_axes=(0, None, 0, 0), out_axes=BATCH_AXES)
@@ -126,9 +128,9 @@ def compile(solver: Solver, objective: Objective, x, params, targets, weights, *
         state_shape, init_c.output_shardings)
     jitted = lambda f: jax.jit(f, donate_argnums=0, out_shardings=layout).lower(
         state_shape, params, targets, weights).compile()
-    step_c = jitted(multi_step(step, chunk))
-    tail_c = jitted(step) if chunk > 1 else None
-    return Compiled(init_c, step_c, chunk, tail_c, batched, time.perf_counter() - start,
+    step_c = jitted(multi_step(step, steps))
+    tail_c = jitted(step) if steps > 1 else None
+    return Compiled(init_c, step_c, steps, tail_c, batched, time.perf_counter() - start,
                     state_shape)
 
 
@@ -176,25 +178,46 @@ class NonFiniteLoss(GatysError):
     pass
 
 
+class TraceRow(NamedTuple):
+    """The run after one compiled call (or the initial evaluation)."""
+
+    evaluations: np.ndarray  # (B,) int, loss+gradient evaluations each image has made
+    totals: np.ndarray  # (B,) float, each image's total loss
+    seconds: float  # since the run started
+
+
+class StopRule(NamedTuple):
+    """When a run ends: after `iterations` steps, or earlier once every image has made
+    `max_evaluations` evaluations (a line search's step may go past it), or has converged:
+    its total loss fell by less than `tolerance` (relative), or it moved by less than `pixels`
+    grey levels of 0..255 (RMS), over its last `window` evaluations; or once `until(row)`
+    holds for the latest TraceRow (a caller's own goal, e.g. a loss to reach)."""
+
+    iterations: int
+    max_evaluations: int | None = None
+    tolerance: float | None = None
+    window: int = 100
+    pixels: float | None = None
+    until: Callable[[TraceRow], bool] | None = None
+
+
 class Trace:
-    """The loss after every compiled call: per image, evaluations so far and total loss, and
-    the seconds since the run started; and, when the images are watched (`watch`), how far
-    each image moved over its last window of evaluations."""
+    """The TraceRow after every compiled call; and, when the images are watched (`watch`),
+    how far each image moved over its last window of evaluations."""
 
     def __init__(self, start: float):
         self.start = start
-        self.rows: list[tuple[np.ndarray, np.ndarray, float]] = []
+        self.rows: list[TraceRow] = []
         self.moves: dict[int, np.ndarray] = {}  # row index -> (B,) RMS grey levels moved
         self._anchor: tuple[np.ndarray, np.ndarray] | None = None  # (evaluations, pixels)
 
-    def record(self, state: State) -> tuple[np.ndarray, np.ndarray, float]:
-        evaluations = np.atleast_1d(to_host(state.evaluations))
-        totals = np.atleast_1d(to_host(state.value))
-        row = (evaluations, totals, time.perf_counter() - self.start)
+    def record(self, state: State) -> TraceRow:
+        row = TraceRow(np.atleast_1d(to_host(state.evaluations)),
+                       np.atleast_1d(to_host(state.value)), time.perf_counter() - self.start)
         self.rows.append(row)
-        if not np.all(np.isfinite(totals)):
+        if not np.all(np.isfinite(row.totals)):
             raise NonFiniteLoss(
-                f"the loss became non-finite after {int(evaluations.max())} evaluations; "
+                f"the loss became non-finite after {int(row.evaluations.max())} evaluations; "
                 "lower the learning rate or the loss weights")
         return row
 
@@ -202,7 +225,7 @@ class Trace:
         """After `record`: once every image has made `window` evaluations since the last
         comparison, record in `moves` the RMS difference of each image (to_pixels(x): RGB in
         0..255, per image) from the one then, and keep this one for the next comparison."""
-        evaluations = self.rows[-1][0]
+        evaluations = self.rows[-1].evaluations
         if self._anchor is not None and (evaluations - self._anchor[0]).min() < window:
             return
         pixels = to_pixels(np.asarray(to_host(x))).reshape(len(evaluations), -1)
@@ -231,7 +254,7 @@ class Trace:
     def restore(cls, arrays: dict[str, np.ndarray]) -> Trace:
         """The trace `arrays()` gave, its clock going on from its last row."""
         trace = cls(time.perf_counter() - float(arrays["seconds"][-1]))
-        trace.rows = [(e, t, float(s)) for e, t, s in
+        trace.rows = [TraceRow(e, t, float(s)) for e, t, s in
                       zip(arrays["evaluations"], arrays["totals"], arrays["seconds"])]
         trace.moves = dict(zip(arrays["moved_rows"].tolist(), arrays["moved"]))
         if len(arrays["anchor_evaluations"]):
@@ -241,28 +264,36 @@ class Trace:
     def history(self, index: int = 0) -> list[dict]:
         """Image `index`'s rows: evaluations, total loss, seconds, and where the image was
         compared with the one a window before, `moved` (RMS grey levels)."""
-        return [{"evaluations": int(e[index]), "total_loss": float(t[index]), "seconds": s,
+        return [{"evaluations": int(row.evaluations[index]),
+                 "total_loss": float(row.totals[index]), "seconds": row.seconds,
                  **({"moved": float(self.moves[k][index])} if k in self.moves else {})}
-                for k, (e, t, s) in enumerate(self.rows)]
+                for k, row in enumerate(self.rows)]
 
-    def converged(self, tolerance: float | None, window: int,
-                  pixels: float | None = None) -> np.ndarray | None:
-        """(B,) bool: each image's total loss fell by less than `tolerance` (relative) over
-        its last `window` evaluations (at least `window` made), or, with `pixels`, the image
-        moved by less than that many grey levels (RMS) over its last window (`watch`); None
-        when neither rule is set."""
-        if tolerance is None and pixels is None:
+    def converged(self, stop: StopRule) -> np.ndarray | None:
+        """(B,) bool: each image met the stop rule's tolerance (over at least `window`
+        evaluations) or its pixels rule; None when the rule sets neither."""
+        if stop.tolerance is None and stop.pixels is None:
             return None
-        evaluations = np.stack([row[0] for row in self.rows])  # (rows, B), non-decreasing
-        totals = np.stack([row[1] for row in self.rows])
+        evaluations = np.stack([row.evaluations for row in self.rows])  # (rows, B), ascending
+        totals = np.stack([row.totals for row in self.rows])
         done = np.zeros(totals.shape[1], bool)
-        if tolerance is not None:
-            back = (evaluations <= evaluations[-1] - window).sum(axis=0) - 1  # `window` ago
+        if stop.tolerance is not None:
+            back = (evaluations <= evaluations[-1] - stop.window).sum(axis=0) - 1
             earlier = totals[np.maximum(back, 0), np.arange(totals.shape[1])]
-            done |= (back >= 0) & (earlier - totals[-1] <= tolerance * np.abs(totals[-1]))
-        if pixels is not None and self.moved is not None:
-            done |= self.moved < pixels
+            done |= (back >= 0) & (earlier - totals[-1] <= stop.tolerance * np.abs(totals[-1]))
+        if stop.pixels is not None and self.moved is not None:
+            done |= self.moved < stop.pixels
         return done
+
+    def stops(self, stop: StopRule, done: int) -> bool:
+        """Whether a run that has taken `done` steps ends at the latest row."""
+        row = self.rows[-1]
+        converged = self.converged(stop)
+        return (done >= stop.iterations
+                or (stop.max_evaluations is not None
+                    and row.evaluations.min() >= stop.max_evaluations)
+                or (converged is not None and bool(converged.all()))
+                or (stop.until is not None and bool(stop.until(row))))
 
 
 class Run(NamedTuple):
@@ -271,28 +302,19 @@ class Run(NamedTuple):
     interrupted: int  # the signal that stopped the run early (SIGINT, SIGTERM), 0 for none
 
 
-def run(compiled: Compiled, x0, args: tuple, iterations: int,
-        on_update: Callable[[State, tuple], None] | None = None,
-        max_evaluations: int | None = None, tolerance: float | None = None,
-        window: int = 100, until: Callable[[tuple], bool] | None = None,
-        pixels: float | None = None,
+def run(compiled: Compiled, x0, args: tuple, stop: StopRule,
+        on_update: Callable[[State, TraceRow], None] | None = None,
         to_pixels: Callable[[np.ndarray], np.ndarray] | None = None,
         trace: Trace | None = None, state: State | None = None) -> Run:
-    """Evaluate x0 (`compiled.init`), then take steps until `iterations` have been taken, or
-    fewer: stop once every image has made `max_evaluations` evaluations (a line search's step
-    may go past it), or, with `tolerance` or `pixels`, once every image has converged: its
-    loss changed by less than `tolerance` (relative) or, as to_pixels(x) shows it in RGB
-    0..255, it moved by less than `pixels` grey levels (RMS) over its last `window`
-    evaluations (Trace.converged), or once `until(trace row)` is true (a caller's own goal,
-    e.g. a loss to reach).
+    """Evaluate x0 (`compiled.init`), then take steps until `stop` ends the run.
 
-    args: (params, targets, weights). `trace` is the Trace to record into (a new one by
-    default: pass one to read it while the run goes on). `state` (with the `trace` that
-    recorded it, e.g. both restored from a checkpoint) goes on from that state instead of
-    evaluating x0; its steps count towards `iterations`. Calls `on_update(state, trace row)`
-    after the initial evaluation (or at the given state) and every compiled call; stops with
-    NonFiniteLoss as soon as any loss is not finite. SIGINT or SIGTERM ends the run after the
-    call in flight (the state is kept).
+    args: (params, targets, weights). to_pixels(x): RGB in 0..255, for `stop.pixels`.
+    `trace`: the Trace to record into (pass one to read it while the run goes on). `state`
+    (with the `trace` that recorded it, e.g. both restored from a checkpoint) goes on from
+    that state instead of evaluating x0; its steps count towards `stop.iterations`.
+    on_update(state, row) follows the first evaluation (or the given state) and every
+    compiled call. NonFiniteLoss as soon as a loss is not finite. SIGINT or SIGTERM ends the
+    run after the call in flight (the state is kept).
     """
     trace = Trace(time.perf_counter()) if trace is None else trace
     if state is None:
@@ -300,25 +322,21 @@ def run(compiled: Compiled, x0, args: tuple, iterations: int,
         row = trace.record(state)
     else:  # a restored state: the trace that recorded it already holds its row
         row = trace.rows[-1] if trace.rows else trace.record(state)
-    watched = pixels is not None
+    watched = stop.pixels is not None
     if watched:  # at a restored state, a no-op: that row was watched before it was saved
-        trace.watch(state.x, to_pixels, window)
+        trace.watch(state.x, to_pixels, stop.window)
     if on_update:
         on_update(state, row)
     done = int(to_host(state.iteration))
     signum = 0
     with interrupts.deferred() as pending:
-        while (done < iterations and not signum
-               and (max_evaluations is None or row[0].min() < max_evaluations)
-               and ((converged := trace.converged(tolerance, window, pixels)) is None
-                    or not converged.all())
-               and (until is None or not until(row))):
-            use_chunk = iterations - done >= compiled.chunk
-            state = (compiled.step if use_chunk else compiled.tail)(state, *args)
-            done += compiled.chunk if use_chunk else 1
+        while not signum and not trace.stops(stop, done):
+            whole_call = stop.iterations - done >= compiled.steps_per_call
+            state = (compiled.step if whole_call else compiled.tail)(state, *args)
+            done += compiled.steps_per_call if whole_call else 1
             row = trace.record(state)
             if watched:
-                trace.watch(state.x, to_pixels, window)
+                trace.watch(state.x, to_pixels, stop.window)
             if on_update:
                 on_update(state, row)
             signum = agreed_signal(pending.signum)

@@ -13,6 +13,21 @@ import numpy as np
 from gatys_jax.errors import GatysError
 from gatys_jax.io import images, samples
 
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def images_in(folder: str | Path) -> list[Path]:
+    """The image files of a folder (by their suffix), in name order; GatysError for none."""
+    folder = Path(folder)
+    try:
+        found = sorted(path for path in folder.iterdir()
+                       if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file())
+    except OSError as e:
+        raise GatysError(f"cannot list the folder {folder}: {e.strerror or e}") from None
+    if not found:
+        raise GatysError(f"folder {folder} holds no image files ({', '.join(IMAGE_SUFFIXES)})")
+    return found
+
 
 def is_sample(source) -> bool:
     """Whether `source` names a sample rather than an existing file."""

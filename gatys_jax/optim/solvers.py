@@ -129,7 +129,7 @@ def optax_alias(name: str) -> Callable:
     return function
 
 
-def resolve(optimizer, learning_rate: float | None = None, history: int = 100,
+def named(optimizer, learning_rate: float | None = None, history: int = 100,
             precondition: float = 0.0, box: Box | None = None) -> Solver:
     """The solver a StyleConfig's optimizer settings name: "lbfgs", "lbfgsb" (within `box`),
     "adam", "optax:<name>" (with `learning_rate`; `history` as the memory of optax.lbfgs), or

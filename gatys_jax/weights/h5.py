@@ -256,6 +256,7 @@ def load(path: str | Path) -> VGGWeights:
         raise GatysError(f"{where} holds normalization scales but is marked plain")
     convention = _convention(attrs, where)
     metadata = {k: str(_plain(v)) for k, v in attrs.items() if k not in RESERVED}
+    metadata[DIGEST] = str(_plain(attrs[DIGEST]))  # verified above: names the data read
     return VGGWeights(params, convention, metadata, normalization)
 
 

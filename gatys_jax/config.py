@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from gatys_jax.errors import ConfigError, GatysError
-from gatys_jax.io import images, paths
+from gatys_jax.io import paths
 from gatys_jax.io.images import MAX_MEGAPIXELS
-from gatys_jax.model.layers import LAYERS, MIN_SIDE, POOLINGS, check_size
+from gatys_jax.model.layers import LAYERS, MIN_SIDE, POOLINGS
 
 DEFAULT_CONTENT_LAYER = "conv4_2"
 DEFAULT_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
@@ -161,6 +161,10 @@ class StyleConfig:
 
     def __post_init__(self):
         set_ = lambda name, value: object.__setattr__(self, name, value)
+        for field in dataclasses.fields(self):
+            if getattr(self, field.name) is None and "None" not in str(field.type):
+                raise ConfigError(field.name, "has no unset value: give one, or leave it out "
+                                              "for the default")
         if self.content_layer == "":
             set_("content_layer", None)
         for name in LIST_FIELDS:
@@ -180,7 +184,7 @@ class StyleConfig:
             if max(blend, default=0) > MAX_LOSS_WEIGHT:
                 raise ConfigError("blend", f"weights must be at most {MAX_LOSS_WEIGHT:g} (only "
                                            f"their ratios count), got {list(blend)}")
-            if min(blend) < 0 or sum(blend) <= 0:
+            if min(blend, default=0) < 0 or sum(blend) <= 0:
                 raise ConfigError("blend", f"must be non-negative with a positive sum, got "
                                            f"{list(blend)}")
             set_("blend", tuple(w / sum(blend) for w in blend))
@@ -328,14 +332,6 @@ class StyleConfig:
                 value = [str(v) if isinstance(v, Path) else v for v in value]
             out[field.name] = value
         return out
-
-
-def output_shape(content_shape: tuple[int, int], size: int | None) -> tuple[int, int]:
-    """(height, width) of the optimized image for a content image of `content_shape`, long
-    side `size` (None keeps it); GatysError when VGG19 cannot take it."""
-    shape = images.size_for_long_side(*content_shape, size)
-    check_size(*shape)
-    return shape
 
 
 def noise_sd(noise_scale: float) -> float:

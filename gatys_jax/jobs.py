@@ -1,5 +1,5 @@
-"""The images a run makes: one job per (style, content weight, seed), each with its settings,
-and the run as planned (RunPlan)."""
+"""The images a run makes: one job per (content, style, content weight, seed), each with its
+settings, the size of each output image, and the run as planned (RunPlan)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,18 @@ from typing import NamedTuple, Sequence
 from gatys_jax.config import StyleConfig
 from gatys_jax.engine import costs
 from gatys_jax.errors import GatysError
+from gatys_jax.io import images
+from gatys_jax.model.layers import check_size
 from gatys_jax.model.objective import Objective
 from gatys_jax.optim.solvers import Solver
+
+
+def output_shape(content_shape: tuple[int, int], size: int | None) -> tuple[int, int]:
+    """(height, width) of the optimized image for a content image of `content_shape`, long
+    side `size` (None keeps it); GatysError when VGG19 cannot take it."""
+    shape = images.size_for_long_side(*content_shape, size)
+    check_size(*shape)
+    return shape
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,13 +12,13 @@ import jax
 import numpy as np
 
 from gatys_jax import build
-from gatys_jax.config import StyleConfig, output_shape
+from gatys_jax.config import StyleConfig
 from gatys_jax.engine import costs
 from gatys_jax.engine.costs import (MEMORY_FRACTION, MIN_HISTORY, Memory, human_bytes,
                                     lbfgs_pair_bytes, memory_per_image)
 from gatys_jax.errors import GatysError
 from gatys_jax.io import inputs
-from gatys_jax.jobs import Job, RunPlan, job_product
+from gatys_jax.jobs import Job, RunPlan, job_product, output_shape
 from gatys_jax.model.convention import InputConvention
 from gatys_jax.model.objective import Objective
 from gatys_jax.optim.solvers import Solver

@@ -13,11 +13,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gatys_jax.config import StyleConfig, output_shape
+from gatys_jax.config import StyleConfig
 from gatys_jax.controls import colors, masks
 from gatys_jax.errors import ConfigError
 from gatys_jax.io import images, inputs
 from gatys_jax.io.images import to_uint8
+from gatys_jax.jobs import output_shape
 from gatys_jax.model.convention import from_network, to_network
 from gatys_jax.model.layers import layer_scale
 from gatys_jax.model.objective import Objective, Targets

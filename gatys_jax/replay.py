@@ -41,7 +41,7 @@ class Recorded:
     def config(self) -> StyleConfig:
         try:
             return StyleConfig(**self.settings)
-        except (ConfigError, TypeError) as e:
+        except (ConfigError, TypeError, ValueError) as e:
             raise GatysError(f"{self.path}: its settings do not load: {e}") from None
 
     def sources(self, role: str) -> list:

@@ -73,5 +73,5 @@ def read(path: str | Path, **overrides) -> StyleConfig:
         return StyleConfig(**{**settings_of(path), **overrides})
     except ConfigError as e:
         raise GatysError(f"settings file {path}: {e}") from None
-    except TypeError as e:  # a value of a type no validation expects (a table, say)
+    except (TypeError, ValueError) as e:  # a value of a shape no validation expects
         raise GatysError(f"settings file {path}: {e}") from None

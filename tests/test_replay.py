@@ -114,6 +114,7 @@ def test_settings_files_load_back_exactly(tmp_path, config, suffix):
     ("[1, 2]", ".json", "must hold a table"),
     ("size = ", ".toml", "cannot read settings file"),
     ('{"init": "grey"}', ".json", "init 'grey' is unknown"),
+    ('{"blend": []}', ".json", "blend must be non-negative with a positive sum"),
     ("size: 3", ".yaml", "must end in .json or .toml"),
 ])
 def test_a_bad_settings_file_is_one_line(tmp_path, text, suffix, words):

@@ -20,6 +20,7 @@ from gatys_jax.errors import GatysError
 from gatys_jax.io import images, inputs, paths
 from gatys_jax.io.files import Labelled, check_outputs, same_file, write_atomic
 from gatys_jax.jobs import Job
+from gatys_jax.problem import Masks, mask_sources
 
 
 @dataclasses.dataclass
@@ -178,21 +179,19 @@ def _is_intermediate(path: Path, output: Path, every: int, iterations: int) -> b
     return bool(match) and int(match[1]) % every == 0 and 0 < int(match[1]) <= iterations
 
 
-def run_reads(contents: Sequence, styles: Sequence, config: StyleConfig) -> list[Labelled]:
-    """Every file a run reads, labelled: its content and style images, masks and weight file
-    (sample names and arrays are no files)."""
+def run_reads(contents: Sequence, styles: Sequence, config: StyleConfig,
+              masks: Masks | None = None) -> list[Labelled]:
+    """Every file a run reads, labelled: its content and style images, masks (`masks` or the
+    settings') and weight file (sample names and arrays are no files)."""
     sources = [*((content, "content image") for content in contents),
                *((style, "style image") for style in styles)]
-    if config.content_mask is not None:
-        sources.append((config.content_mask, "content mask"))
-    sources.extend((mask, "style mask") for mask in config.style_mask or ())
+    masks = mask_sources(config, masks)
+    if masks is not None:
+        sources += [(masks.content, "content mask"),
+                    *((mask, "style mask") for mask in masks.styles)]
     reads = [(path, what) for path, what in ((inputs.path_of(source), what)
                                              for source, what in sources) if path is not None]
-    if config.weights is None:
-        reads.append((paths.plain_weights(), "weight file"))
-    elif isinstance(config.weights, (str, Path)):
-        reads.append((Path(config.weights), "weight file"))
-    return reads
+    return reads + [(Path(config.weights or paths.plain_weights()), "weight file")]
 
 
 def check_paths(images_out: list[Path], metrics: Path | None, reads: Sequence[Labelled],

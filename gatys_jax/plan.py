@@ -55,10 +55,11 @@ def fit(config: StyleConfig, objective: Objective, solver_of: Callable[[int], So
     return config, objective, []
 
 
-def styles_list(styles) -> list:
-    """One style (path, sample name or (H, W, 3) array) or a sequence of them -> a list."""
-    single = isinstance(styles, (str, Path)) or (isinstance(styles, np.ndarray) and styles.ndim == 3)
-    return [styles] if single else list(styles)
+def images_list(images) -> list:
+    """One image (path, sample name or (H, W, 3) array) or a sequence of them -> a list."""
+    single = isinstance(images, (str, Path)) or (isinstance(images, np.ndarray)
+                                                 and images.ndim == 3)
+    return [images] if single else list(images)
 
 
 def with_settings(config: StyleConfig | None, overrides: dict) -> StyleConfig:
@@ -68,11 +69,6 @@ def with_settings(config: StyleConfig | None, overrides: dict) -> StyleConfig:
 
 def _label(source) -> str:
     return inputs.name_of(source) or "an array"
-
-
-def contents_list(content) -> list:
-    """One content image (path, sample name or (H, W, 3) array) or a sequence of them."""
-    return styles_list(content)
 
 
 def scales_of(contents: list, config: StyleConfig) -> list[tuple[int, int]]:
@@ -99,7 +95,7 @@ def plan_jobs(content, config: StyleConfig, jobs: list[Job], convention: InputCo
     weights of this input `convention` and the named optimizer or an optax `transform`. An
     image too large for the memory is fitted (plan.fit: the plan's config and jobs then carry
     the fitted settings) or refused."""
-    scales = scales_of(contents_list(content), config)
+    scales = scales_of(images_list(content), config)
     height, width = scales[-1]
     available = costs.available_bytes()
     fitted, objective, notes = fit(
@@ -129,8 +125,8 @@ def plan_batch(content, styles, config: StyleConfig | None = None, *,
     config = with_settings(config, settings)
     if convention is None:
         convention = h5.convention_of(config.weights)
-    targets = 1 if config.blend is not None else len(styles_list(styles))
+    targets = 1 if config.blend is not None else len(images_list(styles))
     jobs = job_product(config, targets,
                        (config.content_weight,) if content_weights is None else content_weights,
-                       (config.seed,) if seeds is None else seeds, len(contents_list(content)))
+                       (config.seed,) if seeds is None else seeds, len(images_list(content)))
     return plan_jobs(content, config, jobs, convention, transform)

@@ -152,10 +152,16 @@ class Masks(NamedTuple):
     styles: Sequence
 
 
+def mask_sources(config: StyleConfig, given: Masks | None) -> Masks | None:
+    """The region masks of a run: those given, else the settings' mask files, else none."""
+    if given is None and config.content_mask is not None:
+        return Masks(config.content_mask, config.style_mask)
+    return given
+
+
 def _regions(config: StyleConfig, content: np.ndarray, styles: list[np.ndarray],
              given: Masks | None):
-    if given is None and config.content_mask is not None:
-        given = Masks(config.content_mask, config.style_mask)
+    given = mask_sources(config, given)
     if given is None:
         return None, None
     if len(given.styles) != len(styles):

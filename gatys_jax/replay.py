@@ -8,19 +8,15 @@ and it names only files to read (the inputs and the weights), never one to write
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
-from gatys_jax import record
+from gatys_jax import record, settings_file
 from gatys_jax.config import StyleConfig
-from gatys_jax.errors import ConfigError, GatysError
+from gatys_jax.errors import GatysError
 from gatys_jax.io import inputs
-from gatys_jax.io.files import check_regular
 from gatys_jax.problem import Masks
 from gatys_jax.weights import h5
-
-MAX_BYTES = 256 << 20  # a metrics file with every history row is a few MB
 
 
 class Recorded:
@@ -29,7 +25,7 @@ class Recorded:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        data = _load(self.path)
+        data = settings_file.table_of(self.path, "metrics file")
         self.settings = _table(data, "settings", self.path)
         facts, kept = _table(data, "run", self.path), _table(data, "record", self.path)
         self.inputs = _inputs(kept, self.path)
@@ -39,26 +35,10 @@ class Recorded:
         self.seeds = [int(seed) for seed in _numbers(facts, "seeds", self.path)]
 
     def config(self) -> StyleConfig:
-        try:
-            return StyleConfig(**self.settings)
-        except (ConfigError, TypeError, ValueError) as e:
-            raise GatysError(f"{self.path}: its settings do not load: {e}") from None
+        return settings_file.config_of(self.settings, f"{self.path}: its settings do not load")
 
     def sources(self, role: str) -> list:
         return [entry["source"] for entry in self.inputs if entry["role"] == role]
-
-
-def _load(path: Path) -> dict:
-    check_regular(path, "metrics file")
-    if path.stat().st_size > MAX_BYTES:
-        raise GatysError(f"metrics file {path} is over {MAX_BYTES >> 20} MiB")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:
-        raise GatysError(f"cannot read metrics file {path}: {e}") from None
-    if not isinstance(data, dict):
-        raise GatysError(f"metrics file {path} does not hold a run's metrics")
-    return data
 
 
 def _table(data: dict, key: str, path: Path) -> dict:
@@ -114,15 +94,15 @@ def check_weights(recorded: Recorded, config: StyleConfig) -> h5.VGGWeights:
     return vgg
 
 
-def replay(metrics: str | Path, output: str | Path | None = None, *,
+def replay(recorded: Recorded, output: str | Path | None = None, *,
            new_metrics: str | Path | None = None, on_update=None):
-    """Run again the run `metrics` records, writing `output` (named as the run named its
-    images) and `new_metrics`; a Result. GatysError before anything runs when an input or
-    the weights are not what the run read. A version of a library that differs from the
-    record is said on stderr: the pixels may then differ in their last bits."""
+    """Run again the run a metrics file records (`Recorded(path)`), writing `output` (named
+    as the run named its images) and `new_metrics`; a Result. GatysError before anything
+    runs when an input or the weights are not what the run read. A version of a library that
+    differs from the record is said on stderr: the pixels may then differ in their last
+    bits."""
     from gatys_jax.transfer import stylize_batch
 
-    recorded = Recorded(metrics)
     config = recorded.config()
     check_inputs(recorded, config.max_megapixels)
     vgg = check_weights(recorded, config)

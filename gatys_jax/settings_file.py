@@ -22,10 +22,10 @@ NONE = "none"  # TOML's stand-in for None
 MAX_BYTES = 256 << 20  # a settings file is a few hundred bytes, a metrics file a few MB
 
 
-def _suffix(path: Path) -> str:
+def _suffix(path: Path, what: str = "settings file") -> str:
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
-        raise GatysError(f"settings file {path} must end in .json or .toml")
+        raise GatysError(f"{what} {path} must end in .json or .toml")
     return suffix
 
 
@@ -42,23 +42,40 @@ def write(config: StyleConfig, path: str | Path) -> Path:
     return write_atomic(path, lambda tmp: tmp.write_text(text))
 
 
-def settings_of(path: str | Path) -> dict:
-    """The settings a file holds, as StyleConfig keyword arguments (not yet validated)."""
+def table_of(path: str | Path, what: str = "settings file") -> dict:
+    """The table a .json or .toml file holds, parsed as data (at most MAX_BYTES); a one-line
+    GatysError naming the file as `what` when it cannot be read or holds something else."""
     path = Path(path)
-    suffix = _suffix(path)
-    check_regular(path, "settings file")
+    suffix = _suffix(path, what)
+    check_regular(path, what)
     if path.stat().st_size > MAX_BYTES:
-        raise GatysError(f"settings file {path} is over {MAX_BYTES >> 20} MiB")
+        raise GatysError(f"{what} {path} is over {MAX_BYTES >> 20} MiB")
     try:
         text = path.read_text(encoding="utf-8")
         data = tomllib.loads(text) if suffix == ".toml" else json.loads(text)
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:
-        raise GatysError(f"cannot read settings file {path}: {e}") from None
+        raise GatysError(f"cannot read {what} {path}: {e}") from None
     if not isinstance(data, dict):
-        raise GatysError(f"settings file {path} must hold a table of settings")
+        raise GatysError(f"{what} {path} must hold a table")
+    return data
+
+
+def config_of(settings: dict, where: str) -> StyleConfig:
+    """StyleConfig(**settings); what is wrong with them as a one-line GatysError after
+    `where`."""
+    try:
+        return StyleConfig(**settings)
+    except (ConfigError, TypeError, ValueError) as e:  # TypeError, ValueError: a value of a
+        raise GatysError(f"{where}: {e}") from None  # shape no validation expects
+
+
+def settings_of(path: str | Path) -> dict:
+    """The settings a file holds, as StyleConfig keyword arguments (not yet validated)."""
+    path = Path(path)
+    data = table_of(path)
     if isinstance(data.get("settings"), dict) and isinstance(data.get("record"), dict):
         data = data["settings"]  # a run's metrics file
-    if suffix == ".toml":
+    if path.suffix.lower() == ".toml":
         data = {k: None if v == NONE else v for k, v in data.items()}
     fields = {field.name for field in dataclasses.fields(StyleConfig)}
     unknown = sorted(set(data) - fields)
@@ -69,9 +86,4 @@ def settings_of(path: str | Path) -> dict:
 
 def read(path: str | Path, **overrides) -> StyleConfig:
     """The StyleConfig a settings file holds, with `overrides` applied."""
-    try:
-        return StyleConfig(**{**settings_of(path), **overrides})
-    except ConfigError as e:
-        raise GatysError(f"settings file {path}: {e}") from None
-    except (TypeError, ValueError) as e:  # a value of a shape no validation expects
-        raise GatysError(f"settings file {path}: {e}") from None
+    return config_of({**settings_of(path), **overrides}, f"settings file {path}")

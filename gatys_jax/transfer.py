@@ -24,8 +24,8 @@ from gatys_jax.io import images, inputs
 from gatys_jax.io.images import to_uint8
 from gatys_jax.jobs import RunPlan
 from gatys_jax.outputs import ImageResult, IntermediateSaver, Result
-from gatys_jax.plan import contents_list, plan_batch, styles_list, with_settings
-from gatys_jax.problem import Masks, finish_image, prepare_images
+from gatys_jax.plan import images_list, plan_batch, with_settings
+from gatys_jax.problem import Masks, finish_image, mask_sources, prepare_images
 from gatys_jax.progress_bar import Progress
 from gatys_jax.runner import Runner, Scale
 from gatys_jax.weights import h5
@@ -84,11 +84,10 @@ def stylize_batch(content, styles, config: StyleConfig | None = None, *,
     cap); it is removed once the run finishes, but kept when an image reached the cap
     unconverged (Result.ends_unconverged). It needs every image in one batch and a named
     optimizer. on_update gets a PlanEvent before compiling, then a ProgressEvent after every
-    compiled call. vgg, transform, masks, log_dir, log_every, start, progress: as in
-    `stylize`.
+    compiled call. vgg, transform, masks, log_dir, log_every, start, progress: see stylize.
     """
     config = with_settings(config, settings)
-    style_list, contents = styles_list(styles), contents_list(content)
+    style_list, contents = images_list(styles), images_list(content)
     if log_dir is not None:
         check_available()
         if not (isinstance(log_every, int) and log_every >= 1):
@@ -104,7 +103,8 @@ def stylize_batch(content, styles, config: StyleConfig | None = None, *,
     output_files = (outputs.output_paths(Path(output), planned.jobs, names,
                                          outputs.style_names(contents, "content"))
                     if output else [])
-    outputs.check_paths(output_files, metrics, outputs.run_reads(contents, style_list, config),
+    outputs.check_paths(output_files, metrics,
+                        outputs.run_reads(contents, style_list, config, masks),
                         config.save_every, config.iterations, checkpoint)
     if checkpoint is not None and (planned.batches > 1 or jax.process_count() > 1):
         raise GatysError(f"--checkpoint needs every image in one batch on one process, and "
@@ -158,10 +158,9 @@ def run_jobs(content, styles: list, planned: RunPlan, vgg: VGGWeights,
     (else it is dropped). checkpoint, masks, log_dir, log_every, start: as in stylize_batch
     (start read already). Across
     several hosts, each process writes and returns the images its devices hold."""
-    config, contents = planned.config, contents_list(content)
+    config, contents = planned.config, images_list(content)
     names = outputs.style_names(styles)
-    content_rgbs, style_rgbs, sources = _read_images(config, contents, styles, masks)
-    read = _inputs_read(config, contents, content_rgbs, styles, style_rgbs, masks)
+    read, content_rgbs, style_rgbs, sources = _read_images(config, contents, styles, masks)
     if config.blend is not None:
         names = ["+".join(names)]
     if on_update:
@@ -207,15 +206,24 @@ def run_jobs(content, styles: list, planned: RunPlan, vgg: VGGWeights,
 
 
 def _read_images(config: StyleConfig, contents: list, styles: list, masks: Masks | None
-                 ) -> tuple[list[np.ndarray], list[np.ndarray], list]:
-    """The content and style images as read (RGB), and each content's problem.Images (the
-    controls applied)."""
+                 ) -> tuple[list[dict], list[np.ndarray], list[np.ndarray], list]:
+    """Every input read once: (their record.input_entry, the content and style images as
+    read (RGB), each content's problem.Images (the controls applied))."""
     content_rgbs = [inputs.read(one, config.max_megapixels) for one in contents]
     style_rgbs = [inputs.read(style, config.max_megapixels) for style in styles]
-    if len(contents) > 1 and (masks is not None or config.content_mask is not None):
-        raise GatysError("region masks go with one content image: run each photograph with "
-                         "its masks apart")
-    return (content_rgbs, style_rgbs,
+    read = [*(record.input_entry("content", c, rgb) for c, rgb in zip(contents, content_rgbs)),
+            *(record.input_entry("style", s, rgb) for s, rgb in zip(styles, style_rgbs))]
+    masks = mask_sources(config, masks)
+    if masks is not None:
+        if len(contents) > 1:
+            raise GatysError("region masks go with one content image: run each photograph "
+                             "with its masks apart")
+        arrays = Masks(inputs.read(masks.content), [inputs.read(m) for m in masks.styles])
+        read += [record.input_entry("content mask", masks.content, arrays.content),
+                 *(record.input_entry("style mask", m, rgb)
+                   for m, rgb in zip(masks.styles, arrays.styles))]
+        masks = arrays
+    return (read, content_rgbs, style_rgbs,
             [prepare_images(config, rgb, style_rgbs, masks) for rgb in content_rgbs])
 
 
@@ -233,19 +241,6 @@ def _run_names(planned: RunPlan, names: list[str], contents: list) -> list[str]:
     stems = [path.stem for path in outputs.output_paths(
         Path("image"), planned.jobs, names, outputs.style_names(contents, "content"))]
     return [stem.removeprefix("image_") for stem in stems]
-
-
-def _inputs_read(config: StyleConfig, contents: list, content_rgbs: list[np.ndarray],
-                 styles: list, style_rgbs: list[np.ndarray], masks: Masks | None) -> list[dict]:
-    """record.input_entry of every input of a run: contents, styles, and masks if any."""
-    read = [*(record.input_entry("content", c, rgb) for c, rgb in zip(contents, content_rgbs)),
-            *(record.input_entry("style", s, rgb) for s, rgb in zip(styles, style_rgbs))]
-    if masks is None and config.content_mask is not None:
-        masks = Masks(config.content_mask, config.style_mask)
-    if masks is not None:
-        read += [record.input_entry("content mask", masks.content, inputs.read(masks.content)),
-                 *(record.input_entry("style mask", m, inputs.read(m)) for m in masks.styles)]
-    return read
 
 
 def _entries(config: StyleConfig, runner: Runner, run: driver.Run, scale: Scale,

@@ -350,6 +350,18 @@ def test_outputs_never_overwrite_inputs_or_each_other(inputs_folder, capsys, ext
     assert snapshot(inputs_folder) == before
 
 
+def test_mask_files_given_as_an_argument_are_never_overwritten(inputs_folder):
+    """Masks passed to stylize (not in the settings) are inputs like any other."""
+    from gatys_jax.problem import Masks
+    from gatys_jax.transfer import stylize
+    mask = inputs_folder / "content.png"
+    before = snapshot(inputs_folder)
+    with pytest.raises(GatysError, match="is the content mask"):
+        stylize(CONTENT, STYLE, size=32, iterations=1, vgg=random_weights(),
+                masks=Masks(mask, [mask]), output=mask)
+    assert snapshot(inputs_folder) == before
+
+
 def test_intermediate_images_never_overwrite_an_input(inputs_folder, capsys):
     before = snapshot(inputs_folder)
     code, _, err = run(capsys, "stylize", inputs_folder / "out_00010.png",

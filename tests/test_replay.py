@@ -60,7 +60,7 @@ def test_a_metrics_file_records_every_input_the_weights_and_the_machine(recorded
 
 def test_a_replay_gives_the_same_pixels_bit_for_bit(recorded_run, tmp_path):
     folder, result = recorded_run
-    again = replay.replay(folder / "run.json", tmp_path / "again.png",
+    again = replay.replay(replay.Recorded(folder / "run.json"), tmp_path / "again.png",
                           new_metrics=tmp_path / "again.json")
     assert len(again.images) == 2
     for first, second in zip(result.images, again.images):
@@ -82,12 +82,12 @@ def test_a_replay_refuses_an_input_or_weights_that_changed(recorded_run, tmp_pat
         metrics["record"]["inputs"][1]]}}
     (tmp_path / "moved.json").write_text(json.dumps(moved))
     with pytest.raises(GatysError, match="content .* is not the image the run read"):
-        replay.replay(tmp_path / "moved.json", tmp_path / "x.png")
+        replay.replay(replay.Recorded(tmp_path / "moved.json"), tmp_path / "x.png")
     other = h5.save(random_weights(seed=3), tmp_path / "other.h5")
     swapped = {**metrics, "settings": {**metrics["settings"], "weights": str(other)}}
     (tmp_path / "swapped.json").write_text(json.dumps(swapped))
     with pytest.raises(GatysError, match="are not the ones the run used"):
-        replay.replay(tmp_path / "swapped.json", tmp_path / "x.png")
+        replay.replay(replay.Recorded(tmp_path / "swapped.json"), tmp_path / "x.png")
     assert not (tmp_path / "x.png").exists()
 
 

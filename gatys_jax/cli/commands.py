@@ -13,7 +13,7 @@ from gatys_jax.cli.flags import (CONFIRM_IMAGES, Parser, add_cluster_arguments,
 from gatys_jax.config import StyleConfig
 from gatys_jax.errors import GatysError
 from gatys_jax.io import paths
-from gatys_jax.io.folders import made_folders, parents_of
+from gatys_jax.io.folders import made_folders, make_folder, parents_of
 from gatys_jax.progress_bar import Progress, bar_size
 
 
@@ -145,12 +145,7 @@ def _stylize(args) -> int:
 def _demo(args) -> int:
     from gatys_jax import demo
     out_dir = Path(args.output)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise GatysError(f"demo output {out_dir} exists and is not a folder: name a folder")
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise GatysError(f"cannot make folder {out_dir}: {e.strerror or e}") from None
+    make_folder(out_dir)
     content, style = demo.write_inputs(out_dir)
     print(f"demo: {content} in the style of {style}")
     return _run_stylize(args, content, [style], out_dir / "stylized.png",

@@ -14,7 +14,7 @@ def _replay(args) -> int:
     progress = Progress(recorded.config().iterations, not args.quiet)
     try:
         with made_folders(parents_of(args.output, args.metrics)):
-            result = replay.replay(args.metrics_file, args.output, new_metrics=args.metrics,
+            result = replay.replay(recorded, args.output, new_metrics=args.metrics,
                                    on_update=progress)
     finally:
         progress.close()

@@ -260,11 +260,9 @@ def load(path: str | Path) -> VGGWeights:
     return VGGWeights(params, convention, metadata, normalization)
 
 
-def resolve(source: str | Path | VGGWeights | None) -> VGGWeights:
-    """The weights a run uses: loaded ones as given, a file, or (None) the default file, the
-    Caffe VGG19 fetched by `gatys-jax weights fetch`."""
-    if isinstance(source, VGGWeights):
-        return source
+def resolve(source: str | Path | None) -> VGGWeights:
+    """The weights a run uses: a file, or (None) the default file, the Caffe VGG19 fetched by
+    `gatys-jax weights fetch`."""
     if source is None:
         default = paths.plain_weights()
         if not default.is_file():
